@@ -1,0 +1,52 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# A thin layer over meson, in the spirit of VPP's top-level Makefile. Every
+# target installs and builds what it needs first, so `make demo` and
+# `make test` work on a fresh Debian 12 machine as root.
+
+BUILD      ?= build
+BUILD_ASAN ?= build-asan
+MESON      ?= meson
+NINJA      ?= ninja
+PYTHON     ?= /usr/bin/python3
+
+# Debian 12 packages: build, run, test and demo.
+DEB_PKGS := build-essential meson ninja-build pkg-config \
+	dpdk dpdk-dev libdpdk-dev libconfig-dev libjson-c-dev libcurl4-openssl-dev \
+	libcmocka-dev libpcap-dev \
+	python3-scapy python3-pytest \
+	iproute2 iptables ethtool curl nginx-light procps kmod
+
+.PHONY: all deps build build-asan test test-unit test-pkt test-e2e demo hugepages clean
+
+all: build
+
+# Installs missing packages only, so repeated runs are quick and offline-safe.
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+		grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "make deps: installing $$missing"; \
+		if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root to install packages" >&2; exit 1; fi; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(BUILD)/build.ninja:
+	$(MESON) setup $(BUILD)
+
+$(BUILD_ASAN)/build.ninja:
+	$(MESON) setup $(BUILD_ASAN) -Db_sanitize=address,undefined -Db_lundef=false
+
+build: deps $(BUILD)/build.ninja
+	$(NINJA) -C $(BUILD)
+
+build-asan: deps $(BUILD_ASAN)/build.ninja
+	$(NINJA) -C $(BUILD_ASAN)
+
+# Unit tests run under ASan + UBSan.
+test-unit: build-asan
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 $(MESON) test -C $(BUILD_ASAN) --suite unit --print-errorlogs
+
+test: test-unit
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN)

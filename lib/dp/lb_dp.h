@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef LB_DP_H
+#define LB_DP_H
+
+/*
+ * The data path: what one worker does with one frame. Plain C on a byte
+ * buffer, so every behaviour is unit-testable without the EAL; app/lbd's
+ * worker loop only moves mbufs in and out around lb_dp_process().
+ *
+ * The caller passes the snapshot and neighbour table it read at the top of the
+ * burst; lb_dp_process never blocks, allocates or logs.
+ */
+#include "lb_common.h"
+#include "lb_flow.h"
+#include "lb_snat.h"
+#include "lb_snap.h"
+#include "lb_neigh.h"
+
+/* Every reason a frame can be dropped. Names (lb_drop_str) are the keys of
+ * `lbctl stats` and must stay stable. */
+#define LB_DROP_LIST(X) \
+	X(MALFORMED_L2,		"malformed_l2")		/* runt frame, bad VLAN header, stacked tags */ \
+	X(ETHERTYPE,		"unsupported_ethertype") /* not IPv4/ARP (IPv6 included, for now) */ \
+	X(MALFORMED_ARP,	"malformed_arp") \
+	X(MALFORMED_IP,		"malformed_ip")		/* truncated, bad version/IHL/length */ \
+	X(IP_CSUM,		"bad_ip_checksum") \
+	X(MALFORMED_L4,		"malformed_l4")		/* truncated or inconsistent TCP/UDP/ICMP */ \
+	X(MALFORMED_ICMP,	"malformed_icmp_inner")	/* ICMP error with a bad embedded header */ \
+	X(VLAN,			"vlan_mismatch")	/* tag differs from the port's VLAN */ \
+	X(FRAGMENT,		"ip_fragment")		/* IPv4 fragments are not supported */ \
+	X(TTL,			"ttl_expired") \
+	X(NOT_LOCAL,		"not_local")		/* destination is not an address lbd owns or serves */ \
+	X(NO_FRONTEND,		"no_frontend")		/* VIP without a frontend on that protocol/port */ \
+	X(L4_PROTO,		"unsupported_l4")	/* e.g. GRE to a VIP */ \
+	X(ACL,			"acl_denied")		/* source outside the frontend's source ranges */ \
+	X(NO_TARGET,		"no_target")		/* frontend has no target taking new flows */ \
+	X(NO_FLOW,		"no_flow")		/* mid-flow packet with no flow where one is needed */ \
+	X(SNAT_EXHAUSTED,	"snat_exhausted") \
+	X(NEIGH_DOWN,		"neighbour_unreachable")	/* next hop failed ARP resolution */ \
+	X(NO_ROUTE,		"no_route")		/* destination not reachable from any port */ \
+	X(ARP_IGNORED,		"arp_ignored")		/* ARP that is neither for us nor a reply we need */ \
+	X(ICMP_UNSUPPORTED,	"icmp_unsupported")	/* ICMP type lbd does not handle */ \
+	X(ICMP_NO_FLOW,		"icmp_error_no_flow")	/* ICMP error about no tracked flow */ \
+	X(LOCAL_UNSUPPORTED,	"local_unsupported")	/* TCP/UDP to lbd's own port/SNAT address */ \
+	X(HANDOFF_FULL,		"handoff_ring_full") \
+	X(CTL_FULL,		"control_ring_full") \
+	X(TX_FULL,		"tx_full")		/* the NIC's tx queue did not take it */ \
+	X(NO_MBUF,		"no_mbuf")		/* no buffer for a header that had to grow */
+
+enum lb_drop {
+#define LB_DROP_ENUM(e, s) LB_DROP_##e,
+	LB_DROP_LIST(LB_DROP_ENUM)
+#undef LB_DROP_ENUM
+	LB_DROP_MAX
+};
+
+const char *lb_drop_str(enum lb_drop d);
+
+/*
+ * Per-worker counters. Written by that worker only; read (racily, 64-bit
+ * aligned loads) by the control thread. They add up:
+ *   rx + handoff_in == tx + handoff_out + to_ctl + sum(drops)
+ * per worker, and summed over workers rx == tx + to_ctl + sum(drops) once the
+ * hand-off rings are empty. Control-originated packets (ARP requests, GARP,
+ * packets released after ARP resolution) are counted in ctl_tx and
+ * ctl_tx_failed only.
+ */
+struct lb_dp_counters {
+	uint64_t rx;
+	uint64_t tx;
+	uint64_t handoff_in;
+	uint64_t handoff_out;
+	uint64_t to_ctl;
+	uint64_t ctl_tx;
+	uint64_t ctl_tx_failed;
+	uint64_t drops[LB_DROP_MAX];
+	/* Informational (subsets of the above). */
+	uint64_t fwd;			/* client -> target packets */
+	uint64_t rev;			/* target -> client packets */
+	uint64_t arp_replies;
+	uint64_t icmp_echo_replies;
+	uint64_t icmp_errors;		/* ICMP errors translated */
+	uint64_t flows_created;
+	uint64_t flows_picked_up;	/* DNAT mid-stream pickups */
+	uint64_t affinity_hits;
+} LB_CACHE_ALIGNED;
+
+/* A worker's data-path state. The worker owns all of it. */
+struct lb_dp_worker {
+	uint32_t id;
+	struct lb_flow_table *flows;
+	struct lb_flow_table *affinity;	/* session affinity: (client, frontend) -> target */
+	struct lb_snat snat;
+	struct lb_dp_counters ctr;
+};
+
+enum lb_dp_verdict {
+	LB_DP_DROP = 0,		/* counted in ctr.drops[] by lb_dp_process */
+	LB_DP_TX,		/* send on result.port (caller counts tx) */
+	LB_DP_HANDOFF,		/* not ours: give to result.worker untouched */
+	LB_DP_TO_CTL,		/* give to the control thread (see result.ctl) */
+};
+
+enum lb_dp_ctl_kind {
+	LB_DP_CTL_ARP = 1,	/* an ARP frame control should learn from; result.port: rx port */
+	LB_DP_CTL_RESOLVE,	/* fully rewritten frame waiting for result.nexthop's MAC on result.port */
+};
+
+struct lb_dp_result {
+	uint8_t port;		/* TX / TO_CTL: port index */
+	uint8_t ctl;		/* TO_CTL: enum lb_dp_ctl_kind */
+	uint16_t worker;	/* HANDOFF */
+	int32_t adj;		/* TX/TO_CTL: the frame now starts adj bytes after where it did
+				 * (negative: a VLAN tag was pushed into the headroom) */
+	uint32_t nexthop;	/* TO_CTL RESOLVE */
+	enum lb_drop reason;	/* DROP */
+};
+
+/* Owner worker of a frame, or -1 when any worker may handle it (ARP, ICMP
+ * echo, frames to be dropped). Pure function of the frame and snapshot. */
+int lb_dp_owner(const struct lb_snap *s, const uint8_t *frame, uint32_t len, uint8_t in_port);
+
+/*
+ * Processes one frame received on port index in_port (or handed off from
+ * another worker). The frame is rewritten in place; headroom is how many bytes
+ * before frame may be used to push a VLAN tag. now is a millisecond clock.
+ */
+enum lb_dp_verdict lb_dp_process(struct lb_dp_worker *w, const struct lb_snap *s,
+	const struct lb_neigh_table *nt, uint8_t *frame, uint32_t len, uint32_t headroom,
+	uint8_t in_port, uint64_t now, struct lb_dp_result *r);
+
+/* Housekeeping: expire up to budget flows and affinity entries. */
+void lb_dp_housekeep(struct lb_dp_worker *w, uint64_t now, uint32_t budget);
+
+/* What a new flow from src:sport to vip:vport/proto would do, for lbctl trace. */
+struct lb_dp_trace {
+	const struct lb_snap_fe *fe;	/* NULL: no frontend */
+	bool allowed;			/* source ranges */
+	bool affinity;			/* pick hashed the client address only */
+	uint32_t hash;
+	uint32_t slot;
+	int target;			/* index into fe->targets, -1 none */
+	int owner;			/* worker that would own the flow */
+};
+int lb_dp_trace(const struct lb_snap *s, uint32_t src, uint16_t sport, uint32_t vip,
+	uint16_t vport, uint8_t proto, struct lb_dp_trace *t);
+
+#endif /* LB_DP_H */

@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef LB_NEIGH_H
+#define LB_NEIGH_H
+
+/*
+ * Neighbour (ARP) resolution for next hops.
+ *
+ * Two halves:
+ *  - struct lb_neigh: the control thread's mutable state machine. Workers
+ *    never touch it. It owns the retries, the expiry and a small queue of
+ *    packets per unresolved neighbour (opaque pointers: the app's mbufs).
+ *  - struct lb_neigh_table: an immutable IP -> MAC table built from it and
+ *    published to the workers through RCU, like the snapshot.
+ *
+ * Entry life: resolve() on an unknown address creates it INCOMPLETE and asks
+ * ops->send_request at once, then every retry_ms until `retries` requests
+ * went unanswered -> FAILED (queued packets dropped). A reply makes it
+ * REACHABLE for reachable_ms; then it is re-probed (PROBE: the old MAC stays in
+ * use) and fails the same way if the probes go unanswered. A FAILED entry is
+ * forgotten after failed_hold_ms, so traffic re-triggers resolution; while
+ * FAILED, workers drop packets for it instead of handing them to control.
+ * PERMANENT entries (static config) never change.
+ *
+ * Time is a caller-supplied millisecond clock.
+ */
+#include "lb_common.h"
+
+enum lb_neigh_state {
+	LB_NEIGH_INCOMPLETE = 0,
+	LB_NEIGH_REACHABLE,
+	LB_NEIGH_PROBE,
+	LB_NEIGH_FAILED,
+	LB_NEIGH_PERMANENT,
+};
+
+struct lb_neigh_params {
+	uint32_t reachable_ms;
+	uint32_t retries;	/* >= 1 */
+	uint32_t retry_ms;
+	uint32_t queue_len;	/* packets held per INCOMPLETE entry */
+	uint32_t failed_hold_ms;
+	uint32_t max_entries;
+};
+
+struct lb_neigh_ops {
+	void *ctx;
+	/* Broadcast an ARP request for ip on port. */
+	void (*send_request)(void *ctx, uint8_t port, uint32_t ip);
+	/* A queued packet's next hop resolved: send pkt on port to mac. */
+	void (*send_pkt)(void *ctx, uint8_t port, void *pkt, const uint8_t mac[LB_ETHER_ADDR_LEN]);
+	/* A packet that will not be sent (queue full, resolution failed, destroy). */
+	void (*drop_pkt)(void *ctx, void *pkt);
+};
+
+struct lb_neigh_counters {
+	uint64_t requests;	/* ARP requests sent */
+	uint64_t replies;	/* answers that updated an entry */
+	uint64_t queued;
+	uint64_t sent;		/* queued packets released */
+	uint64_t queue_full;	/* dropped: queue full */
+	uint64_t failed;	/* dropped: resolution failed */
+	uint64_t resolutions_failed;
+};
+
+struct lb_neigh_info {
+	uint32_t ip;
+	uint8_t port;
+	uint8_t mac[LB_ETHER_ADDR_LEN];
+	enum lb_neigh_state state;
+	uint32_t queued;
+	uint64_t expires;	/* ms; 0 for PERMANENT */
+};
+
+struct lb_neigh;
+
+struct lb_neigh *lb_neigh_create(const struct lb_neigh_params *p, const struct lb_neigh_ops *ops);
+/* Drops every queued packet through ops->drop_pkt and frees n. */
+void lb_neigh_destroy(struct lb_neigh *n);
+void lb_neigh_set_params(struct lb_neigh *n, const struct lb_neigh_params *p);
+
+/* Replaces the set of PERMANENT entries (ip/mac/port arrays of length cnt).
+ * Dynamic entries for the same addresses are overridden. 0 or -ENOSPC. */
+int lb_neigh_set_static(struct lb_neigh *n, const uint32_t *ip, const uint8_t (*mac)[LB_ETHER_ADDR_LEN],
+	const uint8_t *port, uint32_t cnt, uint64_t now);
+
+/*
+ * A worker could not send to ip (no usable entry). pkt (may be NULL) is sent
+ * right away when the entry is usable, queued when INCOMPLETE, or dropped via
+ * ops->drop_pkt when the queue is full, the entry FAILED or the table is full.
+ * Returns 0 when sent or queued, -ENOBUFS / -EHOSTUNREACH / -ENOSPC when dropped.
+ */
+int lb_neigh_resolve(struct lb_neigh *n, uint8_t port, uint32_t ip, uint64_t now, void *pkt);
+
+/* An ARP packet from ip/mac was heard on port (reply, or request from it).
+ * Updates an existing non-PERMANENT entry (and releases its queue); creates
+ * none unless create is true. */
+void lb_neigh_input(struct lb_neigh *n, uint8_t port, uint32_t ip,
+	const uint8_t mac[LB_ETHER_ADDR_LEN], bool create, uint64_t now);
+
+/* Runs timers: retries, probes, failures, forgetting. */
+void lb_neigh_run(struct lb_neigh *n, uint64_t now);
+
+/* Increments whenever what lb_neigh_table_build would produce changes. */
+uint64_t lb_neigh_version(const struct lb_neigh *n);
+
+const struct lb_neigh_counters *lb_neigh_counters(const struct lb_neigh *n);
+uint32_t lb_neigh_count(const struct lb_neigh *n);
+void lb_neigh_foreach(const struct lb_neigh *n, void (*fn)(void *ctx, const struct lb_neigh_info *i),
+	void *ctx);
+const char *lb_neigh_state_str(enum lb_neigh_state s);
+
+/* --- worker side: immutable, published through RCU --- */
+
+#define LB_NEIGH_HIT	0
+#define LB_NEIGH_MISS	1	/* unknown or still INCOMPLETE: hand to control */
+#define LB_NEIGH_DOWN	2	/* FAILED: drop */
+
+struct lb_neigh_slot {
+	uint32_t ip;		/* 0 = empty */
+	uint8_t mac[LB_ETHER_ADDR_LEN];
+	uint8_t usable;		/* REACHABLE, PROBE or PERMANENT */
+	uint8_t port;
+};
+
+struct lb_neigh_table {
+	uint32_t mask;		/* slots - 1, power of two */
+	uint32_t count;
+	struct lb_neigh_slot slots[];
+};
+
+/* malloc'd; NULL on allocation failure. */
+struct lb_neigh_table *lb_neigh_table_build(const struct lb_neigh *n);
+void lb_neigh_table_free(struct lb_neigh_table *t);
+
+static inline uint32_t
+lb_neigh_slot_hash(uint32_t ip)
+{
+	return (ip * 0x9e3779b1U) ^ (ip >> 16);
+}
+
+/* Lookup on port; mac filled on LB_NEIGH_HIT. */
+static inline int
+lb_neigh_lookup(const struct lb_neigh_table *t, uint8_t port, uint32_t ip,
+	uint8_t mac[LB_ETHER_ADDR_LEN])
+{
+	uint32_t i = lb_neigh_slot_hash(ip) & t->mask;
+
+	for (;;) {
+		const struct lb_neigh_slot *s = &t->slots[i];
+
+		if (s->ip == 0)
+			return LB_NEIGH_MISS;
+		if (s->ip == ip && s->port == port) {
+			if (!s->usable)
+				return LB_NEIGH_DOWN;
+			__builtin_memcpy(mac, s->mac, LB_ETHER_ADDR_LEN);
+			return LB_NEIGH_HIT;
+		}
+		i = (i + 1) & t->mask;
+	}
+}
+
+#endif /* LB_NEIGH_H */

@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef LB_SNAP_H
+#define LB_SNAP_H
+
+/*
+ * The snapshot: everything the workers read, compiled by the control thread
+ * from the config model (and run-time state such as drained targets) into one
+ * immutable block, published with one atomic pointer swap and freed after
+ * every worker has passed a quiescent state.
+ *
+ * Targets of a frontend are stored sorted by Maglev identity, so two instances
+ * given the same targets in any order build byte-identical Maglev tables
+ * (ARCHITECTURE.md invariant 2).
+ *
+ * Written by: lb_snap_build (control thread). Read by: workers, lbctl handlers.
+ * Nothing in it changes after build.
+ */
+#include "lb_common.h"
+#include "lb_addr.h"
+#include "lb_config.h"
+#include "lb_flow.h"
+#include "lb_snat.h"
+
+#define LB_SNAP_NO_PORT	0xff
+
+struct lb_snap_port {
+	uint16_t dev;		/* DPDK port id (from lb_snap_env) */
+	uint8_t role;		/* enum lb_role bits */
+	uint16_t vlan;		/* 0 = untagged */
+	uint32_t addr;		/* own address */
+	uint32_t mask;		/* subnet mask */
+	uint32_t gateway;	/* 0 = none */
+	uint8_t mac[LB_ETHER_ADDR_LEN];
+	char name[LB_NAME_MAX];
+};
+
+#define LB_SNAP_T_DRAINED	0x01	/* takes no new flows (lbctl drain) */
+
+struct lb_snap_target {
+	uint32_t addr;
+	uint16_t port;		/* network order */
+	uint8_t flags;		/* LB_SNAP_T_* */
+	uint8_t out_port;	/* port index it is reached through */
+	uint32_t nexthop;	/* addr itself when on-link, else the port's gateway */
+	uint32_t weight;	/* configured weight (0 when drained does not change it) */
+	uint64_t id;		/* lb_maglev_target_id */
+};
+
+struct lb_snap_fe {
+	uint32_t vip;
+	uint16_t port;		/* network order */
+	uint8_t proto;
+	uint8_t method;		/* enum lb_method */
+	uint8_t affinity;	/* enum lb_affinity */
+	uint32_t affinity_timeout_ms;
+	uint32_t n_src_ranges;	/* 0 = allow all */
+	const struct lb_cidr *src_ranges;
+	uint32_t n_targets;
+	const struct lb_snap_target *targets;	/* sorted by id */
+	uint32_t n_active;	/* targets holding Maglev slots */
+	uint32_t maglev_size;
+	const uint32_t *maglev;	/* maglev_size indices into targets, or NULL if n_active == 0 */
+	char name[LB_NAME_MAX];
+};
+
+/* What an address owned by lbd is. */
+enum lb_local_kind {
+	LB_LOCAL_VIP = 1,
+	LB_LOCAL_PORT = 2,	/* a port's own address */
+	LB_LOCAL_SNAT = 3,
+};
+
+struct lb_snap_local {
+	uint32_t addr;		/* 0 = empty slot */
+	uint8_t kind;		/* enum lb_local_kind */
+	uint8_t port;		/* port index that answers ARP for it */
+};
+
+struct lb_snap {
+	uint64_t generation;	/* set by the caller after build */
+	uint32_t n_workers;
+
+	uint32_t n_ports;
+	struct lb_snap_port ports[LB_MAX_PORTS];
+	uint8_t ext_port;	/* port index of the external role */
+	uint8_t int_port;	/* port index of the internal role */
+	uint8_t dev_to_port[256];	/* DPDK port id -> port index, LB_SNAP_NO_PORT if none */
+
+	uint32_t timeout_ms[LB_FLOW_NCLASS];	/* LB_FLOW_OTHER unused */
+
+	struct lb_snat_layout snat;
+	uint32_t n_snat;
+	uint32_t snat_addrs[LB_MAX_SNAT_ADDRS];
+
+	uint32_t n_fes;
+	const struct lb_snap_fe *fes;
+
+	/* Open-addressing index over (vip, proto, port) -> fe index + 1 (0 empty). */
+	uint32_t fe_mask;
+	const uint32_t *fe_index;
+
+	/* Open-addressing set of lbd's own addresses. */
+	uint32_t local_mask;
+	const struct lb_snap_local *locals;
+};
+
+/* Run-time facts the compiler cannot find in the config. */
+struct lb_snap_env {
+	uint16_t dev[LB_MAX_PORTS];	/* DPDK port id of config port i */
+	uint8_t mac[LB_MAX_PORTS][LB_ETHER_ADDR_LEN];
+	uint32_t n_workers;
+};
+
+/* A drained target: all frontends when fe[0] == '\0', else only that one. */
+struct lb_snap_drain {
+	char fe[LB_NAME_MAX];
+	uint32_t addr;
+	uint16_t port;
+};
+
+/*
+ * Compiles a snapshot. One allocation; free with lb_snap_free. Returns NULL
+ * with a message in err on allocation failure or an inconsistency the config
+ * validator should have caught.
+ */
+struct lb_snap *lb_snap_build(const struct lb_config *cfg, const struct lb_snap_env *env,
+	const struct lb_snap_drain *drains, uint32_t n_drains, char *err, size_t errlen);
+void lb_snap_free(struct lb_snap *s);
+
+static inline uint32_t
+lb_snap_fe_hash(uint32_t vip, uint8_t proto, uint16_t port)
+{
+	uint32_t h = vip ^ ((uint32_t)port << 16 | proto);
+
+	h ^= h >> 16;
+	h *= 0x85ebca6bU;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35U;
+	return h ^ (h >> 16);
+}
+
+/* Frontend for (vip, proto, port), or NULL. */
+static inline const struct lb_snap_fe *
+lb_snap_fe_lookup(const struct lb_snap *s, uint32_t vip, uint8_t proto, uint16_t port)
+{
+	uint32_t i = lb_snap_fe_hash(vip, proto, port) & s->fe_mask;
+
+	for (;;) {
+		uint32_t v = s->fe_index[i];
+		const struct lb_snap_fe *fe;
+
+		if (v == 0)
+			return NULL;
+		fe = &s->fes[v - 1];
+		if (fe->vip == vip && fe->port == port && fe->proto == proto)
+			return fe;
+		i = (i + 1) & s->fe_mask;
+	}
+}
+
+/* lbd's own address entry, or NULL. */
+static inline const struct lb_snap_local *
+lb_snap_local_lookup(const struct lb_snap *s, uint32_t addr)
+{
+	uint32_t i = lb_snap_fe_hash(addr, 0, 0) & s->local_mask;
+
+	for (;;) {
+		const struct lb_snap_local *l = &s->locals[i];
+
+		if (l->addr == 0)
+			return NULL;
+		if (l->addr == addr)
+			return l;
+		i = (i + 1) & s->local_mask;
+	}
+}
+
+/* Index of the frontend's target with this address and port, or -1. */
+int lb_snap_target_find(const struct lb_snap_fe *fe, uint32_t addr, uint16_t port);
+
+/* Whether addr is allowed by fe's source ranges. */
+static inline bool
+lb_snap_fe_allows(const struct lb_snap_fe *fe, uint32_t addr)
+{
+	uint32_t i;
+
+	if (fe->n_src_ranges == 0)
+		return true;
+	for (i = 0; i < fe->n_src_ranges; i++)
+		if (lb_cidr_match(&fe->src_ranges[i], addr))
+			return true;
+	return false;
+}
+
+#endif /* LB_SNAP_H */
