@@ -1,0 +1,794 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include "lb_ctl.h"
+
+/* The input buffer holds one maximal line and its newline. */
+#define IN_CAP		(LB_CTL_MAX_REQUEST + 1)
+/* Bytes read from one client per poll event: enough for a full request, small
+ * enough that one busy client cannot hog the loop. */
+#define READ_CHUNK	IN_CAP
+/* Output above this is a bug or an attack: drop the client. One response is
+ * at most LB_CTL_MAX_RESPONSE plus a newline and only one is queued at a time,
+ * so this is never reached by a well-behaved server and client. */
+#define OUT_CAP		(LB_CTL_MAX_RESPONSE + 4096)
+/* Output buffers keep up to this much memory when idle. */
+#define OUT_KEEP	(64 * 1024)
+#define JSON_DEPTH	32
+#define ACCEPT_BURST	32
+#define LISTEN_BACKLOG	32
+
+#define SER_FLAGS	(JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+
+struct client {
+	int fd;			/* -1: slot free */
+	bool eof;		/* peer sent EOF: answer what is buffered, then close */
+	bool closing;		/* close as soon as the output is flushed */
+	char *in;		/* IN_CAP bytes and a spare one for a NUL */
+	size_t in_off;		/* start of unconsumed input */
+	size_t in_len;		/* end of unconsumed input */
+	char *out;
+	size_t out_off;
+	size_t out_len;
+	size_t out_cap;
+};
+
+struct lb_ctl_server {
+	int fd;
+	dev_t dev;		/* identity of the socket file we created */
+	ino_t ino;
+	unsigned n_clients;
+	struct json_tokener *tok;
+	char path[LB_CTL_PATH_MAX + 1];
+	struct client clients[LB_CTL_MAX_CLIENTS];
+};
+
+static void
+set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static int
+fill_addr(struct sockaddr_un *sa, const char *path)
+{
+	size_t len = strlen(path);
+
+	if (len == 0 || len >= sizeof(sa->sun_path))
+		return -ENAMETOOLONG;
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	memcpy(sa->sun_path, path, len + 1);
+	return 0;
+}
+
+/* mkdir -p of path's parent directory; new directories get mode 0755. */
+static int
+make_parent(const char *path, char *err, size_t errlen)
+{
+	char dir[LB_CTL_PATH_MAX + 1];
+	char *slash, *p;
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash == NULL || slash == dir)
+		return 0;
+	*slash = '\0';
+	if (stat(dir, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			return 0;
+		set_err(err, errlen, "%s is not a directory", dir);
+		return -ENOTDIR;
+	}
+	for (p = dir + 1; ; p++) {
+		char c = *p;
+
+		if (c != '/' && c != '\0')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+			int e = errno;
+
+			set_err(err, errlen, "cannot create directory %s: %s", dir, strerror(e));
+			return -e;
+		}
+		*p = c;
+		if (c == '\0')
+			return 0;
+	}
+}
+
+/*
+ * Decides what may be done about an existing path: 0 when it is free or a
+ * stale socket (removed), negative with err set when a live server answers
+ * or the path is something else.
+ */
+static int
+clear_path(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sa;
+	struct stat st;
+	int fd, rc, e;
+
+	if (lstat(path, &st) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		e = errno;
+		set_err(err, errlen, "cannot stat %s: %s", path, strerror(e));
+		return -e;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		set_err(err, errlen, "%s exists and is not a socket; not replacing it", path);
+		return -EEXIST;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		e = errno;
+		set_err(err, errlen, "socket: %s", strerror(e));
+		return -e;
+	}
+	fill_addr(&sa, path);
+	/* Non-blocking, so a live server with a full backlog (EAGAIN) still
+	 * counts as live instead of hanging us. */
+	rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	e = rc < 0 ? errno : 0;
+	close(fd);
+	if (rc == 0 || e == EAGAIN || e == EINPROGRESS) {
+		set_err(err, errlen, "another lbd is already running (it answers on %s)", path);
+		return -EADDRINUSE;
+	}
+	if (e != ECONNREFUSED) {
+		set_err(err, errlen, "cannot probe %s: %s", path, strerror(e));
+		return -e;
+	}
+	if (unlink(path) < 0 && errno != ENOENT) {
+		e = errno;
+		set_err(err, errlen, "cannot remove stale socket %s: %s", path, strerror(e));
+		return -e;
+	}
+	return 0;
+}
+
+struct lb_ctl_server *
+lb_ctl_server_open(const char *path, char *err, size_t errlen)
+{
+	struct lb_ctl_server *s;
+	struct sockaddr_un sa;
+	char tmp[sizeof(sa.sun_path)];
+	struct stat st;
+	int fd = -1, e;
+	unsigned i;
+
+	if (path == NULL || path[0] == '\0') {
+		set_err(err, errlen, "control socket path is empty");
+		return NULL;
+	}
+	if (strlen(path) > LB_CTL_PATH_MAX) {
+		set_err(err, errlen, "control socket path is longer than %d characters: %s",
+			LB_CTL_PATH_MAX, path);
+		return NULL;
+	}
+	if ((unsigned)snprintf(tmp, sizeof(tmp), "%s.%x.tmp", path, (unsigned)getpid()) >=
+	    sizeof(tmp)) {
+		set_err(err, errlen, "control socket path too long: %s", path);
+		return NULL;
+	}
+	if (make_parent(path, err, errlen) < 0 || clear_path(path, err, errlen) < 0)
+		return NULL;
+
+	s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		set_err(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->fd = -1;
+	for (i = 0; i < LB_CTL_MAX_CLIENTS; i++)
+		s->clients[i].fd = -1;
+	snprintf(s->path, sizeof(s->path), "%s", path);
+	s->tok = json_tokener_new_ex(JSON_DEPTH);
+	if (s->tok == NULL) {
+		set_err(err, errlen, "out of memory");
+		goto fail;
+	}
+	json_tokener_set_flags(s->tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		set_err(err, errlen, "socket: %s", strerror(errno));
+		goto fail;
+	}
+	fill_addr(&sa, tmp);
+	unlink(tmp);	/* left over by a crashed process with our pid */
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		set_err(err, errlen, "cannot bind %s: %s", tmp, strerror(errno));
+		goto fail;
+	}
+	if (chmod(tmp, 0600) < 0 || listen(fd, LISTEN_BACKLOG) < 0 ||
+	    rename(tmp, path) < 0) {
+		e = errno;
+		unlink(tmp);
+		set_err(err, errlen, "cannot set up %s: %s", path, strerror(e));
+		goto fail;
+	}
+	if (lstat(path, &st) == 0) {
+		s->dev = st.st_dev;
+		s->ino = st.st_ino;
+	}
+	s->fd = fd;
+	return s;
+fail:
+	if (fd >= 0)
+		close(fd);
+	if (s->tok != NULL)
+		json_tokener_free(s->tok);
+	free(s);
+	return NULL;
+}
+
+static void
+client_drop(struct lb_ctl_server *s, struct client *c)
+{
+	close(c->fd);
+	free(c->in);
+	free(c->out);
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+	s->n_clients--;
+}
+
+void
+lb_ctl_server_close(struct lb_ctl_server *s)
+{
+	struct stat st;
+	unsigned i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < LB_CTL_MAX_CLIENTS; i++)
+		if (s->clients[i].fd >= 0)
+			client_drop(s, &s->clients[i]);
+	close(s->fd);
+	/* Only remove the socket we created: if someone replaced it, it is theirs. */
+	if (lstat(s->path, &st) == 0 && st.st_dev == s->dev && st.st_ino == s->ino)
+		unlink(s->path);
+	json_tokener_free(s->tok);
+	free(s);
+}
+
+unsigned
+lb_ctl_server_clients(const struct lb_ctl_server *s)
+{
+	return s == NULL ? 0 : s->n_clients;
+}
+
+/* A client may send its next request once its last response has gone out. */
+static bool
+client_wants_input(const struct client *c)
+{
+	return !c->eof && !c->closing && c->out_len == c->out_off;
+}
+
+int
+lb_ctl_server_pollfds(struct lb_ctl_server *s, struct pollfd *fds, int max)
+{
+	int n = 0;
+	unsigned i;
+
+	if (s == NULL || fds == NULL || max <= 0)
+		return 0;
+	fds[n].fd = s->fd;
+	fds[n].events = POLLIN;
+	fds[n].revents = 0;
+	n++;
+	for (i = 0; i < LB_CTL_MAX_CLIENTS && n < max; i++) {
+		const struct client *c = &s->clients[i];
+
+		if (c->fd < 0)
+			continue;
+		fds[n].fd = c->fd;
+		fds[n].events = (short)((client_wants_input(c) ? POLLIN : 0) |
+				(c->out_len > c->out_off ? POLLOUT : 0));
+		fds[n].revents = 0;
+		n++;
+	}
+	return n;
+}
+
+/* Queues data; false when the client must be dropped (out of memory or over
+ * the output cap). */
+static bool
+client_queue(struct client *c, const char *data, size_t len)
+{
+	size_t pending = c->out_len - c->out_off;
+
+	if (pending + len > OUT_CAP)
+		return false;
+	if (c->out_off > 0 && c->out_len + len > c->out_cap) {
+		memmove(c->out, c->out + c->out_off, pending);
+		c->out_off = 0;
+		c->out_len = pending;
+	}
+	if (c->out_len + len > c->out_cap) {
+		size_t cap = c->out_cap ? c->out_cap : 4096;
+		char *p;
+
+		while (cap < c->out_len + len)
+			cap *= 2;
+		p = realloc(c->out, cap);
+		if (p == NULL)
+			return false;
+		c->out = p;
+		c->out_cap = cap;
+	}
+	memcpy(c->out + c->out_len, data, len);
+	c->out_len += len;
+	return true;
+}
+
+/* Writes what the socket takes; false when the client is gone. */
+static bool
+client_flush(struct client *c)
+{
+	while (c->out_off < c->out_len) {
+		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+				MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno == EAGAIN || errno == EWOULDBLOCK;
+		}
+		c->out_off += (size_t)n;
+	}
+	c->out_off = c->out_len = 0;
+	if (c->out_cap > OUT_KEEP) {
+		/* Give back what a large response took. */
+		free(c->out);
+		c->out = NULL;
+		c->out_cap = 0;
+	}
+	return true;
+}
+
+/* Serialises a response object (consumed) and queues it with its newline. */
+static bool
+queue_response(struct client *c, struct json_object *resp)
+{
+	size_t len;
+	const char *str = json_object_to_json_string_length(resp, SER_FLAGS, &len);
+	bool ok;
+
+	if (str == NULL) {
+		json_object_put(resp);
+		return false;
+	}
+	if (len > LB_CTL_MAX_RESPONSE) {
+		char msg[96];
+
+		json_object_put(resp);
+		snprintf(msg, sizeof(msg), "response too large (%zu bytes, limit %u)",
+			len, LB_CTL_MAX_RESPONSE);
+		resp = json_object_new_object();
+		json_object_object_add(resp, "ok", json_object_new_boolean(0));
+		json_object_object_add(resp, "error", json_object_new_string(msg));
+		str = json_object_to_json_string_length(resp, SER_FLAGS, &len);
+		if (str == NULL) {
+			json_object_put(resp);
+			return false;
+		}
+	}
+	ok = client_queue(c, str, len) && client_queue(c, "\n", 1);
+	json_object_put(resp);
+	return ok;
+}
+
+static struct json_object *
+error_response(const char *msg)
+{
+	struct json_object *r = json_object_new_object();
+
+	json_object_object_add(r, "ok", json_object_new_boolean(0));
+	json_object_object_add(r, "error", json_object_new_string(msg));
+	return r;
+}
+
+static bool
+all_space(const char *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
+			return false;
+	return true;
+}
+
+/*
+ * Runs one request line and returns its response, or NULL for a blank line
+ * (no request, no response). line[len] is writable and becomes the NUL that
+ * tells the tokener where the input ends (a number or literal at the very end
+ * is then complete rather than "continue").
+ */
+static struct json_object *
+run_line(struct lb_ctl_server *s, char *line, size_t len, lb_ctl_handler_fn fn, void *ctx)
+{
+	char err[512];
+	struct json_object *req, *cmd, *result, *resp;
+	enum json_tokener_error jerr;
+
+	if (all_space(line, len))
+		return NULL;
+	if (memchr(line, '\0', len) != NULL)
+		return error_response("bad request: NUL byte in request");
+	line[len] = '\0';
+	json_tokener_reset(s->tok);
+	req = json_tokener_parse_ex(s->tok, line, (int)len + 1);
+	if (req == NULL) {
+		jerr = json_tokener_get_error(s->tok);
+		snprintf(err, sizeof(err), "bad request: invalid JSON at byte %zu: %s",
+			json_tokener_get_parse_end(s->tok),
+			jerr == json_tokener_success ? "null is not a request" :
+			json_tokener_error_desc(jerr));
+		return error_response(err);
+	}
+	if (!json_object_is_type(req, json_type_object)) {
+		json_object_put(req);
+		return error_response("bad request: a request must be a JSON object");
+	}
+	if (!json_object_object_get_ex(req, "cmd", &cmd)) {
+		json_object_put(req);
+		return error_response("bad request: missing \"cmd\"");
+	}
+	if (!json_object_is_type(cmd, json_type_string)) {
+		json_object_put(req);
+		return error_response("bad request: \"cmd\" must be a string");
+	}
+	err[0] = '\0';
+	result = fn(ctx, json_object_get_string(cmd), req, err, sizeof(err));
+	json_object_put(req);
+	if (result == NULL)
+		return error_response(err[0] != '\0' ? err : "command failed");
+	resp = json_object_new_object();
+	json_object_object_add(resp, "ok", json_object_new_boolean(1));
+	json_object_object_add(resp, "result", result);
+	return resp;
+}
+
+/*
+ * Runs buffered requests while the client has no output pending. Returns
+ * false when the client must be dropped now.
+ */
+static bool
+client_pump(struct lb_ctl_server *s, struct client *c, lb_ctl_handler_fn fn, void *ctx)
+{
+	struct json_object *resp;
+	char *line, *nl;
+	size_t avail, len;
+
+	while (!c->closing && c->out_len == c->out_off) {
+		line = c->in + c->in_off;
+		avail = c->in_len - c->in_off;
+		nl = memchr(line, '\n', avail);
+		if (nl != NULL) {
+			len = (size_t)(nl - line);
+			c->in_off += len + 1;
+		} else if (avail > LB_CTL_MAX_REQUEST) {
+			c->closing = true;
+			c->in_off = c->in_len = 0;
+			return queue_response(c, error_response(
+				"bad request: request longer than 65536 bytes"));
+		} else if (c->eof && avail > 0) {
+			/* The last request may lack its newline: answer it
+			 * (the buffer has a spare byte for run_line's NUL). */
+			len = avail;
+			c->in_off = c->in_len;
+		} else {
+			break;
+		}
+		if (len > LB_CTL_MAX_REQUEST) {
+			resp = error_response("bad request: request longer than 65536 bytes");
+			c->closing = true;
+		} else {
+			resp = run_line(s, line, len, fn, ctx);
+		}
+		if (resp != NULL && !queue_response(c, resp))
+			return false;
+	}
+	if (c->in_off == c->in_len)
+		c->in_off = c->in_len = 0;
+	if (c->eof && c->in_off == c->in_len)
+		c->closing = true;
+	return true;
+}
+
+/* Reads what is available, up to one chunk. false: drop the client. */
+static bool
+client_read(struct client *c)
+{
+	ssize_t n;
+
+	if (c->in_off > 0) {
+		memmove(c->in, c->in + c->in_off, c->in_len - c->in_off);
+		c->in_len -= c->in_off;
+		c->in_off = 0;
+	}
+	if (c->in_len == IN_CAP)
+		return true;	/* client_pump reports the oversize request */
+	for (;;) {
+		n = recv(c->fd, c->in + c->in_len, LB_MIN((size_t)READ_CHUNK, IN_CAP - c->in_len),
+			MSG_DONTWAIT);
+		if (n >= 0 || errno != EINTR)
+			break;
+	}
+	if (n == 0) {
+		c->eof = true;
+		return true;
+	}
+	if (n < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK;
+	c->in_len += (size_t)n;
+	return true;
+}
+
+static void
+client_event(struct lb_ctl_server *s, struct client *c, short revents,
+		lb_ctl_handler_fn fn, void *ctx)
+{
+	if (revents & POLLNVAL) {
+		client_drop(s, c);
+		return;
+	}
+	if (revents & POLLOUT && !client_flush(c)) {
+		client_drop(s, c);
+		return;
+	}
+	/* A hang-up or error shows up as EOF or an error on read; read only
+	 * while the client may send its next request. */
+	if (revents & (POLLIN | POLLHUP | POLLERR) && client_wants_input(c) && !client_read(c)) {
+		client_drop(s, c);
+		return;
+	}
+	if (!client_pump(s, c, fn, ctx) || !client_flush(c)) {
+		client_drop(s, c);
+		return;
+	}
+	/* Output still queued after a hang-up or an error cannot be delivered. */
+	if ((c->closing && c->out_len == c->out_off) ||
+	    (revents & (POLLHUP | POLLERR) && c->out_len != c->out_off))
+		client_drop(s, c);
+}
+
+static void
+accept_clients(struct lb_ctl_server *s)
+{
+	static const char busy[] =
+		"{\"ok\":false,\"error\":\"too many clients (limit 16); try again\"}\n";
+	struct client *c;
+	unsigned i, k;
+	int fd;
+
+	for (k = 0; k < ACCEPT_BURST; k++) {
+		fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return;	/* EAGAIN, or a client that went away before we got to it */
+		if (s->n_clients == LB_CTL_MAX_CLIENTS) {
+			/* Best effort: a fresh socket always has room for one line. */
+			(void)send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+			close(fd);
+			continue;
+		}
+		for (i = 0; s->clients[i].fd >= 0; i++)
+			;
+		c = &s->clients[i];
+		c->in = malloc(IN_CAP + 1);
+		if (c->in == NULL) {
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		s->n_clients++;
+	}
+}
+
+void
+lb_ctl_server_process(struct lb_ctl_server *s, const struct pollfd *fds, int n,
+		lb_ctl_handler_fn fn, void *ctx)
+{
+	bool listen_ready = false;
+	unsigned j;
+	int i;
+
+	if (s == NULL || fds == NULL || fn == NULL)
+		return;
+	/* Clients first, accepts last: a client closed here frees its fd number,
+	 * and a new client must not be mistaken for it by a later entry. */
+	for (i = 0; i < n; i++) {
+		if (fds[i].revents == 0 || fds[i].fd < 0)
+			continue;
+		if (fds[i].fd == s->fd) {
+			listen_ready = true;
+			continue;
+		}
+		for (j = 0; j < LB_CTL_MAX_CLIENTS; j++) {
+			if (s->clients[j].fd == fds[i].fd) {
+				client_event(s, &s->clients[j], fds[i].revents, fn, ctx);
+				break;
+			}
+		}
+	}
+	if (listen_ready)
+		accept_clients(s);
+}
+
+/* Client side. */
+
+int
+lb_ctl_connect(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sa;
+	int fd, e;
+
+	if (path == NULL || fill_addr(&sa, path) < 0) {
+		set_err(err, errlen, "cannot connect to %s: %s", path ? path : "(null)",
+			strerror(ENAMETOOLONG));
+		return -ENAMETOOLONG;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		e = errno;
+		set_err(err, errlen, "socket: %s", strerror(e));
+		return -e;
+	}
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		e = errno;
+		close(fd);
+		if (e == ENOENT)
+			set_err(err, errlen, "lbd is not running (no socket at %s)", path);
+		else
+			set_err(err, errlen, "cannot connect to %s: %s", path, strerror(e));
+		return -e;
+	}
+	return fd;
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits for fd to become ready for events; 1 ready, 0 timed out, <0 errno. */
+static int
+wait_fd(int fd, short events, int64_t deadline)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+	int64_t left;
+	int rc;
+
+	for (;;) {
+		left = deadline < 0 ? -1 : deadline - now_ms();
+		if (deadline >= 0 && left < 0)
+			left = 0;
+		rc = poll(&p, 1, left > INT32_MAX ? INT32_MAX : (int)left);
+		if (rc > 0)
+			return 1;
+		if (rc == 0)
+			return 0;
+		if (errno != EINTR)
+			return -errno;
+	}
+}
+
+/* Client responses may be larger than requests; the server caps them. */
+#define CALL_MAX_RESPONSE	(LB_CTL_MAX_RESPONSE + 4096)
+
+struct json_object *
+lb_ctl_call(int fd, struct json_object *req, int timeout_ms, char *err, size_t errlen)
+{
+	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	struct json_object *resp = NULL, *ok;
+	const char *str;
+	char *buf = NULL, *nl = NULL, *p;
+	size_t len, off = 0, cap = 0, blen = 0;
+	ssize_t n;
+	int rc;
+
+	str = json_object_to_json_string_length(req, SER_FLAGS, &len);
+	if (str == NULL) {
+		set_err(err, errlen, "cannot encode request");
+		return NULL;
+	}
+	/* The plain encoding escapes newlines inside strings, so the request
+	 * is one line. */
+	while (off < len + 1) {
+		const char *src = off < len ? str + off : "\n";
+		size_t todo = off < len ? len - off : 1;
+
+		rc = wait_fd(fd, POLLOUT, deadline);
+		if (rc <= 0)
+			goto io_fail;
+		n = send(fd, src, todo, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
+				continue;
+			/* A server that refuses us (too many clients) says why
+			 * before it closes: read that rather than report EPIPE. */
+			if (errno == EPIPE || errno == ECONNRESET)
+				break;
+			rc = -errno;
+			goto io_fail;
+		}
+		off += (size_t)n;
+	}
+	while (nl == NULL) {
+		if (blen == cap) {
+			if (cap >= CALL_MAX_RESPONSE) {
+				set_err(err, errlen, "invalid response from lbd: longer than %u bytes",
+					CALL_MAX_RESPONSE);
+				goto fail;
+			}
+			cap = cap ? cap * 2 : 16384;
+			p = realloc(buf, cap + 1);
+			if (p == NULL) {
+				set_err(err, errlen, "out of memory");
+				goto fail;
+			}
+			buf = p;
+		}
+		rc = wait_fd(fd, POLLIN, deadline);
+		if (rc <= 0)
+			goto io_fail;
+		n = recv(fd, buf + blen, cap - blen, MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
+				continue;
+			rc = -errno;
+			goto io_fail;
+		}
+		if (n == 0) {
+			set_err(err, errlen, "lbd closed the connection without answering");
+			goto fail;
+		}
+		nl = memchr(buf + blen, '\n', (size_t)n);
+		blen += (size_t)n;
+	}
+	*nl = '\0';
+	resp = json_tokener_parse(buf);
+	if (resp == NULL || !json_object_is_type(resp, json_type_object) ||
+	    !json_object_object_get_ex(resp, "ok", &ok) ||
+	    !json_object_is_type(ok, json_type_boolean)) {
+		set_err(err, errlen, "invalid response from lbd: %.80s", buf);
+		json_object_put(resp);
+		resp = NULL;
+	}
+	free(buf);
+	return resp;
+io_fail:
+	if (rc == 0)
+		set_err(err, errlen, "timed out after %d ms waiting for lbd", timeout_ms);
+	else
+		set_err(err, errlen, "connection to lbd failed: %s", strerror(-rc));
+fail:
+	free(buf);
+	return NULL;
+}
