@@ -21,6 +21,19 @@
  * FAILED, workers drop packets for it instead of handing them to control.
  * PERMANENT entries (static config) never change.
  *
+ * Entries are keyed by (port, ip): the same address on two ports is two
+ * neighbours. Address 0 is never a neighbour (it marks empty table slots).
+ *
+ * Callbacks: resolve() may call send_request (new entry), send_pkt (entry
+ * already usable) and drop_pkt (packet refused); input() and set_static() may
+ * call send_pkt (queue released); run() may call send_request and drop_pkt
+ * (resolution failed); destroy() calls drop_pkt. Callbacks must not call back
+ * into the same struct lb_neigh. Queued packets are released in arrival order.
+ *
+ * Memory: max_entries bounds the dynamic entries (the ones traffic can
+ * create); PERMANENT entries are bounded by the caller's static set and do
+ * not count against it, so a busy table never refuses the configuration.
+ *
  * Time is a caller-supplied millisecond clock.
  */
 #include "lb_common.h"
@@ -37,9 +50,9 @@ struct lb_neigh_params {
 	uint32_t reachable_ms;
 	uint32_t retries;	/* >= 1 */
 	uint32_t retry_ms;
-	uint32_t queue_len;	/* packets held per INCOMPLETE entry */
+	uint32_t queue_len;	/* packets held per INCOMPLETE entry (0: none) */
 	uint32_t failed_hold_ms;
-	uint32_t max_entries;
+	uint32_t max_entries;	/* dynamic entries; PERMANENT ones are extra */
 };
 
 struct lb_neigh_ops {
@@ -58,8 +71,9 @@ struct lb_neigh_counters {
 	uint64_t queued;
 	uint64_t sent;		/* queued packets released */
 	uint64_t queue_full;	/* dropped: queue full */
-	uint64_t failed;	/* dropped: resolution failed */
-	uint64_t resolutions_failed;
+	uint64_t failed;	/* dropped: resolution failed (queued, or entry FAILED) */
+	uint64_t table_full;	/* dropped: max_entries dynamic entries exist */
+	uint64_t resolutions_failed;	/* entries that went FAILED */
 };
 
 struct lb_neigh_info {
@@ -73,13 +87,24 @@ struct lb_neigh_info {
 
 struct lb_neigh;
 
+/* NULL when retries is 0, a callback is missing or memory is short. ops is
+ * copied. */
 struct lb_neigh *lb_neigh_create(const struct lb_neigh_params *p, const struct lb_neigh_ops *ops);
-/* Drops every queued packet through ops->drop_pkt and frees n. */
+/* Drops every queued packet through ops->drop_pkt and frees n (NULL is a no-op). */
 void lb_neigh_destroy(struct lb_neigh *n);
-void lb_neigh_set_params(struct lb_neigh *n, const struct lb_neigh_params *p);
+/* New timers apply from each entry's next event; an existing queue keeps its
+ * capacity; a lower max_entries refuses new entries but evicts none.
+ * -EINVAL (nothing changed) when retries is 0. */
+int lb_neigh_set_params(struct lb_neigh *n, const struct lb_neigh_params *p);
 
-/* Replaces the set of PERMANENT entries (ip/mac/port arrays of length cnt).
- * Dynamic entries for the same addresses are overridden. 0 or -ENOSPC. */
+/*
+ * Replaces the set of PERMANENT entries (ip/mac/port arrays of length cnt).
+ * Dynamic entries for the same (port, ip) are overridden (an INCOMPLETE one
+ * releases its queue to the static MAC); previous static entries missing
+ * from the new set are forgotten. Within the set a repeated (port, ip) takes
+ * the last MAC. Returns 0, -EINVAL for an address 0, -ENOMEM; on error
+ * nothing changed.
+ */
 int lb_neigh_set_static(struct lb_neigh *n, const uint32_t *ip, const uint8_t (*mac)[LB_ETHER_ADDR_LEN],
 	const uint8_t *port, uint32_t cnt, uint64_t now);
 
@@ -87,24 +112,28 @@ int lb_neigh_set_static(struct lb_neigh *n, const uint32_t *ip, const uint8_t (*
  * A worker could not send to ip (no usable entry). pkt (may be NULL) is sent
  * right away when the entry is usable, queued when INCOMPLETE, or dropped via
  * ops->drop_pkt when the queue is full, the entry FAILED or the table is full.
- * Returns 0 when sent or queued, -ENOBUFS / -EHOSTUNREACH / -ENOSPC when dropped.
+ * Returns 0 when sent or queued, -ENOBUFS (queue full or no memory for it) /
+ * -EHOSTUNREACH (FAILED) / -ENOSPC (table full) / -EINVAL (ip 0) when dropped.
+ * A NULL pkt only starts resolution (then 0 means "usable or in progress").
  */
 int lb_neigh_resolve(struct lb_neigh *n, uint8_t port, uint32_t ip, uint64_t now, void *pkt);
 
 /* An ARP packet from ip/mac was heard on port (reply, or request from it).
- * Updates an existing non-PERMANENT entry (and releases its queue); creates
- * none unless create is true. */
+ * Updates an existing non-PERMANENT entry, FAILED ones included, to REACHABLE
+ * (and releases its queue); creates none unless create is true (and the
+ * table has room). ip 0 (address probes) and group MACs are ignored. */
 void lb_neigh_input(struct lb_neigh *n, uint8_t port, uint32_t ip,
 	const uint8_t mac[LB_ETHER_ADDR_LEN], bool create, uint64_t now);
 
-/* Runs timers: retries, probes, failures, forgetting. */
+/* Runs timers: retries, probes, failures, forgetting. At most one step per
+ * entry per call; call it at least every retry_ms for exact timing. */
 void lb_neigh_run(struct lb_neigh *n, uint64_t now);
 
 /* Increments whenever what lb_neigh_table_build would produce changes. */
 uint64_t lb_neigh_version(const struct lb_neigh *n);
 
 const struct lb_neigh_counters *lb_neigh_counters(const struct lb_neigh *n);
-uint32_t lb_neigh_count(const struct lb_neigh *n);
+uint32_t lb_neigh_count(const struct lb_neigh *n);	/* all entries */
 void lb_neigh_foreach(const struct lb_neigh *n, void (*fn)(void *ctx, const struct lb_neigh_info *i),
 	void *ctx);
 const char *lb_neigh_state_str(enum lb_neigh_state s);
@@ -128,7 +157,13 @@ struct lb_neigh_table {
 	struct lb_neigh_slot slots[];
 };
 
-/* malloc'd; NULL on allocation failure. */
+/*
+ * One malloc'd block; NULL on allocation failure. Holds every entry but the
+ * INCOMPLETE ones (FAILED with usable 0 and a zero MAC), in 2 x count slots
+ * rounded up to a power of two (at least 16), so an empty slot always ends a
+ * probe. Entries are placed in (ip, port) order, so equal neighbour sets give
+ * byte-identical tables.
+ */
 struct lb_neigh_table *lb_neigh_table_build(const struct lb_neigh *n);
 void lb_neigh_table_free(struct lb_neigh_table *t);
 
