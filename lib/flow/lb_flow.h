@@ -29,7 +29,20 @@
  *
  * Time is a caller-supplied millisecond clock (uint64_t); stored expiries are
  * 32-bit and compared with wrap-around, so a timeout must be below 2^31 ms
- * (about 24 days).
+ * (about 24 days), and lb_flow_expire() must run more often than that (it runs
+ * every few worker passes).
+ *
+ * Each class list is ordered by last use, not by expiry: the sweep stops at
+ * the first unexpired flow of a class. When flows of one class are given
+ * different timeouts (or a timeout shrinks at run time), an expired flow
+ * behind a longer-lived one waits for that one, for a lookup that finds it
+ * (which frees it) or for eviction. Lookups stay correct either way.
+ *
+ * Layout: one array of 64-byte flows and a power-of-two array of bucket heads
+ * (at least 2 per flow). A bucket head is a node id, flow index * 2 + direction,
+ * and chains continue through flow->hnext[direction], so both keys of a flow
+ * live in its single cache line. A lookup hit touches one bucket word and the
+ * flows on its chain (one on average at full load).
  */
 #include "lb_common.h"
 
@@ -73,16 +86,25 @@ struct lb_flow {
 	uint16_t fe;		/* caller: frontend index at creation */
 };
 
+_Static_assert(sizeof(struct lb_flow_key) == 16, "lb_flow_key must be 16 bytes");
+_Static_assert(sizeof(struct lb_flow) == 64, "lb_flow must fill one cache line");
+
+/* Written by the owning worker only. At any time
+ * count == inserted - expired - removed - sum(evicted). */
 struct lb_flow_stats {
 	uint64_t inserted;
-	uint64_t expired;
-	uint64_t removed;
+	uint64_t expired;	/* by lb_flow_expire() and by lookups that met an expired flow */
+	uint64_t removed;	/* by lb_flow_remove() */
 	uint64_t evicted[LB_FLOW_NCLASS];	/* by class of the victim */
 };
 
 struct lb_flow_table;
 
-/* Bytes needed for a table of `capacity` flows (1..2^30). */
+#define LB_FLOW_MAX_CAPACITY	(1U << 30)
+
+/* Bytes needed for a table of `capacity` flows (1..LB_FLOW_MAX_CAPACITY), or 0
+ * for a capacity outside that range (or one this host cannot address). About
+ * 72 bytes per flow. */
 size_t lb_flow_table_memsize(uint32_t capacity);
 
 /*
@@ -95,29 +117,50 @@ struct lb_flow_table *lb_flow_table_init(void *mem, uint32_t capacity, uint64_t 
 
 /* Finds the flow one of whose indexed keys equals *k. *dir (if not NULL)
  * receives LB_FLOW_FWD or LB_FLOW_REV. Expired flows are not returned (they
- * are freed on the spot). */
+ * are freed on the spot and counted in stats.expired). */
 struct lb_flow *lb_flow_lookup(struct lb_flow_table *t, const struct lb_flow_key *k,
 	uint64_t now, int *dir);
 
 /*
+ * The same lookup split in stages, for a burst loop that hides memory latency:
+ * compute every packet's hash and prefetch its bucket, then prefetch the first
+ * flow of each bucket, then look up with the hash. Prefetching never changes
+ * the table; lb_flow_lookup(t, k, ...) is lb_flow_lookup_hash(t, k,
+ * lb_flow_hash(t, k), ...). A hash is only valid for the table it came from.
+ */
+uint32_t lb_flow_hash(const struct lb_flow_table *t, const struct lb_flow_key *k);
+void lb_flow_prefetch_bucket(const struct lb_flow_table *t, uint32_t hash);
+void lb_flow_prefetch_flow(const struct lb_flow_table *t, uint32_t hash);
+struct lb_flow *lb_flow_lookup_hash(struct lb_flow_table *t, const struct lb_flow_key *k,
+	uint32_t hash, uint64_t now, int *dir);
+
+/*
  * Inserts a flow with the given keys (both indexed unless flags has
- * LB_FLOW_F_FWD_ONLY), class and absolute expiry. Keys must not be present
- * already (the caller looked them up); the result is undefined otherwise.
- * When full, evicts as described above. Returns the new flow, or NULL only
- * when capacity is 0-like (never in practice). *evicted_cls (if not NULL) is
- * set to the class of the victim or -1 when nothing was evicted.
+ * LB_FLOW_F_FWD_ONLY, in which case rev may be NULL and key[REV] is then
+ * zero), class and absolute expiry. Keys must not be present already (the
+ * caller looked them up) and the two keys of a flow must differ; the table
+ * stays consistent otherwise but which flow a lookup finds is unspecified.
+ * When full, evicts as described above, so it never fails for lack of room.
+ * The caller fields (state, port, peer_mac, fe) of the new flow are zero.
+ * Returns the new flow, or NULL for an invalid class or a NULL rev without
+ * LB_FLOW_F_FWD_ONLY. *evicted_cls (if not NULL) is set to the class of the
+ * victim or -1 when nothing was evicted.
  */
 struct lb_flow *lb_flow_insert(struct lb_flow_table *t, const struct lb_flow_key *fwd,
 	const struct lb_flow_key *rev, enum lb_flow_class cls, uint8_t flags,
 	uint64_t expire, int *evicted_cls);
 
-/* Refreshes a flow: sets its class and expiry and makes it most recently used. */
+/* Refreshes a live flow: sets its class and expiry and makes it the most
+ * recently used of that class. An invalid class leaves the flow untouched. */
 void lb_flow_touch(struct lb_flow_table *t, struct lb_flow *f, enum lb_flow_class cls,
 	uint64_t expire);
 
+/* Frees a live flow (one returned by insert or lookup and not freed since). */
 void lb_flow_remove(struct lb_flow_table *t, struct lb_flow *f);
 
-/* Frees expired flows, at most budget of them; returns how many. */
+/* Frees expired flows, at most budget of them; returns how many. Classes take
+ * turns at going first, so a flood of one class cannot starve the others'
+ * expiry. */
 uint32_t lb_flow_expire(struct lb_flow_table *t, uint64_t now, uint32_t budget);
 
 uint32_t lb_flow_count(const struct lb_flow_table *t);
@@ -129,7 +172,17 @@ const struct lb_flow_stats *lb_flow_stats(const struct lb_flow_table *t);
  * Iterates live flows starting at slot *cursor (0 to begin), calling fn for up
  * to max flows; returns the number visited and advances *cursor
  * (LB_FLOW_NIL when the walk is complete). Used to sample flows for lbctl.
+ *
+ * One call examines at most LB_FLOW_WALK_SCAN * max slots (so a worker never
+ * stalls scanning an empty table): it may return fewer than max, even 0, with
+ * *cursor not yet LB_FLOW_NIL; test the cursor, not the count, to finish. A walk
+ * whose calls are not interleaved with changes visits every live flow exactly
+ * once; with changes in between, flows inserted or freed meanwhile may or may
+ * not be visited, the others are visited once. Flows that have expired but
+ * were not swept yet are visited too (fn can compare f->expire with its clock).
  */
+#define LB_FLOW_WALK_SCAN	16
+
 uint32_t lb_flow_walk(struct lb_flow_table *t, uint32_t *cursor, uint32_t max,
 	void (*fn)(void *ctx, const struct lb_flow *f), void *ctx);
 
