@@ -15,6 +15,8 @@
 #define LB_ETHER_TYPE_IPV4	0x0800
 #define LB_ETHER_TYPE_ARP	0x0806
 #define LB_ETHER_TYPE_VLAN	0x8100
+#define LB_ETHER_TYPE_QINQ	0x88a8	/* 802.1ad S-tag: never accepted */
+#define LB_ETHER_TYPE_IPV6	0x86dd
 
 struct lb_ether_hdr {
 	uint8_t dst[LB_ETHER_ADDR_LEN];
@@ -113,47 +115,72 @@ enum lb_pkt_err {
 	LB_PKT_ERR_MAX
 };
 
-/* Parse result: offsets are from the start of the frame. */
+/*
+ * Parse result: offsets are from the start of the frame. Written by
+ * lb_pkt_parse only; read by the data path. The whole struct is zeroed first,
+ * so a field that does not apply to the frame reads 0.
+ */
 struct lb_pkt {
-	uint16_t ether_type;	/* after the tag, host order: LB_ETHER_TYPE_IPV4 or _ARP */
+	uint16_t ether_type;	/* after the tag, host order: LB_ETHER_TYPE_IPV4 or _ARP
+				 * (also filled on LB_PKT_ERR_ETHERTYPE) */
 	uint16_t vlan;		/* VLAN id (host order, 12 bits) or 0 when untagged */
-	uint8_t has_vlan;
+	uint8_t has_vlan;	/* a tag was present (it may carry VLAN id 0) */
 	uint8_t l2_len;		/* 14 or 18 */
 	uint16_t l3_off;	/* == l2_len */
-	uint16_t l3_len;	/* IPv4 total_len (bytes past it in the frame are padding) */
+	uint16_t l3_len;	/* IPv4 total_len (bytes past it in the frame are padding);
+				 * ARP: 28 */
 	uint16_t l4_off;	/* l3_off + IHL * 4 */
-	uint16_t l4_len;	/* l3_len - IHL * 4 */
+	uint16_t l4_len;	/* l3_len - IHL * 4 (for UDP this may exceed udp.len) */
 	uint8_t proto;		/* IPv4 protocol */
 	uint8_t is_frag;	/* MF set or offset != 0: L4 fields below are not filled */
 	uint8_t tcp_flags;	/* TCP only */
 	uint8_t icmp_type;	/* ICMP only */
 	uint8_t icmp_code;
-	uint32_t src;		/* IPv4 src/dst, network order */
+	uint32_t src;		/* IPv4 src/dst, network order; ARP: spa/tpa */
 	uint32_t dst;
 	uint16_t sport;		/* TCP/UDP ports, network order; ICMP echo: id in both */
 	uint16_t dport;
 	/* ICMP dest-unreach / time-exceeded only: the embedded datagram. */
 	uint16_t inner_l3_off;
-	uint16_t inner_l4_off;
+	uint16_t inner_l4_off;	/* inner_l3_off + inner IHL * 4; 8 bytes there are in the frame */
 	uint8_t inner_proto;
 	uint32_t inner_src;
 	uint32_t inner_dst;
-	uint16_t inner_sport;	/* first 8 bytes of the inner L4 header, TCP/UDP only */
-	uint16_t inner_dport;
+	uint16_t inner_sport;	/* inner TCP/UDP ports, only when the inner datagram */
+	uint16_t inner_dport;	/* is TCP/UDP and not a non-first fragment; else 0 */
 };
 
 /*
- * Parses frame[0..len). On LB_PKT_OK every offset and length in *p lies within
- * the frame, so the caller can touch those headers without further checks.
- * IPv4 fragments parse successfully with is_frag set and no L4 fields: the
- * caller decides what to do with them. ICMP errors (DEST_UNREACH,
- * TIME_EXCEEDED) must carry at least the inner IPv4 header plus 8 bytes;
- * other ICMP types need only the 8-byte ICMP header. verify_ip_csum: check the
- * IPv4 header checksum (LB_PKT_ERR_IP_CSUM when wrong).
+ * Parses frame[0..len), reading nothing outside it. On LB_PKT_OK every offset
+ * and length in *p lies within the frame, so the caller can touch those
+ * headers without further checks.
+ *
+ * Accepted (anything else is the error named):
+ * - L2: Ethernet II, at most one 802.1Q tag. A tag (0x8100 or 0x88a8) inside
+ *   the tag is LB_PKT_ERR_L2; an outer 0x88a8 is just an unsupported type.
+ * - ARP: hrd Ethernet, pro IPv4, hln 6, pln 4, 28 bytes; the opcode is not
+ *   checked (the caller decides). Ethernet padding after it is ignored.
+ * - IPv4: version 4, IHL >= 5, IHL * 4 <= total_len <= bytes after L2
+ *   (padding past total_len is allowed). Options are skipped, not parsed.
+ *   Fragments (MF or offset != 0) parse OK with is_frag set and no L4 fields.
+ * - TCP: 20 <= doff * 4 <= l4_len.
+ * - UDP: 8 <= udp.len <= l4_len. udp.len < l4_len is accepted, as routers and
+ *   the Linux stack do (the rest is IP-level padding): NAT only rewrites the
+ *   header and updates checksums incrementally, so the slack is harmless.
+ * - ICMP: 8-byte header. Echo request/reply: sport = dport = id. DEST_UNREACH
+ *   and TIME_EXCEEDED additionally need, inside the ICMP payload, an inner
+ *   IPv4 header (version 4, IHL >= 5, complete) plus 8 bytes after it, else
+ *   LB_PKT_ERR_ICMP_INNER. The inner total_len and checksum are not checked:
+ *   the quoted datagram is routinely truncated and its header may have been
+ *   rewritten on the way.
+ *
+ * verify_ip_csum: check the outer IPv4 header checksum (LB_PKT_ERR_IP_CSUM
+ * when wrong). L4 checksums are never checked here.
  */
 enum lb_pkt_err lb_pkt_parse(const uint8_t *frame, uint32_t len, bool verify_ip_csum,
 	struct lb_pkt *p);
 
+/* Stable short name of an error ("ok", "l2", ...); "unknown" when out of range. */
 const char *lb_pkt_err_str(enum lb_pkt_err e);
 
 #endif /* LB_PKT_H */
