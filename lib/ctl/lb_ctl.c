@@ -103,7 +103,11 @@ make_parent(const char *path, char *err, size_t errlen)
 		if (c != '/' && c != '\0')
 			continue;
 		*p = '\0';
-		if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+		if (mkdir(dir, 0755) == 0) {
+			/* Exactly 0755 whatever the umask: lbctl users need to
+			 * reach the socket, whose own mode guards it. */
+			chmod(dir, 0755);
+		} else if (errno != EEXIST) {
 			int e = errno;
 
 			set_err(err, errlen, "cannot create directory %s: %s", dir, strerror(e));
@@ -472,8 +476,8 @@ run_line(struct lb_ctl_server *s, char *line, size_t len, lb_ctl_handler_fn fn, 
 }
 
 /*
- * Runs buffered requests while the client has no output pending. Returns
- * false when the client must be dropped now.
+ * Runs buffered requests while the client has no output pending, writing
+ * each response as it is made. Returns false when the client must be dropped.
  */
 static bool
 client_pump(struct lb_ctl_server *s, struct client *c, lb_ctl_handler_fn fn, void *ctx)
@@ -508,7 +512,9 @@ client_pump(struct lb_ctl_server *s, struct client *c, lb_ctl_handler_fn fn, voi
 		} else {
 			resp = run_line(s, line, len, fn, ctx);
 		}
-		if (resp != NULL && !queue_response(c, resp))
+		/* Write at once: if the socket takes it all, the next
+		 * buffered request may run. */
+		if (resp != NULL && (!queue_response(c, resp) || !client_flush(c)))
 			return false;
 	}
 	if (c->in_off == c->in_len)
@@ -594,8 +600,12 @@ accept_clients(struct lb_ctl_server *s)
 			close(fd);
 			continue;
 		}
-		for (i = 0; s->clients[i].fd >= 0; i++)
+		for (i = 0; i < LB_CTL_MAX_CLIENTS && s->clients[i].fd >= 0; i++)
 			;
+		if (i == LB_CTL_MAX_CLIENTS) {	/* n_clients says otherwise; be safe */
+			close(fd);
+			continue;
+		}
 		c = &s->clients[i];
 		c->in = malloc(IN_CAP + 1);
 		if (c->in == NULL) {
