@@ -36,6 +36,7 @@
 	X(NO_TARGET,		"no_target")		/* frontend has no target taking new flows */ \
 	X(NO_FLOW,		"no_flow")		/* mid-flow packet with no flow where one is needed */ \
 	X(SNAT_EXHAUSTED,	"snat_exhausted") \
+	X(FLOW_CONFLICT,	"flow_conflict")	/* DNAT: the reply tuple is already used by another flow */ \
 	X(NEIGH_DOWN,		"neighbour_unreachable")	/* next hop failed ARP resolution */ \
 	X(NO_ROUTE,		"no_route")		/* destination not reachable from any port */ \
 	X(ARP_IGNORED,		"arp_ignored")		/* ARP that is neither for us nor a reply we need */ \
@@ -116,11 +117,14 @@ struct lb_dp_result {
 	enum lb_drop reason;	/* DROP */
 };
 
-/* Owner worker of a frame, or -1 when any worker may handle it (ARP, ICMP
- * echo, frames to be dropped). Pure function of the frame and snapshot. */
-int lb_dp_owner(const struct lb_snap *s, const uint8_t *frame, uint32_t len, uint8_t in_port);
-
 /*
+ * Ownership: a flow's packets in both directions are processed by one worker.
+ * The owner is computed from the frame alone: for FullNAT flows from the
+ * client's address and port (client side) or the SNAT port's range (target
+ * side); for DNAT flows and session-affinity frontends from the client's
+ * address only, which both directions carry. lb_dp_process returns
+ * LB_DP_HANDOFF with the owner when the caller is not it.
+ *
  * Processes one frame received on port index in_port (or handed off from
  * another worker). The frame is rewritten in place; headroom is how many bytes
  * before frame may be used to push a VLAN tag. now is a millisecond clock.

@@ -1,0 +1,609 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * lbctl command handlers (control thread). Result shapes are specified in
+ * docs/lbctl.md; each handler returns a json-c object or NULL with err set.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include <json-c/json.h>
+#include <rte_cycles.h>
+
+#include "lb_addr.h"
+#include "lb_maglev.h"
+#include "lbd.h"
+
+#define FLOWS_DEFAULT	20
+#define FLOWS_MAX	1000
+#define MAILBOX_WAIT_MS	500
+
+static inline const struct lb_snap *
+cur_snap(void)
+{
+	return atomic_load_explicit(&g_lbd.snap, memory_order_acquire);
+}
+
+static struct json_object *
+jstr(const char *s)
+{
+	return json_object_new_string(s);
+}
+
+static struct json_object *
+jip(uint32_t addr)
+{
+	char buf[LB_IP4_STRLEN];
+
+	return jstr(lb_ip4_fmt(addr, buf));
+}
+
+static struct json_object *
+jep(uint32_t addr, uint16_t port)
+{
+	char buf[LB_EP_STRLEN];
+
+	return jstr(lb_ep_fmt(addr, port, buf));
+}
+
+static void
+add(struct json_object *o, const char *k, struct json_object *v)
+{
+	json_object_object_add(o, k, v);
+}
+
+static void
+add_u64(struct json_object *o, const char *k, uint64_t v)
+{
+	json_object_object_add(o, k, json_object_new_uint64(v));
+}
+
+/* --- status --- */
+
+static struct json_object *
+cmd_status(void)
+{
+	const struct lb_config *cfg = g_lbd.cfg;
+	const struct lb_snap *s = cur_snap();
+	struct json_object *r = json_object_new_object(), *ports = json_object_new_array();
+	struct json_object *rl = json_object_new_object();
+	uint32_t i;
+
+	add(r, "version", jstr(LBD_VERSION));
+	add_u64(r, "pid", (uint64_t)getpid());
+	add_u64(r, "uptime_s", (uint64_t)time(NULL) - g_lbd.start_time);
+	add(r, "config", jstr(g_lbd.config_path));
+	add_u64(r, "generation", s->generation);
+	add_u64(r, "workers", g_lbd.n_workers);
+	add_u64(r, "frontends", s->n_fes);
+	for (i = 0; i < g_lbd.n_ports; i++) {
+		const struct lb_config_port *cp = &cfg->ports[i];
+		struct json_object *p = json_object_new_object();
+		char buf[64], mac[LB_MAC_STRLEN];
+
+		add(p, "name", jstr(cp->name));
+		add(p, "device", jstr(g_lbd.ports[i].devargs));
+		add(p, "driver", jstr(g_lbd.ports[i].info.driver));
+		add(p, "role", jstr(lb_role_str(cp->role)));
+		snprintf(buf, sizeof(buf), "%s/%u", lb_ip4_fmt(cp->addr, mac), cp->net.len);
+		add(p, "address", jstr(buf));
+		add(p, "mac", jstr(lb_mac_fmt(g_lbd.ports[i].info.mac.addr_bytes, mac)));
+		add_u64(p, "vlan", cp->vlan);
+		add(p, "link", jstr(lb_port_link_up(g_lbd.ports[i].dev) ? "up" : "down"));
+		add_u64(p, "rx_queues", g_lbd.ports[i].info.n_rxq);
+		add_u64(p, "tx_queues", g_lbd.ports[i].info.n_txq);
+		json_object_array_add(ports, p);
+	}
+	add(r, "ports", ports);
+	add(rl, "ok", json_object_new_boolean(g_lbd.last_reload.ok));
+	add_u64(rl, "time", g_lbd.last_reload.time);
+	add(rl, "error", jstr(g_lbd.last_reload.error));
+	add(r, "last_reload", rl);
+	return r;
+}
+
+/* --- frontends / targets --- */
+
+static const char *
+affinity_str(uint8_t a)
+{
+	return a == LB_AFFINITY_CLIENT_IP ? "client_ip" : "none";
+}
+
+static struct json_object *
+cmd_frontends(void)
+{
+	const struct lb_snap *s = cur_snap();
+	struct json_object *r = json_object_new_object(), *a = json_object_new_array();
+	uint32_t i, j;
+
+	for (i = 0; i < s->n_fes; i++) {
+		const struct lb_snap_fe *fe = &s->fes[i];
+		struct json_object *o = json_object_new_object(), *sr = json_object_new_array();
+
+		add(o, "name", jstr(fe->name));
+		add(o, "vip", jip(fe->vip));
+		add(o, "protocol", jstr(lb_proto_str(fe->proto)));
+		add_u64(o, "port", ntohs(fe->port));
+		add(o, "method", jstr(lb_method_str((enum lb_method)fe->method)));
+		add(o, "session_affinity", jstr(affinity_str(fe->affinity)));
+		add_u64(o, "affinity_timeout", fe->affinity_timeout_ms / 1000);
+		for (j = 0; j < fe->n_src_ranges; j++) {
+			char buf[32], ip[LB_IP4_STRLEN];
+
+			snprintf(buf, sizeof(buf), "%s/%u", lb_ip4_fmt(fe->src_ranges[j].addr, ip),
+				fe->src_ranges[j].len);
+			json_object_array_add(sr, jstr(buf));
+		}
+		add(o, "source_ranges", sr);
+		add_u64(o, "maglev_size", fe->maglev_size);
+		add_u64(o, "targets", fe->n_targets);
+		add_u64(o, "active", fe->n_active);
+		json_object_array_add(a, o);
+	}
+	add(r, "frontends", a);
+	return r;
+}
+
+static const struct lb_snap_fe *
+find_fe(const struct lb_snap *s, const char *name)
+{
+	uint32_t i;
+
+	for (i = 0; i < s->n_fes; i++)
+		if (strcmp(s->fes[i].name, name) == 0)
+			return &s->fes[i];
+	return NULL;
+}
+
+static const char *
+get_str(struct json_object *req, const char *key)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(req, key, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static struct json_object *
+cmd_targets(struct json_object *req, char *err, size_t errlen)
+{
+	const struct lb_snap *s = cur_snap();
+	const char *name = get_str(req, "frontend");
+	const struct lb_snap_fe *fe;
+	struct json_object *r, *a;
+	uint32_t *slots;
+	uint32_t i;
+
+	if (name == NULL) {
+		snprintf(err, errlen, "bad request: targets: 'frontend' (string) is required");
+		return NULL;
+	}
+	fe = find_fe(s, name);
+	if (fe == NULL) {
+		snprintf(err, errlen, "no frontend named '%s'", name);
+		return NULL;
+	}
+	slots = calloc(fe->n_targets + 1, sizeof(*slots));
+	if (slots == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	for (i = 0; fe->maglev != NULL && i < fe->maglev_size; i++)
+		slots[fe->maglev[i]]++;
+	r = json_object_new_object();
+	a = json_object_new_array();
+	add(r, "frontend", jstr(fe->name));
+	for (i = 0; i < fe->n_targets; i++) {
+		const struct lb_snap_target *t = &fe->targets[i];
+		struct json_object *o = json_object_new_object();
+
+		add(o, "address", jip(t->addr));
+		add_u64(o, "port", ntohs(t->port));
+		add_u64(o, "weight", t->weight);
+		add(o, "drained", json_object_new_boolean(t->flags & LB_SNAP_T_DRAINED));
+		add_u64(o, "slots", slots[i]);
+		add(o, "share", json_object_new_double(fe->maglev_size ?
+			(double)slots[i] / fe->maglev_size : 0));
+		add(o, "nexthop", jip(t->nexthop));
+		json_object_array_add(a, o);
+	}
+	free(slots);
+	add(r, "targets", a);
+	return r;
+}
+
+/* --- stats --- */
+
+static void
+counters_json(struct json_object *o, const struct lb_dp_counters *c, uint64_t flows)
+{
+	struct json_object *d = json_object_new_object();
+	unsigned i;
+
+	add_u64(o, "rx", c->rx);
+	add_u64(o, "tx", c->tx);
+	add_u64(o, "handoff_in", c->handoff_in);
+	add_u64(o, "handoff_out", c->handoff_out);
+	add_u64(o, "to_control", c->to_ctl);
+	add_u64(o, "control_tx", c->ctl_tx);
+	add_u64(o, "control_tx_failed", c->ctl_tx_failed);
+	add_u64(o, "flows", flows);
+	add_u64(o, "fwd", c->fwd);
+	add_u64(o, "rev", c->rev);
+	add_u64(o, "arp_replies", c->arp_replies);
+	add_u64(o, "icmp_echo_replies", c->icmp_echo_replies);
+	add_u64(o, "icmp_errors", c->icmp_errors);
+	add_u64(o, "flows_created", c->flows_created);
+	add_u64(o, "flows_picked_up", c->flows_picked_up);
+	add_u64(o, "affinity_hits", c->affinity_hits);
+	for (i = 0; i < LB_DROP_MAX; i++)
+		add_u64(d, lb_drop_str((enum lb_drop)i), c->drops[i]);
+	add(o, "drops", d);
+}
+
+/* A racy but consistent-enough copy: each counter is one aligned 64-bit
+ * word written by its worker only. */
+static void
+read_counters(const struct lbd_worker *w, struct lb_dp_counters *c)
+{
+	const volatile uint64_t *src = (const volatile uint64_t *)&w->dp.ctr;
+	uint64_t *dst = (uint64_t *)c;
+	size_t i;
+
+	for (i = 0; i < sizeof(*c) / sizeof(uint64_t); i++)
+		dst[i] = src[i];
+}
+
+static struct json_object *
+cmd_stats(void)
+{
+	const struct lb_neigh_counters *nc = lb_neigh_counters(g_lbd.neigh);
+	struct json_object *r = json_object_new_object(), *a = json_object_new_array();
+	struct json_object *tot = json_object_new_object(), *n = json_object_new_object();
+	struct lb_dp_counters sum, c;
+	uint64_t flows = 0;
+	uint32_t i;
+	size_t k;
+
+	memset(&sum, 0, sizeof(sum));
+	for (i = 0; i < g_lbd.n_workers; i++) {
+		const struct lbd_worker *w = &g_lbd.workers[i];
+		struct json_object *o = json_object_new_object();
+
+		read_counters(w, &c);
+		for (k = 0; k < sizeof(c) / sizeof(uint64_t); k++)
+			((uint64_t *)&sum)[k] += ((uint64_t *)&c)[k];
+		flows += w->flows_live;
+		add_u64(o, "id", i);
+		add_u64(o, "lcore", w->lcore);
+		counters_json(o, &c, w->flows_live);
+		json_object_array_add(a, o);
+	}
+	add(r, "workers", a);
+	counters_json(tot, &sum, flows);
+	add(r, "total", tot);
+	add_u64(n, "requests", nc->requests);
+	add_u64(n, "replies", nc->replies);
+	add_u64(n, "queued", nc->queued);
+	add_u64(n, "sent", nc->sent);
+	add_u64(n, "queue_full", nc->queue_full);
+	add_u64(n, "failed", nc->failed);
+	add_u64(n, "resolutions_failed", nc->resolutions_failed);
+	add(r, "neighbours", n);
+	return r;
+}
+
+/* --- flows --- */
+
+static const char *
+class_str(uint8_t cls)
+{
+	static const char *const names[LB_FLOW_NCLASS] = {
+		[LB_FLOW_SYN] = "syn", [LB_FLOW_EST] = "established", [LB_FLOW_FIN] = "closing",
+		[LB_FLOW_UDP] = "udp", [LB_FLOW_OTHER] = "other",
+	};
+	return cls < LB_FLOW_NCLASS ? names[cls] : "?";
+}
+
+/* Asks worker w for up to max flows through its mailbox; the worker answers
+ * in its housekeeping. Returns the count, or -ETIMEDOUT. */
+static int
+sample_worker(struct lbd_worker *w, struct lbd_flow_sample *buf, uint32_t max)
+{
+	uint32_t seq = atomic_load(&w->mb.req) + 1;
+	uint64_t deadline = lbd_now_ms() + MAILBOX_WAIT_MS;
+
+	w->mb.buf = buf;
+	w->mb.max = max;
+	atomic_store_explicit(&w->mb.req, seq, memory_order_release);
+	while (atomic_load_explicit(&w->mb.done, memory_order_acquire) != seq) {
+		if (lbd_now_ms() > deadline) {
+			/* the worker may still write into buf later: leave it
+			 * pointing at nothing we free */
+			return -ETIMEDOUT;
+		}
+		rte_delay_us_sleep(200);
+	}
+	return (int)w->mb.n;
+}
+
+static struct json_object *
+cmd_flows(struct json_object *req, char *err, size_t errlen)
+{
+	struct json_object *r, *pw, *sample, *v;
+	struct lbd_flow_sample *buf;
+	int64_t limit = FLOWS_DEFAULT;
+	uint64_t count = 0;
+	uint32_t i;
+	int n, k;
+
+	if (json_object_object_get_ex(req, "limit", &v)) {
+		if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0 ||
+		    json_object_get_int64(v) > FLOWS_MAX) {
+			snprintf(err, errlen, "bad request: flows: 'limit' must be an integer 0..%d",
+				FLOWS_MAX);
+			return NULL;
+		}
+		limit = json_object_get_int64(v);
+	}
+	/* static: a worker that missed the deadline may still write into it */
+	static struct lbd_flow_sample sbuf[LB_MAX_WORKERS][FLOWS_MAX];
+
+	r = json_object_new_object();
+	pw = json_object_new_array();
+	sample = json_object_new_array();
+	for (i = 0; i < g_lbd.n_workers; i++) {
+		count += g_lbd.workers[i].flows_live;
+		json_object_array_add(pw, json_object_new_uint64(g_lbd.workers[i].flows_live));
+	}
+	for (i = 0; i < g_lbd.n_workers && limit > 0; i++) {
+		buf = sbuf[i];
+		n = sample_worker(&g_lbd.workers[i], buf, (uint32_t)limit);
+		for (k = 0; k < n && limit > 0; k++, limit--) {
+			const struct lbd_flow_sample *e = &buf[k];
+			const struct lb_flow_key *f = &e->key[LB_FLOW_FWD], *b = &e->key[LB_FLOW_REV];
+			struct json_object *o = json_object_new_object();
+
+			add_u64(o, "worker", i);
+			add(o, "protocol", jstr(lb_proto_str(f->proto)));
+			add(o, "client", jep(f->src, f->sport));
+			add(o, "vip", jep(f->dst, f->dport));
+			add(o, "target", jep(b->src, b->sport));
+			if (b->dst == f->src && b->dport == f->sport)
+				add(o, "snat", NULL);
+			else
+				add(o, "snat", jep(b->dst, b->dport));
+			add(o, "state", jstr(class_str(e->cls)));
+			json_object_object_add(o, "expires_in_ms", json_object_new_int64(e->expires_in_ms));
+			json_object_array_add(sample, o);
+		}
+	}
+	add_u64(r, "count", count);
+	add(r, "per_worker", pw);
+	add(r, "sample", sample);
+	return r;
+}
+
+/* --- trace --- */
+
+static struct json_object *
+cmd_trace(struct json_object *req, char *err, size_t errlen)
+{
+	const struct lb_snap *s = cur_snap();
+	const char *src = get_str(req, "src"), *dst = get_str(req, "dst");
+	const char *proto = get_str(req, "protocol");
+	struct lb_dp_trace t;
+	struct json_object *r;
+	uint32_t saddr, vip;
+	uint16_t sport, vport;
+	uint8_t p;
+	char reason[512], buf[LB_EP_STRLEN];
+
+	if (src == NULL || lb_ep_parse(src, &saddr, &sport) != 0) {
+		snprintf(err, errlen, "bad request: trace: 'src' must be ADDRESS:PORT");
+		return NULL;
+	}
+	if (dst == NULL || lb_ep_parse(dst, &vip, &vport) != 0) {
+		snprintf(err, errlen, "bad request: trace: 'dst' must be ADDRESS:PORT");
+		return NULL;
+	}
+	if (proto == NULL || (strcmp(proto, "tcp") != 0 && strcmp(proto, "udp") != 0)) {
+		snprintf(err, errlen, "bad request: trace: 'protocol' must be tcp or udp");
+		return NULL;
+	}
+	p = strcmp(proto, "tcp") == 0 ? LB_PROTO_TCP : LB_PROTO_UDP;
+	if (lb_dp_trace(s, saddr, sport, vip, vport, p, &t) != 0) {
+		snprintf(err, errlen, "no frontend for %s/%s (lbd would drop it: no_frontend or "
+			"not_local)", dst, proto);
+		return NULL;
+	}
+	r = json_object_new_object();
+	add(r, "frontend", jstr(t.fe->name));
+	add(r, "allowed", json_object_new_boolean(t.allowed));
+	add(r, "affinity", json_object_new_boolean(t.affinity));
+	add_u64(r, "hash", t.hash);
+	add_u64(r, "slot", t.slot);
+	add_u64(r, "maglev_size", t.fe->maglev_size);
+	add(r, "target", t.target >= 0 ? jep(t.fe->targets[t.target].addr,
+		t.fe->targets[t.target].port) : NULL);
+	add_u64(r, "owner_worker", (uint64_t)t.owner);
+	if (!t.allowed)
+		snprintf(reason, sizeof(reason), "%s is outside the source ranges of frontend %s: "
+			"dropped (acl_denied)", src, t.fe->name);
+	else if (t.target < 0)
+		snprintf(reason, sizeof(reason), "frontend %s has no target taking new flows: "
+			"dropped (no_target)", t.fe->name);
+	else
+		snprintf(reason, sizeof(reason), "hash of %s %u -> Maglev slot %u of %u -> %s "
+			"(%s, weight %u); an existing flow or affinity entry takes precedence",
+			t.affinity ? "the client address" : "the 5-tuple", t.hash, t.slot,
+			t.fe->maglev_size, lb_ep_fmt(t.fe->targets[t.target].addr,
+			t.fe->targets[t.target].port, buf), lb_method_str((enum lb_method)t.fe->method),
+			t.fe->targets[t.target].weight);
+	add(r, "reason", jstr(reason));
+	return r;
+}
+
+/* --- drain / undrain / reload --- */
+
+static struct json_object *
+cmd_drain(struct json_object *req, bool drain, char *err, size_t errlen)
+{
+	const char *target = get_str(req, "target"), *fe_name = get_str(req, "frontend");
+	const struct lb_snap *s = cur_snap();
+	struct json_object *r, *fes;
+	uint32_t addr, i;
+	uint16_t port;
+	bool found = false;
+
+	if (target == NULL || lb_ep_parse(target, &addr, &port) != 0) {
+		snprintf(err, errlen, "bad request: %s: 'target' must be ADDRESS:PORT",
+			drain ? "drain" : "undrain");
+		return NULL;
+	}
+	if (fe_name == NULL)
+		fe_name = "";
+	if (fe_name[0] != '\0' && find_fe(s, fe_name) == NULL) {
+		snprintf(err, errlen, "no frontend named '%s'", fe_name);
+		return NULL;
+	}
+	fes = json_object_new_array();
+	for (i = 0; i < s->n_fes; i++) {
+		if (fe_name[0] != '\0' && strcmp(fe_name, s->fes[i].name) != 0)
+			continue;
+		if (lb_snap_target_find(&s->fes[i], addr, port) >= 0) {
+			json_object_array_add(fes, jstr(s->fes[i].name));
+			found = true;
+		}
+	}
+	if (!found) {
+		json_object_put(fes);
+		snprintf(err, errlen, "%s is not a target of %s", target,
+			fe_name[0] ? fe_name : "any frontend");
+		return NULL;
+	}
+	/* update the drain list: entries are (frontend or all, address, port) */
+	for (i = 0; i < g_lbd.n_drains; i++) {
+		struct lb_snap_drain *d = &g_lbd.drains[i];
+
+		if (d->addr == addr && d->port == port && strcmp(d->fe, fe_name) == 0)
+			break;
+	}
+	if (drain && i == g_lbd.n_drains) {
+		if (g_lbd.n_drains == LBD_MAX_DRAINS) {
+			json_object_put(fes);
+			snprintf(err, errlen, "too many drained targets (%d)", LBD_MAX_DRAINS);
+			return NULL;
+		}
+		snprintf(g_lbd.drains[i].fe, sizeof(g_lbd.drains[i].fe), "%s", fe_name);
+		g_lbd.drains[i].addr = addr;
+		g_lbd.drains[i].port = port;
+		g_lbd.n_drains++;
+	} else if (!drain) {
+		/* undrain for all frontends also lifts per-frontend drains */
+		for (i = 0; i < g_lbd.n_drains;) {
+			struct lb_snap_drain *d = &g_lbd.drains[i];
+
+			if (d->addr == addr && d->port == port &&
+			    (fe_name[0] == '\0' || strcmp(d->fe, fe_name) == 0))
+				g_lbd.drains[i] = g_lbd.drains[--g_lbd.n_drains];
+			else
+				i++;
+		}
+	}
+	if (lbd_publish_snapshot(g_lbd.cfg, err, errlen) != 0) {
+		json_object_put(fes);
+		return NULL;
+	}
+	r = json_object_new_object();
+	add(r, "target", jstr(target));
+	add(r, "frontends", fes);
+	add_u64(r, "generation", g_lbd.generation);
+	return r;
+}
+
+static struct json_object *
+cmd_reload(char *err, size_t errlen)
+{
+	struct json_object *r;
+
+	if (lbd_reload(err, errlen) != 0)
+		return NULL;
+	r = json_object_new_object();
+	add_u64(r, "generation", g_lbd.generation);
+	add_u64(r, "frontends", g_lbd.cfg->n_frontends);
+	return r;
+}
+
+/* --- neighbours --- */
+
+struct neigh_ctx {
+	struct json_object *a;
+	uint64_t now;
+};
+
+static void
+neigh_one(void *arg, const struct lb_neigh_info *i)
+{
+	struct neigh_ctx *c = arg;
+	struct json_object *o = json_object_new_object();
+	char mac[LB_MAC_STRLEN];
+
+	add(o, "address", jip(i->ip));
+	add(o, "port", jstr(g_lbd.cfg->ports[i->port].name));
+	if (i->state == LB_NEIGH_REACHABLE || i->state == LB_NEIGH_PROBE ||
+	    i->state == LB_NEIGH_PERMANENT)
+		add(o, "mac", jstr(lb_mac_fmt(i->mac, mac)));
+	else
+		add(o, "mac", NULL);
+	add(o, "state", jstr(lb_neigh_state_str(i->state)));
+	json_object_object_add(o, "expires_in_ms", json_object_new_int64(i->expires == 0 ? 0 :
+		(int64_t)i->expires - (int64_t)c->now));
+	add_u64(o, "queued", i->queued);
+	json_object_array_add(c->a, o);
+}
+
+static struct json_object *
+cmd_neighbours(void)
+{
+	struct json_object *r = json_object_new_object();
+	struct neigh_ctx c = { json_object_new_array(), lbd_now_ms() };
+
+	lb_neigh_foreach(g_lbd.neigh, neigh_one, &c);
+	add(r, "neighbours", c.a);
+	return r;
+}
+
+struct json_object *
+lbd_ctl_handle(void *ctx, const char *cmd, struct json_object *req, char *err, size_t errlen)
+{
+	(void)ctx;
+	if (strcmp(cmd, "status") == 0)
+		return cmd_status();
+	if (strcmp(cmd, "frontends") == 0)
+		return cmd_frontends();
+	if (strcmp(cmd, "targets") == 0)
+		return cmd_targets(req, err, errlen);
+	if (strcmp(cmd, "stats") == 0)
+		return cmd_stats();
+	if (strcmp(cmd, "flows") == 0)
+		return cmd_flows(req, err, errlen);
+	if (strcmp(cmd, "trace") == 0)
+		return cmd_trace(req, err, errlen);
+	if (strcmp(cmd, "drain") == 0)
+		return cmd_drain(req, true, err, errlen);
+	if (strcmp(cmd, "undrain") == 0)
+		return cmd_drain(req, false, err, errlen);
+	if (strcmp(cmd, "reload") == 0)
+		return cmd_reload(err, errlen);
+	if (strcmp(cmd, "neighbours") == 0)
+		return cmd_neighbours();
+	snprintf(err, errlen, "unknown command '%s' (try: status, frontends, targets, stats, "
+		"flows, trace, drain, undrain, reload, neighbours)", cmd);
+	return NULL;
+}

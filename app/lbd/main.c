@@ -1,0 +1,472 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * lbd: ordered initialisation and termination of the daemon's modules.
+ *
+ *   config -> EAL (arguments derived from the config) -> mbuf pool -> ports
+ *   -> rings, workers' flow tables, RCU -> control (neighbours, snapshot,
+ *   lbctl socket, signals) -> launch workers -> control loop -> reverse.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf_dyn.h>
+#include <rte_random.h>
+
+#include "lbd.h"
+
+struct lbd g_lbd;
+
+static int log_level = LBD_INFO;
+
+void
+lbd_log(int level, const char *fmt, ...)
+{
+	static const char *const names[] = { "error", "warning", "info", "debug" };
+	struct timespec ts;
+	va_list ap;
+
+	if (level > log_level)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	fprintf(stderr, "lbd[%ld.%03ld] %s: ", (long)ts.tv_sec, ts.tv_nsec / 1000000L, names[level]);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+		"usage: lbd [-c FILE] [-v] [-- EAL-ARGS...]\n"
+		"       lbd --check-config FILE\n"
+		"\n"
+		"  -c, --config FILE        configuration (default /etc/lbd/lbd.conf)\n"
+		"      --check-config FILE  validate FILE and exit: 0 when valid, else print\n"
+		"                           FILE:LINE: message and exit 1\n"
+		"  -v, --verbose            debug logging\n"
+		"  -V, --version            print the version\n"
+		"  -h, --help               this text\n"
+		"\n"
+		"EAL arguments are derived from the config (lcores, file prefix, memory,\n"
+		"devices); anything after -- is appended to them.\n");
+}
+
+/* --- EAL arguments --- */
+
+struct argv_buf {
+	int argc;
+	char *argv[128];
+};
+
+static int
+argv_add(struct argv_buf *a, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	if (a->argc >= (int)RTE_DIM(a->argv) - 1)
+		return -E2BIG;
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	if (s == NULL)
+		return -ENOMEM;
+	a->argv[a->argc++] = s;
+	a->argv[a->argc] = NULL;
+	return 0;
+}
+
+static void
+argv_free(struct argv_buf *a)
+{
+	int i;
+
+	for (i = 0; i < a->argc; i++)
+		free(a->argv[i]);
+	a->argc = 0;
+}
+
+/*
+ * The EAL command line for cfg: lcores, main lcore, file prefix, memory,
+ * one --vdev per vdev port and an allow-list of the PCI ports (--no-pci when
+ * there are none, so EAL does not touch NICs lbd was not given).
+ */
+static int
+build_eal_args(const struct lb_config *cfg, int extra_argc, char **extra_argv,
+	struct argv_buf *a, char *err, size_t errlen)
+{
+	char lcores[512];
+	size_t off;
+	bool any_pci = false;
+	uint32_t i;
+	int rc = 0;
+
+	off = (size_t)snprintf(lcores, sizeof(lcores), "%u", cfg->control_lcore);
+	for (i = 0; i < cfg->n_workers && off < sizeof(lcores); i++)
+		off += (size_t)snprintf(lcores + off, sizeof(lcores) - off, ",%u",
+			cfg->worker_lcores[i]);
+	rc |= argv_add(a, "lbd");
+	rc |= argv_add(a, "-l");
+	rc |= argv_add(a, "%s", lcores);
+	rc |= argv_add(a, "--main-lcore=%u", cfg->control_lcore);
+	rc |= argv_add(a, "--file-prefix=%s", cfg->file_prefix);
+	if (cfg->no_huge)
+		rc |= argv_add(a, "--no-huge");
+	if (cfg->memory_mb > 0)
+		rc |= argv_add(a, "-m%u", cfg->memory_mb);
+	for (i = 0; i < cfg->n_ports; i++) {
+		const char *dev = cfg->ports[i].device;
+
+		if (lb_port_is_vdev(dev)) {
+			if (lb_port_devargs(dev, cfg->n_workers, g_lbd.ports[i].devargs,
+			    sizeof(g_lbd.ports[i].devargs)) != 0) {
+				snprintf(err, errlen, "%s:%d: device string too long", cfg->path,
+					cfg->ports[i].line);
+				return -ENAMETOOLONG;
+			}
+			rc |= argv_add(a, "--vdev=%s", g_lbd.ports[i].devargs);
+		} else {
+			snprintf(g_lbd.ports[i].devargs, sizeof(g_lbd.ports[i].devargs), "%s", dev);
+			rc |= argv_add(a, "-a%s", dev);
+			any_pci = true;
+		}
+	}
+	if (!any_pci)
+		rc |= argv_add(a, "--no-pci");
+	for (i = 0; i < cfg->n_eal_args; i++)
+		rc |= argv_add(a, "%s", cfg->eal_args[i]);
+	for (i = 0; i < (uint32_t)extra_argc; i++)
+		rc |= argv_add(a, "%s", extra_argv[i]);
+	if (rc != 0) {
+		snprintf(err, errlen, "cannot build the EAL command line");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* --- init steps --- */
+
+static int
+init_mempool(char *err, size_t errlen)
+{
+	static const struct rte_mbuf_dynfield meta_desc = {
+		.name = "lbd_meta",
+		.size = sizeof(struct lbd_meta),
+		.align = __alignof__(struct lbd_meta),
+	};
+	uint32_t n;
+
+	g_lbd.meta_off = rte_mbuf_dynfield_register(&meta_desc);
+	if (g_lbd.meta_off < 0) {
+		snprintf(err, errlen, "cannot register mbuf metadata: %s", rte_strerror(rte_errno));
+		return -rte_errno;
+	}
+	/* rx and tx rings of every queue, the rings between threads, bursts in
+	 * flight and ARP queues, with slack. */
+	n = g_lbd.n_ports * g_lbd.n_workers * (LB_PORT_RXD + LB_PORT_TXD) +
+		(g_lbd.n_workers + 1) * LBD_RING_SIZE + g_lbd.n_workers * 512 + 4096;
+	n = rte_align32pow2(n) - 1;
+	g_lbd.mp = rte_pktmbuf_pool_create("lbd_mbufs", n, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+		(int)rte_socket_id());
+	if (g_lbd.mp == NULL) {
+		snprintf(err, errlen, "cannot create a pool of %u mbufs: %s (more memory: eal.memory_mb)",
+			n, rte_strerror(rte_errno));
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int
+init_ports(char *err, size_t errlen)
+{
+	const struct lb_config *cfg = g_lbd.cfg;
+	char msg[512];
+	uint32_t i, wi, q;
+	int rc;
+
+	for (i = 0; i < g_lbd.n_ports; i++) {
+		struct lbd_port *p = &g_lbd.ports[i];
+
+		rc = lb_port_find(p->devargs, &p->dev);
+		if (rc != 0) {
+			snprintf(err, errlen, "%s:%d: port %s: device '%s' not found (probe failed?)",
+				cfg->path, cfg->ports[i].line, cfg->ports[i].name, cfg->ports[i].device);
+			return -ENODEV;
+		}
+		rc = lb_port_start(p->dev, (uint16_t)g_lbd.n_workers, (uint16_t)g_lbd.n_workers,
+			g_lbd.mp, &p->info, msg, sizeof(msg));
+		if (rc != 0) {
+			snprintf(err, errlen, "%s:%d: port %s: %s", cfg->path, cfg->ports[i].line,
+				cfg->ports[i].name, msg);
+			return rc;
+		}
+		lbd_log(LBD_INFO, "port %s: %s (%s), %u rx / %u tx queues%s, mac %02x:%02x:%02x:%02x:%02x:%02x",
+			cfg->ports[i].name, cfg->ports[i].device, p->info.driver, p->info.n_rxq,
+			p->info.n_txq, p->info.rss ? ", RSS" : "",
+			p->info.mac.addr_bytes[0], p->info.mac.addr_bytes[1], p->info.mac.addr_bytes[2],
+			p->info.mac.addr_bytes[3], p->info.mac.addr_bytes[4], p->info.mac.addr_bytes[5]);
+		if (p->info.n_rxq < g_lbd.n_workers)
+			lbd_log(LBD_INFO, "port %s: fewer rx queues than workers: frames are handed "
+				"to their owner worker", cfg->ports[i].name);
+		/* rx queue q is polled by worker q % n_workers */
+		for (q = 0; q < p->info.n_rxq; q++) {
+			struct lbd_worker *w = &g_lbd.workers[q % g_lbd.n_workers];
+
+			if (w->n_rxq == LBD_MAX_RXQ)
+				continue;
+			w->rxq[w->n_rxq].dev = p->dev;
+			w->rxq[w->n_rxq].queue = (uint16_t)q;
+			w->rxq[w->n_rxq].port = (uint8_t)i;
+			w->n_rxq++;
+		}
+	}
+	for (wi = 0; wi < g_lbd.n_workers; wi++)
+		if (g_lbd.workers[wi].n_rxq == 0)
+			lbd_log(LBD_INFO, "worker %u (lcore %u) polls no rx queue: it serves hand-offs only",
+				wi, g_lbd.workers[wi].lcore);
+	return 0;
+}
+
+static int
+init_workers(char *err, size_t errlen)
+{
+	const struct lb_config *cfg = g_lbd.cfg;
+	struct lb_snat_layout layout;
+	uint32_t aff_cap = cfg->flow_capacity / 4 > 1024 ? cfg->flow_capacity / 4 : 1024;
+	char name[RTE_RING_NAMESIZE];
+	size_t qsz;
+	uint32_t i;
+
+	g_lbd.workers = rte_zmalloc("lbd_workers", sizeof(struct lbd_worker) * g_lbd.n_workers,
+		RTE_CACHE_LINE_SIZE);
+	if (g_lbd.workers == NULL)
+		goto nomem;
+	if (lb_snat_layout_init(&layout, cfg->snat_port_lo, cfg->snat_port_hi, g_lbd.n_workers) != 0) {
+		snprintf(err, errlen, "%s: snat_ports [%u, %u] has fewer ports than workers",
+			cfg->path, cfg->snat_port_lo, cfg->snat_port_hi);
+		return -EINVAL;
+	}
+	g_lbd.to_ctl = rte_ring_create("lbd_to_ctl", LBD_RING_SIZE, (int)rte_socket_id(),
+		RING_F_SC_DEQ);
+	if (g_lbd.to_ctl == NULL)
+		goto nomem;
+	for (i = 0; i < g_lbd.n_workers; i++) {
+		struct lbd_worker *w = &g_lbd.workers[i];
+		int socket = (int)rte_lcore_to_socket_id(cfg->worker_lcores[i]);
+
+		w->index = i;
+		w->lcore = cfg->worker_lcores[i];
+		w->dp.id = i;
+		w->flow_mem = rte_zmalloc_socket("lbd_flows", lb_flow_table_memsize(cfg->flow_capacity),
+			RTE_CACHE_LINE_SIZE, socket);
+		w->aff_mem = rte_zmalloc_socket("lbd_affinity", lb_flow_table_memsize(aff_cap),
+			RTE_CACHE_LINE_SIZE, socket);
+		if (w->flow_mem == NULL || w->aff_mem == NULL) {
+			snprintf(err, errlen, "worker %u: cannot allocate a flow table of %u flows "
+				"(%zu bytes); lower workers.flow_capacity or raise eal.memory_mb", i,
+				cfg->flow_capacity, lb_flow_table_memsize(cfg->flow_capacity));
+			return -ENOMEM;
+		}
+		w->dp.flows = lb_flow_table_init(w->flow_mem, cfg->flow_capacity, rte_rand());
+		w->dp.affinity = lb_flow_table_init(w->aff_mem, aff_cap, rte_rand());
+		if (w->dp.flows == NULL || w->dp.affinity == NULL) {
+			snprintf(err, errlen, "worker %u: flow table init failed", i);
+			return -EINVAL;
+		}
+		lb_snat_init(&w->dp.snat, &layout, i, cfg->snat_addrs, cfg->n_snat);
+		snprintf(name, sizeof(name), "lbd_handoff%u", i);
+		w->handoff = rte_ring_create(name, LBD_RING_SIZE, socket, RING_F_SC_DEQ);
+		snprintf(name, sizeof(name), "lbd_ctltx%u", i);
+		w->ctl_tx = rte_ring_create(name, 1024, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+		if (w->handoff == NULL || w->ctl_tx == NULL)
+			goto nomem;
+	}
+	qsz = rte_rcu_qsbr_get_memsize(g_lbd.n_workers);
+	g_lbd.qsv = rte_zmalloc("lbd_rcu", qsz, RTE_CACHE_LINE_SIZE);
+	if (g_lbd.qsv == NULL || rte_rcu_qsbr_init(g_lbd.qsv, g_lbd.n_workers) != 0)
+		goto nomem;
+	return 0;
+nomem:
+	snprintf(err, errlen, "out of DPDK memory while creating workers (raise eal.memory_mb)");
+	return -ENOMEM;
+}
+
+static void
+term_workers(void)
+{
+	uint32_t i;
+
+	if (g_lbd.workers == NULL)
+		return;
+	for (i = 0; i < g_lbd.n_workers; i++) {
+		rte_ring_free(g_lbd.workers[i].handoff);
+		rte_ring_free(g_lbd.workers[i].ctl_tx);
+		rte_free(g_lbd.workers[i].flow_mem);
+		rte_free(g_lbd.workers[i].aff_mem);
+	}
+	rte_free(g_lbd.workers);
+	rte_ring_free(g_lbd.to_ctl);
+	rte_free(g_lbd.qsv);
+}
+
+static int
+check_config(const char *path)
+{
+	char err[1024];
+	struct lb_config *cfg = lb_config_load(path, err, sizeof(err));
+
+	if (cfg == NULL) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	printf("%s: ok (%u port(s), %u worker(s), %u frontend(s))\n", path, cfg->n_ports,
+		cfg->n_workers, cfg->n_frontends);
+	lb_config_free(cfg);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", required_argument, NULL, 'C' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config = "/etc/lbd/lbd.conf";
+	struct argv_buf eal = { 0 };
+	char err[1024];
+	sigset_t sigs;
+	uint32_t i;
+	int opt, rc;
+
+	while ((opt = getopt_long(argc, argv, "c:vVh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'C':
+			return check_config(optarg);
+		case 'v':
+			log_level = LBD_DEBUG;
+			break;
+		case 'V':
+			printf("lbd %s\n", LBD_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+
+	snprintf(g_lbd.config_path, sizeof(g_lbd.config_path), "%s", config);
+	g_lbd.cfg = lb_config_load(config, err, sizeof(err));
+	if (g_lbd.cfg == NULL) {
+		fprintf(stderr, "lbd: %s\n", err);
+		return 1;
+	}
+	g_lbd.n_workers = g_lbd.cfg->n_workers;
+	g_lbd.n_ports = g_lbd.cfg->n_ports;
+	g_lbd.last_reload.ok = true;
+	g_lbd.start_time = (uint64_t)time(NULL);
+
+	if (build_eal_args(g_lbd.cfg, argc - optind, argv + optind, &eal, err, sizeof(err)) != 0) {
+		fprintf(stderr, "lbd: %s\n", err);
+		return 1;
+	}
+
+	/* Signals are taken synchronously by the control thread (signalfd);
+	 * block them before EAL creates any thread so that all inherit the mask. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	{
+		char line[2048];
+		size_t off = 0;
+		int k;
+
+		for (k = 0; k < eal.argc && off < sizeof(line); k++)
+			off += (size_t)snprintf(line + off, sizeof(line) - off, "%s%s", k ? " " : "",
+				eal.argv[k]);
+		lbd_log(LBD_INFO, "EAL: %s", line);
+	}
+	{
+		/* rte_eal_init permutes and keeps pointers into argv: give it a copy
+		 * and keep the strings alive until exit. */
+		char *eal_argv[RTE_DIM(eal.argv)];
+
+		memcpy(eal_argv, eal.argv, sizeof(eal_argv));
+		rc = rte_eal_init(eal.argc, eal_argv);
+	}
+	if (rc < 0) {
+		fprintf(stderr, "lbd: EAL initialisation failed: %s\n", rte_strerror(rte_errno));
+		argv_free(&eal);
+		lb_config_free(g_lbd.cfg);
+		return 1;
+	}
+	g_lbd.tsc_per_ms = rte_get_tsc_hz() / 1000;
+
+	if ((rc = init_mempool(err, sizeof(err))) != 0 ||
+	    (rc = init_workers(err, sizeof(err))) != 0 ||
+	    (rc = init_ports(err, sizeof(err))) != 0 ||
+	    (rc = lbd_control_init(err, sizeof(err))) != 0) {
+		fprintf(stderr, "lbd: %s\n", err);
+		for (i = 0; i < g_lbd.n_ports; i++)
+			if (g_lbd.ports[i].info.n_txq > 0)
+				lb_port_stop(g_lbd.ports[i].dev);
+		term_workers();
+		rte_eal_cleanup();
+		argv_free(&eal);
+		lb_config_free(g_lbd.cfg);
+		return 1;
+	}
+
+	for (i = 0; i < g_lbd.n_workers; i++) {
+		rc = rte_eal_remote_launch(lbd_worker_main, &g_lbd.workers[i], g_lbd.workers[i].lcore);
+		if (rc != 0)
+			rte_exit(EXIT_FAILURE, "cannot launch worker %u on lcore %u: %s\n", i,
+				g_lbd.workers[i].lcore, rte_strerror(-rc));
+	}
+	lbd_log(LBD_INFO, "running: %u worker(s), %u frontend(s), lbctl socket %s", g_lbd.n_workers,
+		g_lbd.cfg->n_frontends, g_lbd.cfg->socket);
+
+	lbd_control_loop();
+
+	atomic_store(&g_lbd.quit, true);
+	rte_eal_mp_wait_lcore();
+	lbd_control_term();
+	for (i = 0; i < g_lbd.n_ports; i++)
+		lb_port_stop(g_lbd.ports[i].dev);
+	term_workers();
+	rte_mempool_free(g_lbd.mp);
+	rte_eal_cleanup();
+	argv_free(&eal);
+	lb_config_free(g_lbd.cfg);
+	lbd_log(LBD_INFO, "stopped");
+	return 0;
+}

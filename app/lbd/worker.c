@@ -1,0 +1,283 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The worker loop: poll-mode, run to completion, no locks, no heap, no logs.
+ *
+ *   rx bursts (own queues, then frames handed over by other workers)
+ *   -> lb_dp_process each frame -> per-port tx buffers / hand-off buffers /
+ *   control ring -> flush -> control-originated frames -> quiescent state
+ *   -> bounded housekeeping every HOUSEKEEP_PASSES passes.
+ */
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_prefetch.h>
+
+#include "lbd.h"
+
+#define HOUSEKEEP_PASSES	1024
+#define EXPIRE_BUDGET		256
+
+struct txbuf {
+	uint16_t n;
+	struct rte_mbuf *m[LBD_BURST * 2];
+};
+
+struct wstate {
+	struct lbd_worker *w;
+	struct txbuf tx[LB_MAX_PORTS];
+	struct txbuf handoff[LB_MAX_WORKERS];
+	struct txbuf ctl;
+	struct txbuf drop;
+};
+
+static void
+flush_tx(struct wstate *ws, uint8_t port)
+{
+	struct txbuf *b = &ws->tx[port];
+	uint16_t sent;
+
+	if (b->n == 0)
+		return;
+	sent = rte_eth_tx_burst(g_lbd.ports[port].dev, (uint16_t)ws->w->index, b->m, b->n);
+	ws->w->dp.ctr.tx += sent;
+	if (sent < b->n) {
+		ws->w->dp.ctr.drops[LB_DROP_TX_FULL] += b->n - sent;
+		rte_pktmbuf_free_bulk(&b->m[sent], b->n - sent);
+	}
+	b->n = 0;
+}
+
+static void
+flush_handoff(struct wstate *ws, uint32_t to)
+{
+	struct txbuf *b = &ws->handoff[to];
+	unsigned sent;
+
+	if (b->n == 0)
+		return;
+	sent = rte_ring_enqueue_burst(g_lbd.workers[to].handoff, (void **)b->m, b->n, NULL);
+	ws->w->dp.ctr.handoff_out += sent;
+	if (sent < b->n) {
+		ws->w->dp.ctr.drops[LB_DROP_HANDOFF_FULL] += b->n - sent;
+		rte_pktmbuf_free_bulk(&b->m[sent], b->n - sent);
+	}
+	b->n = 0;
+}
+
+static void
+flush_ctl(struct wstate *ws)
+{
+	struct txbuf *b = &ws->ctl;
+	unsigned sent;
+
+	if (b->n == 0)
+		return;
+	sent = rte_ring_enqueue_burst(g_lbd.to_ctl, (void **)b->m, b->n, NULL);
+	ws->w->dp.ctr.to_ctl += sent;
+	if (sent < b->n) {
+		ws->w->dp.ctr.drops[LB_DROP_CTL_FULL] += b->n - sent;
+		rte_pktmbuf_free_bulk(&b->m[sent], b->n - sent);
+	}
+	b->n = 0;
+}
+
+static inline void
+to_drop(struct wstate *ws, struct rte_mbuf *m)
+{
+	ws->drop.m[ws->drop.n++] = m;
+	if (ws->drop.n == RTE_DIM(ws->drop.m)) {
+		rte_pktmbuf_free_bulk(ws->drop.m, ws->drop.n);
+		ws->drop.n = 0;
+	}
+}
+
+/* Applies the data path's frame shift (VLAN push/pop) to the mbuf. */
+static inline bool
+apply_adj(struct rte_mbuf *m, int32_t adj)
+{
+	if (adj > 0)
+		return rte_pktmbuf_adj(m, (uint16_t)adj) != NULL;
+	if (adj < 0)
+		return rte_pktmbuf_prepend(m, (uint16_t)-adj) != NULL;
+	return true;
+}
+
+static void
+process_burst(struct wstate *ws, const struct lb_snap *s, const struct lb_neigh_table *nt,
+	struct rte_mbuf **pkts, uint16_t n, int fixed_port, uint64_t now)
+{
+	struct lbd_worker *w = ws->w;
+	struct lb_dp_result r;
+	uint16_t i;
+
+	for (i = 0; i < n && i < 4; i++)
+		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+	for (i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		uint8_t in_port = fixed_port >= 0 ? (uint8_t)fixed_port : s->dev_to_port[m->port];
+		enum lb_dp_verdict v;
+		struct txbuf *b;
+
+		if (i + 4 < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 4], void *));
+		if (unlikely(m->nb_segs != 1)) {
+			/* frames larger than one mbuf do not occur at lbd's MTU */
+			w->dp.ctr.drops[LB_DROP_MALFORMED_L2]++;
+			to_drop(ws, m);
+			continue;
+		}
+		v = lb_dp_process(&w->dp, s, nt, rte_pktmbuf_mtod(m, uint8_t *), m->data_len,
+			rte_pktmbuf_headroom(m), in_port, now, &r);
+		switch (v) {
+		case LB_DP_TX:
+			if (unlikely(!apply_adj(m, r.adj))) {
+				w->dp.ctr.drops[LB_DROP_NO_MBUF]++;
+				to_drop(ws, m);
+				break;
+			}
+			b = &ws->tx[r.port];
+			b->m[b->n++] = m;
+			if (b->n == RTE_DIM(b->m))
+				flush_tx(ws, r.port);
+			break;
+		case LB_DP_HANDOFF:
+			b = &ws->handoff[r.worker];
+			b->m[b->n++] = m;
+			if (b->n == RTE_DIM(b->m))
+				flush_handoff(ws, r.worker);
+			break;
+		case LB_DP_TO_CTL: {
+			struct lbd_meta *meta;
+
+			if (unlikely(!apply_adj(m, r.adj))) {
+				w->dp.ctr.drops[LB_DROP_NO_MBUF]++;
+				to_drop(ws, m);
+				break;
+			}
+			meta = lbd_meta(m);
+			meta->kind = r.ctl;
+			meta->port = r.port;
+			meta->nexthop = r.nexthop;
+			b = &ws->ctl;
+			b->m[b->n++] = m;
+			if (b->n == RTE_DIM(b->m))
+				flush_ctl(ws);
+			break;
+		}
+		default:
+			to_drop(ws, m);
+			break;
+		}
+	}
+}
+
+/* Frames the control thread asked this worker to transmit. */
+static void
+send_ctl_frames(struct wstate *ws)
+{
+	struct lbd_worker *w = ws->w;
+	struct rte_mbuf *pkts[LBD_BURST];
+	unsigned n, i;
+
+	n = rte_ring_dequeue_burst(w->ctl_tx, (void **)pkts, LBD_BURST, NULL);
+	for (i = 0; i < n; i++) {
+		uint8_t port = lbd_meta(pkts[i])->port;
+
+		if (rte_eth_tx_burst(g_lbd.ports[port].dev, (uint16_t)w->index, &pkts[i], 1) == 1) {
+			w->dp.ctr.ctl_tx++;
+		} else {
+			w->dp.ctr.ctl_tx_failed++;
+			rte_pktmbuf_free(pkts[i]);
+		}
+	}
+}
+
+struct sample_ctx {
+	struct lbd_mailbox *mb;
+	uint64_t now;
+};
+
+static void
+sample_one(void *arg, const struct lb_flow *f)
+{
+	struct sample_ctx *c = arg;
+	struct lbd_flow_sample *e = &c->mb->buf[c->mb->n++];
+
+	e->key[0] = f->key[0];
+	e->key[1] = f->key[1];
+	e->cls = f->cls;
+	e->expires_in_ms = (int64_t)(int32_t)(f->expire - (uint32_t)c->now);
+}
+
+static void
+housekeep(struct lbd_worker *w, uint64_t now)
+{
+	uint32_t req = atomic_load_explicit(&w->mb.req, memory_order_acquire);
+
+	lb_dp_housekeep(&w->dp, now, EXPIRE_BUDGET);
+	w->flows_live = lb_flow_count(w->dp.flows);
+	w->affinity_live = lb_flow_count(w->dp.affinity);
+	if (req != atomic_load_explicit(&w->mb.done, memory_order_relaxed)) {
+		struct sample_ctx c = { &w->mb, now };
+		uint32_t cursor = 0;
+
+		w->mb.n = 0;
+		lb_flow_walk(w->dp.flows, &cursor, w->mb.max, sample_one, &c);
+		atomic_store_explicit(&w->mb.done, req, memory_order_release);
+	}
+}
+
+int
+lbd_worker_main(void *arg)
+{
+	struct wstate ws;
+	struct lbd_worker *w = arg;
+	struct rte_mbuf *pkts[LBD_BURST];
+	uint32_t pass = 0, q, p;
+
+	memset(&ws, 0, sizeof(ws));
+	ws.w = w;
+	rte_rcu_qsbr_thread_register(g_lbd.qsv, w->index);
+	rte_rcu_qsbr_thread_online(g_lbd.qsv, w->index);
+
+	while (!atomic_load_explicit(&g_lbd.quit, memory_order_relaxed)) {
+		const struct lb_snap *s = atomic_load_explicit(&g_lbd.snap, memory_order_acquire);
+		const struct lb_neigh_table *nt =
+			atomic_load_explicit(&g_lbd.neigh_tab, memory_order_acquire);
+		uint64_t now = lbd_now_ms();
+		unsigned n;
+
+		for (q = 0; q < w->n_rxq; q++) {
+			n = rte_eth_rx_burst(w->rxq[q].dev, w->rxq[q].queue, pkts, LBD_BURST);
+			if (n == 0)
+				continue;
+			w->dp.ctr.rx += n;
+			process_burst(&ws, s, nt, pkts, (uint16_t)n, w->rxq[q].port, now);
+		}
+		n = rte_ring_dequeue_burst(w->handoff, (void **)pkts, LBD_BURST, NULL);
+		if (n > 0) {
+			w->dp.ctr.handoff_in += n;
+			process_burst(&ws, s, nt, pkts, (uint16_t)n, -1, now);
+		}
+		for (p = 0; p < g_lbd.n_ports; p++)
+			flush_tx(&ws, (uint8_t)p);
+		for (p = 0; p < g_lbd.n_workers; p++)
+			flush_handoff(&ws, p);
+		flush_ctl(&ws);
+		if (ws.drop.n > 0) {
+			rte_pktmbuf_free_bulk(ws.drop.m, ws.drop.n);
+			ws.drop.n = 0;
+		}
+		send_ctl_frames(&ws);
+
+		/* s and nt are not used past this point */
+		rte_rcu_qsbr_quiescent(g_lbd.qsv, w->index);
+
+		if (++pass == HOUSEKEEP_PASSES) {
+			pass = 0;
+			housekeep(w, now);
+		}
+	}
+	rte_rcu_qsbr_thread_offline(g_lbd.qsv, w->index);
+	rte_rcu_qsbr_thread_unregister(g_lbd.qsv, w->index);
+	return 0;
+}
