@@ -119,9 +119,22 @@ struct lb_snap_drain {
 };
 
 /*
- * Compiles a snapshot. One allocation; free with lb_snap_free. Returns NULL
- * with a message in err on allocation failure or an inconsistency the config
- * validator should have caught.
+ * Compiles a snapshot. One 64-byte aligned allocation (the Maglev tables are
+ * cache-line aligned inside it); free with lb_snap_free. Returns NULL with a
+ * message in err on allocation failure or an inconsistency the config
+ * validator should have caught (two frontends on one (vip, proto, port), a
+ * repeated target, an off-link target with no gateway, a non-prime table
+ * size, two ports on one device, a SNAT range the workers cannot share).
+ *
+ * - fes[] keep the config's order; each frontend's targets are sorted by id.
+ * - maglev_size 0 in the config means LB_MAGLEV_DEFAULT_SIZE.
+ * - Timeouts are clamped below 2^31 ms (the flow table's clock limit).
+ * - With no SNAT address the port range may be unset: snat is then zeroed
+ *   (it owns no port).
+ * - locals: VIPs (answered on ext_port), each port's own address, SNAT
+ *   addresses (on int_port); an address listed twice keeps the first kind
+ *   in that order.
+ * - generation is 0: the caller numbers the snapshots it publishes.
  */
 struct lb_snap *lb_snap_build(const struct lb_config *cfg, const struct lb_snap_env *env,
 	const struct lb_snap_drain *drains, uint32_t n_drains, char *err, size_t errlen);
@@ -175,7 +188,8 @@ lb_snap_local_lookup(const struct lb_snap *s, uint32_t addr)
 	}
 }
 
-/* Index of the frontend's target with this address and port, or -1. */
+/* Index of the frontend's target with this address and port, or -1. Binary
+ * search on the target's identity (lb_maglev_target_id), so it hashes once. */
 int lb_snap_target_find(const struct lb_snap_fe *fe, uint32_t addr, uint16_t port);
 
 /* Whether addr is allowed by fe's source ranges. */
