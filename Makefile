@@ -46,7 +46,17 @@ build-asan: deps $(BUILD_ASAN)/build.ninja
 test-unit: build-asan
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 $(MESON) test -C $(BUILD_ASAN) --suite unit --print-errorlogs
 
-test: test-unit
+# End-to-end (root): network namespaces, real TCP clients and nginx "nodes",
+# lbd in between on af_packet ports. Skips with the reason when not root.
+test-e2e: build
+	PYTHONDONTWRITEBYTECODE=1 LBD_BUILD=$(abspath $(BUILD)) \
+		$(PYTHON) -m pytest -p no:cacheprovider -v -rs tests/e2e/test_e2e.py
+
+# The same topology, 40 curl requests through the VIP, lbctl's view (root).
+demo: build
+	LBD_BUILD=$(abspath $(BUILD)) tests/e2e/demo.sh
+
+test: test-unit test-e2e
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN)
