@@ -288,9 +288,10 @@ lbd_reload(char *err, size_t errlen)
 		goto fail;
 	}
 	neigh_params(next, &np);
-	lb_neigh_set_params(g_lbd.neigh, &np);
+	if (lb_neigh_set_params(g_lbd.neigh, &np) != 0)
+		lbd_log(LBD_WARN, "reload: arp settings not applied (invalid)");
 	if (apply_static_neighbours(next) != 0)
-		lbd_log(LBD_WARN, "reload: too many static neighbours; some were not applied");
+		lbd_log(LBD_WARN, "reload: static neighbours not applied (out of memory)");
 	announce_vips(next, g_lbd.cfg);
 	lb_config_free(g_lbd.cfg);
 	g_lbd.cfg = next;
@@ -332,8 +333,8 @@ lbd_control_init(char *err, size_t errlen)
 	if (lbd_publish_snapshot(cfg, err, errlen) != 0)
 		return -EINVAL;
 	if (apply_static_neighbours(cfg) != 0) {
-		snprintf(err, errlen, "%s: too many static neighbours", cfg->path);
-		return -ENOSPC;
+		snprintf(err, errlen, "%s: cannot apply the static neighbours", cfg->path);
+		return -ENOMEM;
 	}
 	publish_neigh();
 	if (atomic_load(&g_lbd.neigh_tab) == NULL) {

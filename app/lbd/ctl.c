@@ -294,6 +294,7 @@ cmd_stats(void)
 	add_u64(n, "queue_full", nc->queue_full);
 	add_u64(n, "failed", nc->failed);
 	add_u64(n, "resolutions_failed", nc->resolutions_failed);
+	add_u64(n, "table_full", nc->table_full);
 	add(r, "neighbours", n);
 	return r;
 }
