@@ -43,15 +43,53 @@ lb_csum_udp_final(uint16_t csum)
 	return csum == 0 ? 0xffff : csum;
 }
 
-/* RFC 1624 updates: the checksummed area had old16/old32 replaced by
- * new16/new32 (both as stored); returns the updated checksum to store. For
- * TCP and the IPv4 header the result equals a full recomputation. */
-uint16_t lb_csum_update16(uint16_t csum, uint16_t old16, uint16_t new16);
-uint16_t lb_csum_update32(uint16_t csum, uint32_t old32, uint32_t new32);
+/*
+ * RFC 1624 updates: the checksummed area had old16/old32 replaced by
+ * new16/new32 (all as stored); they return the updated checksum to store. For
+ * TCP and the IPv4 header the result equals a full recomputation.
+ *
+ * Inline because NAT chains several per packet. The sum of at most five
+ * 16-bit terms is below 2^19, so two folds reach 16 bits. ~HC + ~m + m' only
+ * folds to 0 when all terms are 0, i.e. HC == 0xffff, which a full
+ * computation over TCP or IPv4 data never produces (their sum is never zero).
+ */
+static inline uint16_t
+lb_csum_update16(uint16_t csum, uint16_t old16, uint16_t new16)
+{
+	uint32_t s = (uint32_t)(uint16_t)~csum + (uint16_t)~old16 + new16;
+
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)~s;
+}
+
+static inline uint16_t
+lb_csum_update32(uint16_t csum, uint32_t old32, uint32_t new32)
+{
+	uint32_t s = (uint32_t)(uint16_t)~csum + (~old32 & 0xffff) + (~old32 >> 16) +
+		(new32 & 0xffff) + (new32 >> 16);
+
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)~s;
+}
 
 /* UDP: a zero checksum means "none" and stays zero; an updated checksum that
  * comes out as 0 is returned as 0xffff (RFC 768). */
-uint16_t lb_csum_udp_update32(uint16_t csum, uint32_t old32, uint32_t new32);
-uint16_t lb_csum_udp_update16(uint16_t csum, uint16_t old16, uint16_t new16);
+static inline uint16_t
+lb_csum_udp_update16(uint16_t csum, uint16_t old16, uint16_t new16)
+{
+	if (csum == 0)
+		return 0;
+	return lb_csum_udp_final(lb_csum_update16(csum, old16, new16));
+}
+
+static inline uint16_t
+lb_csum_udp_update32(uint16_t csum, uint32_t old32, uint32_t new32)
+{
+	if (csum == 0)
+		return 0;
+	return lb_csum_udp_final(lb_csum_update32(csum, old32, new32));
+}
 
 #endif /* LB_CSUM_H */
