@@ -106,6 +106,39 @@ argv_free(struct argv_buf *a)
  * one --vdev per vdev port and an allow-list of the PCI ports (--no-pci when
  * there are none, so EAL does not touch NICs lbd was not given).
  */
+static bool
+has_arg(const struct lb_config *cfg, int extra_argc, char **extra_argv, const char *arg)
+{
+	uint32_t i;
+	int k;
+
+	for (i = 0; i < cfg->n_eal_args; i++)
+		if (strcmp(cfg->eal_args[i], arg) == 0)
+			return true;
+	for (k = 0; k < extra_argc; k++)
+		if (strcmp(extra_argv[k], arg) == 0)
+			return true;
+	return false;
+}
+
+/* Whether the operator maps lcores to CPUs with their own -l / --lcores
+ * (e.g. "--lcores=0@0,1@1,2@1" to run two workers on one CPU for tests). */
+static bool
+has_lcore_arg(const struct lb_config *cfg, int extra_argc, char **extra_argv)
+{
+	uint32_t i;
+	int k;
+
+	for (i = 0; i < cfg->n_eal_args; i++)
+		if (strncmp(cfg->eal_args[i], "--lcores", 8) == 0 ||
+		    strncmp(cfg->eal_args[i], "-l", 2) == 0)
+			return true;
+	for (k = 0; k < extra_argc; k++)
+		if (strncmp(extra_argv[k], "--lcores", 8) == 0 || strncmp(extra_argv[k], "-l", 2) == 0)
+			return true;
+	return false;
+}
+
 static int
 build_eal_args(const struct lb_config *cfg, int extra_argc, char **extra_argv,
 	struct argv_buf *a, char *err, size_t errlen)
@@ -121,8 +154,10 @@ build_eal_args(const struct lb_config *cfg, int extra_argc, char **extra_argv,
 		off += (size_t)snprintf(lcores + off, sizeof(lcores) - off, ",%u",
 			cfg->worker_lcores[i]);
 	rc |= argv_add(a, "lbd");
-	rc |= argv_add(a, "-l");
-	rc |= argv_add(a, "%s", lcores);
+	if (!has_lcore_arg(cfg, extra_argc, extra_argv)) {
+		rc |= argv_add(a, "-l");
+		rc |= argv_add(a, "%s", lcores);
+	}
 	rc |= argv_add(a, "--main-lcore=%u", cfg->control_lcore);
 	rc |= argv_add(a, "--file-prefix=%s", cfg->file_prefix);
 	if (cfg->no_huge)
@@ -146,7 +181,7 @@ build_eal_args(const struct lb_config *cfg, int extra_argc, char **extra_argv,
 			any_pci = true;
 		}
 	}
-	if (!any_pci)
+	if (!any_pci && !has_arg(cfg, extra_argc, extra_argv, "--no-pci"))
 		rc |= argv_add(a, "--no-pci");
 	for (i = 0; i < cfg->n_eal_args; i++)
 		rc |= argv_add(a, "%s", cfg->eal_args[i]);
@@ -430,6 +465,17 @@ main(int argc, char **argv)
 		return 1;
 	}
 	g_lbd.tsc_per_ms = rte_get_tsc_hz() / 1000;
+	for (i = 0; i < g_lbd.n_workers; i++) {
+		if (!rte_lcore_is_enabled(g_lbd.cfg->worker_lcores[i]) ||
+		    g_lbd.cfg->worker_lcores[i] == rte_get_main_lcore())
+			rte_exit(EXIT_FAILURE, "%s:%d: worker lcore %u is not an EAL worker lcore "
+				"(check -l/--lcores in eal.args)\n", g_lbd.cfg->path,
+				g_lbd.cfg->line_lcores, g_lbd.cfg->worker_lcores[i]);
+	}
+	if (rte_get_main_lcore() != g_lbd.cfg->control_lcore)
+		rte_exit(EXIT_FAILURE, "%s:%d: control_lcore %u is not the EAL main lcore %u\n",
+			g_lbd.cfg->path, g_lbd.cfg->line_control_lcore, g_lbd.cfg->control_lcore,
+			rte_get_main_lcore());
 
 	if ((rc = init_mempool(err, sizeof(err))) != 0 ||
 	    (rc = init_workers(err, sizeof(err))) != 0 ||

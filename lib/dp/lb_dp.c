@@ -786,6 +786,10 @@ lb_dp_process(struct lb_dp_worker *w, const struct lb_snap *s, const struct lb_n
 		return drop(w, r, (enum lb_drop)parse_drop[err]);
 	if (LB_UNLIKELY(p.vlan != port->vlan || (p.has_vlan != 0) != (port->vlan != 0)))
 		return drop(w, r, LB_DROP_VLAN);
+	/* group bit set: broadcast or multicast (ARP requests); otherwise the
+	 * frame must be for this port */
+	if (LB_UNLIKELY(!(frame[0] & 1) && memcmp(frame, port->mac, LB_ETHER_ADDR_LEN) != 0))
+		return drop(w, r, LB_DROP_DST_MAC);
 	if (p.ether_type == LB_ETHER_TYPE_ARP)
 		return arp_input(w, s, frame, &p, in_port, r);
 	if (LB_UNLIKELY(p.is_frag))

@@ -27,6 +27,7 @@
 	X(MALFORMED_L4,		"malformed_l4")		/* truncated or inconsistent TCP/UDP/ICMP */ \
 	X(MALFORMED_ICMP,	"malformed_icmp_inner")	/* ICMP error with a bad embedded header */ \
 	X(VLAN,			"vlan_mismatch")	/* tag differs from the port's VLAN */ \
+	X(DST_MAC,		"not_our_mac")		/* unicast to another station (flooded on the segment) */ \
 	X(FRAGMENT,		"ip_fragment")		/* IPv4 fragments are not supported */ \
 	X(TTL,			"ttl_expired") \
 	X(NOT_LOCAL,		"not_local")		/* destination is not an address lbd owns or serves */ \

@@ -915,6 +915,11 @@ test_drops(void **state)
 	build(&f, &s);
 	expect_drop(e, &f, 0, LB_DROP_VLAN);
 	s.vlan = 0;
+	/* unicast to someone else's MAC, flooded to us */
+	s.dst_mac = ROUTER_MAC;
+	build(&f, &s);
+	expect_drop(e, &f, 0, LB_DROP_DST_MAC);
+	s.dst_mac = EXT_MAC;
 	/* ACL: only 203.0.113.0/24 may reach 192.0.2.40 */
 	s.dst = ip("192.0.2.40");
 	s.src = ip("198.18.0.1");
