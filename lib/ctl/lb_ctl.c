@@ -1,17 +1,16 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 
 #include "lb_ctl.h"
+#include "lb_ctl_priv.h"
 
 /* The input buffer holds one maximal line and its newline. */
 #define IN_CAP		(LB_CTL_MAX_REQUEST + 1)
@@ -28,7 +27,6 @@
 #define ACCEPT_BURST	32
 #define LISTEN_BACKLOG	32
 
-#define SER_FLAGS	(JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
 struct client {
 	int fd;			/* -1: slot free */
@@ -53,31 +51,6 @@ struct lb_ctl_server {
 	struct client clients[LB_CTL_MAX_CLIENTS];
 };
 
-static void
-set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-static int
-fill_addr(struct sockaddr_un *sa, const char *path)
-{
-	size_t len = strlen(path);
-
-	if (len == 0 || len >= sizeof(sa->sun_path))
-		return -ENAMETOOLONG;
-	memset(sa, 0, sizeof(*sa));
-	sa->sun_family = AF_UNIX;
-	memcpy(sa->sun_path, path, len + 1);
-	return 0;
-}
-
 /* mkdir -p of path's parent directory; new directories get mode 0755. */
 static int
 make_parent(const char *path, char *err, size_t errlen)
@@ -94,7 +67,7 @@ make_parent(const char *path, char *err, size_t errlen)
 	if (stat(dir, &st) == 0) {
 		if (S_ISDIR(st.st_mode))
 			return 0;
-		set_err(err, errlen, "%s is not a directory", dir);
+		lb_ctl_set_err(err, errlen, "%s is not a directory", dir);
 		return -ENOTDIR;
 	}
 	for (p = dir + 1; ; p++) {
@@ -110,7 +83,7 @@ make_parent(const char *path, char *err, size_t errlen)
 		} else if (errno != EEXIST) {
 			int e = errno;
 
-			set_err(err, errlen, "cannot create directory %s: %s", dir, strerror(e));
+			lb_ctl_set_err(err, errlen, "cannot create directory %s: %s", dir, strerror(e));
 			return -e;
 		}
 		*p = c;
@@ -135,36 +108,36 @@ clear_path(const char *path, char *err, size_t errlen)
 		if (errno == ENOENT)
 			return 0;
 		e = errno;
-		set_err(err, errlen, "cannot stat %s: %s", path, strerror(e));
+		lb_ctl_set_err(err, errlen, "cannot stat %s: %s", path, strerror(e));
 		return -e;
 	}
 	if (!S_ISSOCK(st.st_mode)) {
-		set_err(err, errlen, "%s exists and is not a socket; not replacing it", path);
+		lb_ctl_set_err(err, errlen, "%s exists and is not a socket; not replacing it", path);
 		return -EEXIST;
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		e = errno;
-		set_err(err, errlen, "socket: %s", strerror(e));
+		lb_ctl_set_err(err, errlen, "socket: %s", strerror(e));
 		return -e;
 	}
-	fill_addr(&sa, path);
+	lb_ctl_fill_addr(&sa, path);
 	/* Non-blocking, so a live server with a full backlog (EAGAIN) still
 	 * counts as live instead of hanging us. */
 	rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
 	e = rc < 0 ? errno : 0;
 	close(fd);
 	if (rc == 0 || e == EAGAIN || e == EINPROGRESS) {
-		set_err(err, errlen, "another lbd is already running (it answers on %s)", path);
+		lb_ctl_set_err(err, errlen, "another lbd is already running (it answers on %s)", path);
 		return -EADDRINUSE;
 	}
 	if (e != ECONNREFUSED) {
-		set_err(err, errlen, "cannot probe %s: %s", path, strerror(e));
+		lb_ctl_set_err(err, errlen, "cannot probe %s: %s", path, strerror(e));
 		return -e;
 	}
 	if (unlink(path) < 0 && errno != ENOENT) {
 		e = errno;
-		set_err(err, errlen, "cannot remove stale socket %s: %s", path, strerror(e));
+		lb_ctl_set_err(err, errlen, "cannot remove stale socket %s: %s", path, strerror(e));
 		return -e;
 	}
 	return 0;
@@ -181,17 +154,17 @@ lb_ctl_server_open(const char *path, char *err, size_t errlen)
 	unsigned i;
 
 	if (path == NULL || path[0] == '\0') {
-		set_err(err, errlen, "control socket path is empty");
+		lb_ctl_set_err(err, errlen, "control socket path is empty");
 		return NULL;
 	}
 	if (strlen(path) > LB_CTL_PATH_MAX) {
-		set_err(err, errlen, "control socket path is longer than %d characters: %s",
+		lb_ctl_set_err(err, errlen, "control socket path is longer than %d characters: %s",
 			LB_CTL_PATH_MAX, path);
 		return NULL;
 	}
 	if ((unsigned)snprintf(tmp, sizeof(tmp), "%s.%x.tmp", path, (unsigned)getpid()) >=
 	    sizeof(tmp)) {
-		set_err(err, errlen, "control socket path too long: %s", path);
+		lb_ctl_set_err(err, errlen, "control socket path too long: %s", path);
 		return NULL;
 	}
 	if (make_parent(path, err, errlen) < 0 || clear_path(path, err, errlen) < 0)
@@ -199,7 +172,7 @@ lb_ctl_server_open(const char *path, char *err, size_t errlen)
 
 	s = calloc(1, sizeof(*s));
 	if (s == NULL) {
-		set_err(err, errlen, "out of memory");
+		lb_ctl_set_err(err, errlen, "out of memory");
 		return NULL;
 	}
 	s->fd = -1;
@@ -208,27 +181,27 @@ lb_ctl_server_open(const char *path, char *err, size_t errlen)
 	snprintf(s->path, sizeof(s->path), "%s", path);
 	s->tok = json_tokener_new_ex(JSON_DEPTH);
 	if (s->tok == NULL) {
-		set_err(err, errlen, "out of memory");
+		lb_ctl_set_err(err, errlen, "out of memory");
 		goto fail;
 	}
 	json_tokener_set_flags(s->tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		set_err(err, errlen, "socket: %s", strerror(errno));
+		lb_ctl_set_err(err, errlen, "socket: %s", strerror(errno));
 		goto fail;
 	}
-	fill_addr(&sa, tmp);
+	lb_ctl_fill_addr(&sa, tmp);
 	unlink(tmp);	/* left over by a crashed process with our pid */
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		set_err(err, errlen, "cannot bind %s: %s", tmp, strerror(errno));
+		lb_ctl_set_err(err, errlen, "cannot bind %s: %s", tmp, strerror(errno));
 		goto fail;
 	}
 	if (chmod(tmp, 0600) < 0 || listen(fd, LISTEN_BACKLOG) < 0 ||
 	    rename(tmp, path) < 0) {
 		e = errno;
 		unlink(tmp);
-		set_err(err, errlen, "cannot set up %s: %s", path, strerror(e));
+		lb_ctl_set_err(err, errlen, "cannot set up %s: %s", path, strerror(e));
 		goto fail;
 	}
 	if (lstat(path, &st) == 0) {
@@ -376,7 +349,7 @@ static bool
 queue_response(struct client *c, struct json_object *resp)
 {
 	size_t len;
-	const char *str = json_object_to_json_string_length(resp, SER_FLAGS, &len);
+	const char *str = json_object_to_json_string_length(resp, LB_CTL_SER_FLAGS, &len);
 	bool ok;
 
 	if (str == NULL) {
@@ -392,7 +365,7 @@ queue_response(struct client *c, struct json_object *resp)
 		resp = json_object_new_object();
 		json_object_object_add(resp, "ok", json_object_new_boolean(0));
 		json_object_object_add(resp, "error", json_object_new_string(msg));
-		str = json_object_to_json_string_length(resp, SER_FLAGS, &len);
+		str = json_object_to_json_string_length(resp, LB_CTL_SER_FLAGS, &len);
 		if (str == NULL) {
 			json_object_put(resp);
 			return false;
@@ -645,160 +618,4 @@ lb_ctl_server_process(struct lb_ctl_server *s, const struct pollfd *fds, int n,
 	}
 	if (listen_ready)
 		accept_clients(s);
-}
-
-/* Client side. */
-
-int
-lb_ctl_connect(const char *path, char *err, size_t errlen)
-{
-	struct sockaddr_un sa;
-	int fd, e;
-
-	if (path == NULL || fill_addr(&sa, path) < 0) {
-		set_err(err, errlen, "cannot connect to %s: %s", path ? path : "(null)",
-			strerror(ENAMETOOLONG));
-		return -ENAMETOOLONG;
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		e = errno;
-		set_err(err, errlen, "socket: %s", strerror(e));
-		return -e;
-	}
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		e = errno;
-		close(fd);
-		if (e == ENOENT)
-			set_err(err, errlen, "lbd is not running (no socket at %s)", path);
-		else
-			set_err(err, errlen, "cannot connect to %s: %s", path, strerror(e));
-		return -e;
-	}
-	return fd;
-}
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Waits for fd to become ready for events; 1 ready, 0 timed out, <0 errno. */
-static int
-wait_fd(int fd, short events, int64_t deadline)
-{
-	struct pollfd p = { .fd = fd, .events = events };
-	int64_t left;
-	int rc;
-
-	for (;;) {
-		left = deadline < 0 ? -1 : deadline - now_ms();
-		if (deadline >= 0 && left < 0)
-			left = 0;
-		rc = poll(&p, 1, left > INT32_MAX ? INT32_MAX : (int)left);
-		if (rc > 0)
-			return 1;
-		if (rc == 0)
-			return 0;
-		if (errno != EINTR)
-			return -errno;
-	}
-}
-
-/* Client responses may be larger than requests; the server caps them. */
-#define CALL_MAX_RESPONSE	(LB_CTL_MAX_RESPONSE + 4096)
-
-struct json_object *
-lb_ctl_call(int fd, struct json_object *req, int timeout_ms, char *err, size_t errlen)
-{
-	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
-	struct json_object *resp = NULL, *ok;
-	const char *str;
-	char *buf = NULL, *nl = NULL, *p;
-	size_t len, off = 0, cap = 0, blen = 0;
-	ssize_t n;
-	int rc;
-
-	str = json_object_to_json_string_length(req, SER_FLAGS, &len);
-	if (str == NULL) {
-		set_err(err, errlen, "cannot encode request");
-		return NULL;
-	}
-	/* The plain encoding escapes newlines inside strings, so the request
-	 * is one line. */
-	while (off < len + 1) {
-		const char *src = off < len ? str + off : "\n";
-		size_t todo = off < len ? len - off : 1;
-
-		rc = wait_fd(fd, POLLOUT, deadline);
-		if (rc <= 0)
-			goto io_fail;
-		n = send(fd, src, todo, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n < 0) {
-			if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
-				continue;
-			/* A server that refuses us (too many clients) says why
-			 * before it closes: read that rather than report EPIPE. */
-			if (errno == EPIPE || errno == ECONNRESET)
-				break;
-			rc = -errno;
-			goto io_fail;
-		}
-		off += (size_t)n;
-	}
-	while (nl == NULL) {
-		if (blen == cap) {
-			if (cap >= CALL_MAX_RESPONSE) {
-				set_err(err, errlen, "invalid response from lbd: longer than %u bytes",
-					CALL_MAX_RESPONSE);
-				goto fail;
-			}
-			cap = cap ? cap * 2 : 16384;
-			p = realloc(buf, cap + 1);
-			if (p == NULL) {
-				set_err(err, errlen, "out of memory");
-				goto fail;
-			}
-			buf = p;
-		}
-		rc = wait_fd(fd, POLLIN, deadline);
-		if (rc <= 0)
-			goto io_fail;
-		n = recv(fd, buf + blen, cap - blen, MSG_DONTWAIT);
-		if (n < 0) {
-			if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
-				continue;
-			rc = -errno;
-			goto io_fail;
-		}
-		if (n == 0) {
-			set_err(err, errlen, "lbd closed the connection without answering");
-			goto fail;
-		}
-		nl = memchr(buf + blen, '\n', (size_t)n);
-		blen += (size_t)n;
-	}
-	*nl = '\0';
-	resp = json_tokener_parse(buf);
-	if (resp == NULL || !json_object_is_type(resp, json_type_object) ||
-	    !json_object_object_get_ex(resp, "ok", &ok) ||
-	    !json_object_is_type(ok, json_type_boolean)) {
-		set_err(err, errlen, "invalid response from lbd: %.80s", buf);
-		json_object_put(resp);
-		resp = NULL;
-	}
-	free(buf);
-	return resp;
-io_fail:
-	if (rc == 0)
-		set_err(err, errlen, "timed out after %d ms waiting for lbd", timeout_ms);
-	else
-		set_err(err, errlen, "connection to lbd failed: %s", strerror(-rc));
-fail:
-	free(buf);
-	return NULL;
 }
