@@ -10,6 +10,15 @@
  * keys, types, ranges, duplicates, prime table sizes, one port per role,
  * address clashes, targets reachable from the internal port. Every error is
  * reported as "FILE:LINE: message" in err. Addresses are network order.
+ *
+ * Written by: lb_config_load* (control thread). Read by: the control thread
+ * (lbd main, the snapshot compiler, lbctl handlers). A loaded model is never
+ * modified; a reload loads a second model and swaps it in after
+ * lb_config_reload_check() accepts it.
+ *
+ * The line_* fields are source lines for messages (reload errors, the
+ * snapshot compiler). A key that is absent carries the line of its enclosing
+ * group, and a group that is absent line 1, so every line is >= 1.
  */
 #include "lb_common.h"
 #include "lb_addr.h"
@@ -18,6 +27,33 @@
 #define LB_CONFIG_PATH_MAX	256
 #define LB_CONFIG_MAX_EAL_ARGS	32
 #define LB_CONFIG_MAX_NEIGH	256
+/* lcore ids accepted by the loader; lbd also checks them against the EAL's
+ * RTE_MAX_LCORE (128 in Debian's DPDK) when it starts. */
+#define LB_CONFIG_MAX_LCORE	1024
+/* A Unix socket path must fit sockaddr_un.sun_path (108 bytes with its NUL). */
+#define LB_CONFIG_SOCKET_MAX	107
+#define LB_CONFIG_PORT_NAME_MAX	31
+#define LB_CONFIG_FE_NAME_MAX	63
+/* Largest file lb_config_load reads. */
+#define LB_CONFIG_FILE_MAX	(16u << 20)
+
+/* Defaults (docs/config.md lists the same values). */
+#define LB_CONFIG_DEF_SOCKET		"/run/lbd/lbd.sock"
+#define LB_CONFIG_DEF_FILE_PREFIX	"lbd"
+#define LB_CONFIG_DEF_FLOW_CAPACITY	262144
+#define LB_CONFIG_MIN_FLOW_CAPACITY	1024
+#define LB_CONFIG_MAX_FLOW_CAPACITY	67108864
+#define LB_CONFIG_DEF_SNAT_LO		1024
+#define LB_CONFIG_DEF_SNAT_HI		65535
+#define LB_CONFIG_DEF_TCP_SYN		30
+#define LB_CONFIG_DEF_TCP_ESTABLISHED	3600
+#define LB_CONFIG_DEF_TCP_FIN		30
+#define LB_CONFIG_DEF_UDP		30
+#define LB_CONFIG_DEF_ARP_REACHABLE	300
+#define LB_CONFIG_DEF_ARP_RETRIES	3
+#define LB_CONFIG_DEF_ARP_RETRY_MS	1000
+#define LB_CONFIG_DEF_ARP_QUEUE		3
+#define LB_CONFIG_DEF_AFFINITY_TIMEOUT	10800	/* Kubernetes' default */
 
 enum lb_role {
 	LB_ROLE_EXTERNAL = 0x1,
@@ -52,6 +88,13 @@ struct lb_config_port {
 	uint32_t n_neigh;
 	struct lb_config_neigh neigh[LB_CONFIG_MAX_NEIGH];	/* static ARP entries */
 	int line;
+	int line_name;
+	int line_device;
+	int line_role;
+	int line_address;
+	int line_gateway;
+	int line_vlan;
+	int line_neighbours;
 };
 
 struct lb_config_target {
@@ -75,6 +118,7 @@ struct lb_config_frontend {
 	uint32_t n_targets;
 	struct lb_config_target *targets;
 	int line;
+	int line_vip;
 };
 
 struct lb_config_timeouts {	/* seconds */
@@ -85,7 +129,7 @@ struct lb_config_timeouts {	/* seconds */
 };
 
 struct lb_config {
-	char path[LB_CONFIG_PATH_MAX];	/* file it was loaded from */
+	char path[LB_CONFIG_PATH_MAX];	/* file it was loaded from (or the name given) */
 
 	/* lbd = { ... } */
 	char socket[LB_CONFIG_PATH_MAX];
@@ -123,12 +167,33 @@ struct lb_config {
 	/* frontends = ( ... ) */
 	uint32_t n_frontends;
 	struct lb_config_frontend *frontends;
+
+	/* Source lines (see the note at the top). */
+	int line_lbd;
+	int line_socket;
+	int line_control_lcore;
+	int line_eal;
+	int line_file_prefix;
+	int line_no_huge;
+	int line_memory_mb;
+	int line_eal_args;
+	int line_ports;
+	int line_workers;
+	int line_lcores;
+	int line_flow_capacity;
+	int line_snat_addrs;
+	int snat_addr_line[LB_MAX_SNAT_ADDRS];
+	int line_snat_ports;
+	int line_timeouts;
+	int line_arp;
+	int line_frontends;
 };
 
 /*
  * Loads and validates path. Returns the model (free with lb_config_free), or
- * NULL with "PATH:LINE: message" (or "PATH: message" when no line applies)
- * in err.
+ * NULL with "PATH:LINE: message" (or "PATH: message" when the file cannot be
+ * read at all) in err. A file may not use @include: lbd keeps its
+ * configuration in one file so that every message names it.
  */
 struct lb_config *lb_config_load(const char *path, char *err, size_t errlen);
 
@@ -136,19 +201,27 @@ struct lb_config *lb_config_load(const char *path, char *err, size_t errlen);
 struct lb_config *lb_config_load_string(const char *text, const char *name, char *err,
 	size_t errlen);
 
+/* Frees a model from lb_config_load*; NULL is a no-op. */
 void lb_config_free(struct lb_config *c);
 
 /*
  * A reload may change frontends, timeouts, arp settings and static
  * neighbours; everything else needs a restart. Returns 0 when next may replace
  * cur, or -EINVAL with "PATH:LINE: <key> cannot change on reload (restart
- * lbd)" in err.
+ * lbd)" in err, PATH and LINE being next's, for the first difference in
+ * file order.
  */
 int lb_config_reload_check(const struct lb_config *cur, const struct lb_config *next,
 	char *err, size_t errlen);
 
+/* Names as written in the config: "external", "internal", "both", "fullnat",
+ * "dnat", "tcp", "udp" ("icmp" too); "?" for anything else. */
 const char *lb_role_str(unsigned role);
 const char *lb_method_str(enum lb_method m);
 const char *lb_proto_str(uint8_t proto);
+
+/* Whether a vdev name or PCI address is well formed ("net_pcap0,...",
+ * "0000:03:00.0"); exported for lbctl and tests. */
+bool lb_config_device_valid(const char *dev);
 
 #endif /* LB_CONFIG_H */
