@@ -426,8 +426,10 @@ parse_lbd(struct lb_config_ctx *x, const config_setting_t *g)
 
 static const char *const eal_keys[] = { "file_prefix", "no_huge", "memory_mb", "args", NULL };
 
-/* EAL options lbd sets itself from other keys: passing them again in
- * eal.args would contradict those keys. */
+/* EAL options lbd always sets itself from other keys: passing them again in
+ * eal.args would contradict those keys. -l and --lcores stay allowed: lbd
+ * then leaves the lcore list to them (to map lcores to CPUs, e.g.
+ * "--lcores=0@0,1@1,2@1"), and they must still name the lcores used here. */
 static const struct {
 	const char *opt;
 	bool is_short;
@@ -436,9 +438,7 @@ static const struct {
 	{ "--file-prefix", false, "eal.file_prefix" },
 	{ "--no-huge", false, "eal.no_huge" },
 	{ "-m", true, "eal.memory_mb" },
-	{ "-l", true, "lbd.control_lcore and workers.lcores" },
-	{ "-c", true, "lbd.control_lcore and workers.lcores" },
-	{ "--lcores", false, "lbd.control_lcore and workers.lcores" },
+	{ "-c", true, "lbd.control_lcore and workers.lcores (or use -l/--lcores)" },
 	{ "--main-lcore", false, "lbd.control_lcore" },
 	{ "--master-lcore", false, "lbd.control_lcore" },
 };
