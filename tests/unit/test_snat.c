@@ -1,0 +1,408 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+#include <arpa/inet.h>
+#include <cmocka.h>
+
+#include "lb_snat.h"
+
+static void
+test_layout_errors(void **state)
+{
+	struct lb_snat_layout l = { .lo = 7, .hi = 9, .nworkers = 3, .per_worker = 1 };
+	struct lb_snat_layout before = l;
+
+	(void)state;
+	assert_int_equal(lb_snat_layout_init(NULL, 1000, 2000, 1), -EINVAL);
+	assert_int_equal(lb_snat_layout_init(&l, 0, 2000, 1), -EINVAL);
+	assert_int_equal(lb_snat_layout_init(&l, 2001, 2000, 1), -EINVAL);
+	assert_int_equal(lb_snat_layout_init(&l, 1000, 2000, 0), -EINVAL);
+	assert_int_equal(lb_snat_layout_init(&l, 1000, 1002, 4), -EINVAL);
+	assert_int_equal(lb_snat_layout_init(&l, 65535, 65535, 2), -EINVAL);
+	/* Failures leave the layout alone. */
+	assert_memory_equal(&l, &before, sizeof(l));
+
+	assert_int_equal(lb_snat_layout_init(&l, 1000, 1003, 4), 0);
+	assert_int_equal(l.per_worker, 1);
+	assert_int_equal(lb_snat_layout_init(&l, 65535, 65535, 1), 0);
+	assert_int_equal(l.per_worker, 1);
+	assert_int_equal(lb_snat_layout_init(&l, 1, 65535, 1), 0);
+	assert_int_equal(l.per_worker, 65535);
+	assert_int_equal(lb_snat_layout_init(&l, 1024, 65535, LB_MAX_WORKERS), 0);
+	assert_int_equal(l.per_worker, (65535 - 1024 + 1) / LB_MAX_WORKERS);
+	assert_int_equal(l.lo, 1024);
+	assert_int_equal(l.hi, 65535);
+	assert_int_equal(l.nworkers, LB_MAX_WORKERS);
+}
+
+/* Checks ranges against the layout's definition and owner() against the
+ * ranges for every port number. */
+static void
+check_layout(uint16_t lo, uint16_t hi, uint32_t nworkers)
+{
+	struct lb_snat_layout l;
+	uint16_t first[LB_MAX_WORKERS + 1], last[LB_MAX_WORKERS + 1];
+	uint32_t count = (uint32_t)hi - lo + 1, w, p, covered = 0;
+
+	assert_true(nworkers <= LB_MAX_WORKERS + 1);
+	assert_int_equal(lb_snat_layout_init(&l, lo, hi, nworkers), 0);
+	assert_int_equal(l.per_worker, count / nworkers);
+	for (w = 0; w < nworkers; w++) {
+		lb_snat_worker_range(&l, w, &first[w], &last[w]);
+		assert_true(first[w] <= last[w]);
+		assert_true(first[w] >= lo && last[w] <= hi);
+		assert_int_equal((uint32_t)last[w] - first[w] + 1, l.per_worker);
+		/* Contiguous and in worker order, so disjoint. */
+		if (w == 0)
+			assert_int_equal(first[w], lo);
+		else
+			assert_int_equal(first[w], (uint32_t)last[w - 1] + 1);
+		covered += (uint32_t)last[w] - first[w] + 1;
+	}
+	/* Only the documented leftover at the top is unused. */
+	assert_true(count - covered < nworkers);
+	assert_int_equal((uint32_t)hi - last[nworkers - 1], count - covered);
+
+	for (p = 0; p <= UINT16_MAX; p++) {
+		int want = -1;
+
+		for (w = 0; w < nworkers; w++)
+			if (p >= first[w] && p <= last[w])
+				want = (int)w;
+		assert_int_equal(lb_snat_owner(&l, (uint16_t)p), want);
+	}
+	/* Workers beyond the layout have empty ranges. */
+	lb_snat_worker_range(&l, nworkers, &first[0], &last[0]);
+	assert_true(first[0] > last[0]);
+}
+
+static void
+test_ranges_and_owner(void **state)
+{
+	(void)state;
+	check_layout(1024, 65535, 1);
+	check_layout(1024, 65535, 2);
+	check_layout(1024, 65535, 7);		/* uneven: leftover ports */
+	check_layout(1024, 65535, LB_MAX_WORKERS);
+	check_layout(1, 65535, 3);
+	check_layout(1, 65535, LB_MAX_WORKERS + 1);
+	check_layout(40000, 40009, 3);		/* 10 ports, 1 left over */
+	check_layout(40000, 40003, 4);		/* one port each */
+	check_layout(65535, 65535, 1);
+	check_layout(500, 500, 1);
+}
+
+static void
+test_zero_layout(void **state)
+{
+	struct lb_snat_layout l;
+	uint16_t first, last;
+	uint32_t p;
+
+	(void)state;
+	memset(&l, 0, sizeof(l));
+	for (p = 0; p <= UINT16_MAX; p++)
+		assert_int_equal(lb_snat_owner(&l, (uint16_t)p), -1);
+	lb_snat_worker_range(&l, 0, &first, &last);
+	assert_true(first > last);
+}
+
+static void
+test_init_errors(void **state)
+{
+	struct lb_snat_layout l;
+	struct lb_snat s;
+	uint32_t addrs[LB_MAX_SNAT_ADDRS + 1] = { 0 };
+
+	(void)state;
+	assert_int_equal(lb_snat_layout_init(&l, 2000, 2999, 4), 0);
+	assert_int_equal(lb_snat_init(&s, &l, 0, addrs, 0), -EINVAL);
+	assert_int_equal(lb_snat_init(&s, &l, 0, addrs, LB_MAX_SNAT_ADDRS + 1), -EINVAL);
+	assert_int_equal(lb_snat_init(&s, &l, 0, NULL, 1), -EINVAL);
+	assert_int_equal(lb_snat_init(&s, &l, 4, addrs, 1), -EINVAL);
+	assert_int_equal(lb_snat_init(NULL, &l, 0, addrs, 1), -EINVAL);
+	assert_int_equal(lb_snat_init(&s, NULL, 0, addrs, 1), -EINVAL);
+	assert_int_equal(lb_snat_init(&s, &l, 3, addrs, LB_MAX_SNAT_ADDRS), 0);
+	assert_int_equal(s.first, 2750);
+	assert_int_equal(s.last, 2999);
+	assert_int_equal(s.naddr, LB_MAX_SNAT_ADDRS);
+	assert_int_equal(lb_snat_candidates(&s), 250 * LB_MAX_SNAT_ADDRS);
+}
+
+/* In-use set over (target, address index, port offset), and probe log. */
+#define T_TARGETS	4
+#define T_ADDRS		3
+#define T_PORTS		20
+
+struct use_ctx {
+	const struct lb_snat *s;
+	uint32_t target;
+	bool used[T_TARGETS][LB_MAX_SNAT_ADDRS][T_PORTS];
+	uint32_t probes;
+	bool all_free;
+};
+
+static uint32_t
+addr_index(const struct lb_snat *s, uint32_t addr)
+{
+	uint32_t i;
+
+	for (i = 0; i < s->naddr; i++)
+		if (s->addrs[i] == addr)
+			return i;
+	fail_msg("address %08x is not a SNAT address", addr);
+	return 0;
+}
+
+static uint32_t
+port_offset(const struct lb_snat *s, uint16_t port_be)
+{
+	uint16_t p = ntohs(port_be);
+
+	assert_true(p >= s->first && p <= s->last);
+	assert_true(p - s->first < T_PORTS);
+	return p - s->first;
+}
+
+static bool
+in_use_cb(void *ctx, uint32_t addr, uint16_t port)
+{
+	struct use_ctx *u = ctx;
+
+	/* Callers reset probes before each pick; no pick may probe a
+	 * candidate twice, so this catches a runaway loop quickly. */
+	u->probes++;
+	assert_true(u->probes <= T_ADDRS * T_PORTS);
+	if (u->all_free)
+		return false;
+	return u->used[u->target][addr_index(u->s, addr)][port_offset(u->s, port)];
+}
+
+static void
+setup_snat(struct lb_snat *s, struct lb_snat_layout *l, uint32_t worker)
+{
+	uint32_t addrs[T_ADDRS];
+	uint32_t i;
+
+	for (i = 0; i < T_ADDRS; i++)
+		addrs[i] = htonl(0x0a000100 + i + 1);
+	/* Three workers of T_PORTS ports each, plus two leftover ports. */
+	assert_int_equal(lb_snat_layout_init(l, 30000, 30000 + 3 * T_PORTS + 1, 3), 0);
+	assert_int_equal(lb_snat_init(s, l, worker, addrs, T_ADDRS), 0);
+	assert_int_equal(lb_snat_candidates(s), T_ADDRS * T_PORTS);
+}
+
+static void
+test_pick_order(void **state)
+{
+	struct lb_snat_layout l;
+	struct lb_snat s;
+	struct use_ctx *u = calloc(1, sizeof(*u));
+	uint32_t addr, i, round;
+	uint16_t port;
+
+	(void)state;
+	assert_non_null(u);
+	setup_snat(&s, &l, 1);
+	u->s = &s;
+	u->all_free = true;
+	/* With nothing in use, picks walk every candidate once per round,
+	 * spreading over the addresses, and then start again. */
+	for (round = 0; round < 2; round++) {
+		for (i = 0; i < T_ADDRS * T_PORTS; i++) {
+			u->probes = 0;
+			assert_int_equal(lb_snat_pick(&s, in_use_cb, u, 8, &addr, &port), 0);
+			assert_int_equal(u->probes, 1);
+			assert_int_equal(addr, htonl(0x0a000100 + i % T_ADDRS + 1));
+			assert_int_equal(ntohs(port), 30000 + T_PORTS + i / T_ADDRS);
+			assert_int_equal(lb_snat_owner(&l, ntohs(port)), 1);
+		}
+	}
+	/* A cursor set out of range restarts at the first candidate. */
+	s.cursor = 1000000;
+	assert_int_equal(lb_snat_pick(&s, in_use_cb, u, 8, &addr, &port), 0);
+	assert_int_equal(addr, htonl(0x0a000101));
+	assert_int_equal(ntohs(port), 30000 + T_PORTS);
+	/* max_probes 0 probes nothing. */
+	u->probes = 0;
+	assert_int_equal(lb_snat_pick(&s, in_use_cb, u, 0, &addr, &port), -ENOSPC);
+	assert_int_equal(u->probes, 0);
+	/* An allocator that was never set up has no candidates. */
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(lb_snat_pick(&s, in_use_cb, u, 8, &addr, &port), -ENOSPC);
+	assert_int_equal(u->probes, 0);
+	free(u);
+}
+
+static void
+test_pick_probes_bounded(void **state)
+{
+	struct lb_snat_layout l;
+	struct lb_snat s;
+	struct use_ctx *u = calloc(1, sizeof(*u));
+	uint32_t addr, a, p;
+	uint16_t port;
+
+	(void)state;
+	assert_non_null(u);
+	setup_snat(&s, &l, 0);
+	u->s = &s;
+	/* The first 10 candidates are taken. */
+	for (a = 0; a < 10; a++)
+		u->used[0][a % T_ADDRS][a / T_ADDRS] = true;
+	u->probes = 0;
+	assert_int_equal(lb_snat_pick(&s, in_use_cb, u, 4, &addr, &port), -ENOSPC);
+	assert_int_equal(u->probes, 4);
+	/* The next call carries on where that one stopped. */
+	u->probes = 0;
+	assert_int_equal(lb_snat_pick(&s, in_use_cb, u, 7, &addr, &port), 0);
+	assert_int_equal(u->probes, 7);
+	assert_int_equal(addr_index(&s, addr), 10 % T_ADDRS);
+	assert_int_equal(port_offset(&s, port), 10 / T_ADDRS);
+	/* Everything taken: each candidate probed exactly once, even with a
+	 * larger probe budget. */
+	for (a = 0; a < T_ADDRS; a++)
+		for (p = 0; p < T_PORTS; p++)
+			u->used[0][a][p] = true;
+	u->probes = 0;
+	assert_int_equal(lb_snat_pick(&s, in_use_cb, u, UINT32_MAX, &addr, &port), -ENOSPC);
+	assert_int_equal(u->probes, T_ADDRS * T_PORTS);
+	free(u);
+}
+
+static void
+test_exhaust_and_free(void **state)
+{
+	struct lb_snat_layout l;
+	struct lb_snat s;
+	struct use_ctx *u = calloc(1, sizeof(*u));
+	uint32_t addr, i, a, p, round;
+	uint16_t port;
+	uint64_t rng = 0x9e3779b97f4a7c15ULL;
+
+	(void)state;
+	assert_non_null(u);
+	setup_snat(&s, &l, 2);
+	u->s = &s;
+	u->target = 2;
+	/* Every candidate comes out once, then none is left. */
+	for (i = 0; i < T_ADDRS * T_PORTS; i++) {
+		u->probes = 0;
+		assert_int_equal(lb_snat_pick(&s, in_use_cb, u, UINT32_MAX, &addr, &port), 0);
+		a = addr_index(&s, addr);
+		p = port_offset(&s, port);
+		assert_false(u->used[2][a][p]);
+		u->used[2][a][p] = true;
+	}
+	u->probes = 0;
+	assert_int_equal(lb_snat_pick(&s, in_use_cb, u, UINT32_MAX, &addr, &port), -ENOSPC);
+	/* Free one at random: the next pick is exactly that one. */
+	for (round = 0; round < 200; round++) {
+		rng ^= rng << 13;
+		rng ^= rng >> 7;
+		rng ^= rng << 17;
+		a = (uint32_t)(rng % T_ADDRS);
+		p = (uint32_t)((rng >> 20) % T_PORTS);
+		u->used[2][a][p] = false;
+		u->probes = 0;
+		assert_int_equal(lb_snat_pick(&s, in_use_cb, u, UINT32_MAX, &addr, &port), 0);
+		assert_int_equal(addr_index(&s, addr), a);
+		assert_int_equal(port_offset(&s, port), p);
+		u->used[2][a][p] = true;
+		u->probes = 0;
+		assert_int_equal(lb_snat_pick(&s, in_use_cb, u, UINT32_MAX, &addr, &port),
+			-ENOSPC);
+	}
+	/* Other targets are unaffected: a port busy towards one target is free
+	 * towards another. */
+	u->target = 0;
+	u->probes = 0;
+	assert_int_equal(lb_snat_pick(&s, in_use_cb, u, 1, &addr, &port), 0);
+	free(u);
+}
+
+/* Allocations and random frees over many targets: a pick never returns a
+ * tuple in use, -ENOSPC only when every candidate towards that target is
+ * taken (with a full probe budget), and every candidate gets used. */
+static void
+test_no_reuse_while_in_use(void **state)
+{
+	struct lb_snat_layout l;
+	struct lb_snat s;
+	struct use_ctx *u = calloc(1, sizeof(*u));
+	uint32_t nused[T_TARGETS] = { 0 };
+	bool ever[LB_MAX_SNAT_ADDRS][T_PORTS] = { { false } };
+	uint64_t rng = 0x0123456789abcdefULL, picks = 0, full = 0;
+	uint32_t iter, a, p, addr;
+	uint16_t port;
+	int rc;
+
+	(void)state;
+	assert_non_null(u);
+	setup_snat(&s, &l, 1);
+	u->s = &s;
+	for (iter = 0; iter < 300000; iter++) {
+		rng ^= rng << 13;
+		rng ^= rng >> 7;
+		rng ^= rng << 17;
+		u->target = (uint32_t)(rng % T_TARGETS);
+		if ((rng >> 8) % 100 < 55) {
+			bool full_budget = (rng >> 16) & 1;
+
+			u->probes = 0;
+			rc = lb_snat_pick(&s, in_use_cb, u, full_budget ? UINT32_MAX : 8, &addr,
+				&port);
+			if (rc == 0) {
+				a = addr_index(&s, addr);
+				p = port_offset(&s, port);
+				assert_int_equal(lb_snat_owner(&l, ntohs(port)), 1);
+				assert_false(u->used[u->target][a][p]);
+				u->used[u->target][a][p] = true;
+				ever[a][p] = true;
+				nused[u->target]++;
+				picks++;
+			} else {
+				assert_int_equal(rc, -ENOSPC);
+				if (full_budget)
+					assert_int_equal(nused[u->target], T_ADDRS * T_PORTS);
+				full++;
+			}
+		} else {
+			a = (uint32_t)((rng >> 24) % T_ADDRS);
+			p = (uint32_t)((rng >> 32) % T_PORTS);
+			if (u->used[u->target][a][p]) {
+				u->used[u->target][a][p] = false;
+				nused[u->target]--;
+			}
+		}
+	}
+	/* The run reached both a full table and plenty of allocations. */
+	assert_true(picks > 100000);
+	assert_true(full > 0);
+	for (a = 0; a < T_ADDRS; a++)
+		for (p = 0; p < T_PORTS; p++)
+			assert_true(ever[a][p]);
+	free(u);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_layout_errors),
+		cmocka_unit_test(test_ranges_and_owner),
+		cmocka_unit_test(test_zero_layout),
+		cmocka_unit_test(test_init_errors),
+		cmocka_unit_test(test_pick_order),
+		cmocka_unit_test(test_pick_probes_bounded),
+		cmocka_unit_test(test_exhaust_and_free),
+		cmocka_unit_test(test_no_reuse_while_in_use),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
