@@ -51,16 +51,20 @@ parse_quad(const char *s, uint32_t *addr)
 	return (int)(p - s);
 }
 
+/* The parsers below write their outputs only on success, so a rejected
+ * string never changes the caller's state (ARCHITECTURE.md invariant 4). */
 int
 lb_ip4_parse(const char *s, uint32_t *addr)
 {
+	uint32_t a;
 	int n;
 
 	if (s == NULL)
 		return -EINVAL;
-	n = parse_quad(s, addr);
+	n = parse_quad(s, &a);
 	if (n == 0 || s[n] != '\0')
 		return -EINVAL;
+	*addr = a;
 	return 0;
 }
 
@@ -78,7 +82,7 @@ int
 lb_cidr_parse(const char *s, struct lb_cidr *c, bool allow_host_bits)
 {
 	unsigned long len = 32;
-	uint32_t addr;
+	uint32_t addr, mask;
 	int n;
 
 	if (s == NULL)
@@ -94,11 +98,12 @@ lb_cidr_parse(const char *s, struct lb_cidr *c, bool allow_host_bits)
 	} else if (s[n] != '\0') {
 		return -EINVAL;
 	}
-	c->len = (uint8_t)len;
-	c->mask = lb_prefix_mask(c->len);
-	if (!allow_host_bits && (addr & ~c->mask) != 0)
+	mask = lb_prefix_mask((uint8_t)len);
+	if (!allow_host_bits && (addr & ~mask) != 0)
 		return -EINVAL;
-	c->addr = allow_host_bits ? addr : (addr & c->mask);
+	c->len = (uint8_t)len;
+	c->mask = mask;
+	c->addr = addr;
 	return 0;
 }
 
@@ -106,16 +111,18 @@ int
 lb_ep_parse(const char *s, uint32_t *addr, uint16_t *port)
 {
 	unsigned long p;
+	uint32_t a;
 	int n, m;
 
 	if (s == NULL)
 		return -EINVAL;
-	n = parse_quad(s, addr);
+	n = parse_quad(s, &a);
 	if (n == 0 || s[n] != ':')
 		return -EINVAL;
 	m = parse_dec(s + n + 1, 5, &p);
 	if (m == 0 || p == 0 || p > 65535 || s[n + 1 + m] != '\0')
 		return -EINVAL;
+	*addr = a;
 	*port = htons((uint16_t)p);
 	return 0;
 }
@@ -135,6 +142,7 @@ hexval(char ch)
 int
 lb_mac_parse(const char *s, uint8_t mac[LB_ETHER_ADDR_LEN])
 {
+	uint8_t m[LB_ETHER_ADDR_LEN];
 	int i, hi, lo;
 
 	if (s == NULL || strlen(s) != 17)
@@ -144,8 +152,9 @@ lb_mac_parse(const char *s, uint8_t mac[LB_ETHER_ADDR_LEN])
 		lo = hexval(s[i * 3 + 1]);
 		if (hi < 0 || lo < 0 || (i < 5 && s[i * 3 + 2] != ':'))
 			return -EINVAL;
-		mac[i] = (uint8_t)(hi << 4 | lo);
+		m[i] = (uint8_t)(hi << 4 | lo);
 	}
+	memcpy(mac, m, sizeof(m));
 	return 0;
 }
 
