@@ -9,7 +9,9 @@
 #define LB_EP_STRLEN	22	/* "255.255.255.255:65535" + NUL */
 #define LB_MAC_STRLEN	18
 
-/* An IPv4 prefix; addr is network order and has no bits beyond len set. */
+/* An IPv4 prefix, network order. addr has no bits beyond len set unless it was
+ * parsed with allow_host_bits (a port's own address/prefix), in which case
+ * lb_cidr_match does not apply to it: compare (x & mask) == (addr & mask). */
 struct lb_cidr {
 	uint32_t addr;
 	uint32_t mask;	/* network order, derived from len */
