@@ -43,10 +43,14 @@ int
 lb_snat_init(struct lb_snat *s, const struct lb_snat_layout *l, uint32_t worker,
 	const uint32_t *addrs, uint32_t naddr)
 {
-	if (s == NULL || l == NULL || addrs == NULL || naddr == 0 ||
-	    naddr > LB_MAX_SNAT_ADDRS || worker >= l->nworkers || l->per_worker == 0)
+	if (s == NULL)
 		return -EINVAL;
+	/* Zeroed first, so that a failed init (e.g. no SNAT addresses in a
+	 * DNAT-only setup) leaves an allocator whose picks fail cleanly. */
 	memset(s, 0, sizeof(*s));
+	if (l == NULL || addrs == NULL || naddr == 0 || naddr > LB_MAX_SNAT_ADDRS ||
+	    worker >= l->nworkers || l->per_worker == 0)
+		return -EINVAL;
 	s->naddr = naddr;
 	memcpy(s->addrs, addrs, naddr * sizeof(addrs[0]));
 	lb_snat_worker_range(l, worker, &s->first, &s->last);

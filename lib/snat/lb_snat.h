@@ -80,7 +80,9 @@ struct lb_snat {
 
 /* Sets up worker `worker`'s allocator over its range of l and the addresses
  * (network order; 1..LB_MAX_SNAT_ADDRS of them). Returns 0 or -EINVAL (NULL
- * arguments, naddr out of range, worker >= l->nworkers). The cursor starts at 0. */
+ * arguments, naddr out of range, worker >= l->nworkers); on -EINVAL a non-NULL
+ * *s is left zeroed, and lb_snat_pick on it returns -ENOSPC. The cursor
+ * starts at 0. */
 int lb_snat_init(struct lb_snat *s, const struct lb_snat_layout *l, uint32_t worker,
 	const uint32_t *addrs, uint32_t naddr);
 

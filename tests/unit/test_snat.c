@@ -127,6 +127,10 @@ test_init_errors(void **state)
 	assert_int_equal(lb_snat_init(&s, &l, 4, addrs, 1), -EINVAL);
 	assert_int_equal(lb_snat_init(NULL, &l, 0, addrs, 1), -EINVAL);
 	assert_int_equal(lb_snat_init(&s, NULL, 0, addrs, 1), -EINVAL);
+	/* A failed init leaves an allocator with no candidates. */
+	memset(&s, 0x5a, sizeof(s));
+	assert_int_equal(lb_snat_init(&s, &l, 0, addrs, 0), -EINVAL);
+	assert_int_equal(lb_snat_candidates(&s), 0);
 	assert_int_equal(lb_snat_init(&s, &l, 3, addrs, LB_MAX_SNAT_ADDRS), 0);
 	assert_int_equal(s.first, 2750);
 	assert_int_equal(s.last, 2999);
