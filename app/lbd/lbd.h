@@ -57,6 +57,8 @@ struct lbd_mailbox {
 	uint32_t max;		/* control: capacity of buf */
 	uint32_t n;		/* worker: entries written */
 	struct lbd_flow_sample *buf;
+	uint32_t serving;	/* worker: request being answered */
+	uint32_t cursor;	/* worker: where its walk of the flow table stands */
 };
 
 struct lbd_worker {

@@ -208,21 +208,33 @@ sample_one(void *arg, const struct lb_flow *f)
 	e->expires_in_ms = (int64_t)(int32_t)(f->expire - (uint32_t)c->now);
 }
 
+/* Walk calls per housekeeping pass for a flow sample: each call scans a
+ * bounded number of slots, so a sparse table is sampled over several passes
+ * rather than in one long stall. */
+#define SAMPLE_WALKS	32
+
 static void
 housekeep(struct lbd_worker *w, uint64_t now)
 {
 	uint32_t req = atomic_load_explicit(&w->mb.req, memory_order_acquire);
+	struct lbd_mailbox *mb = &w->mb;
 
 	lb_dp_housekeep(&w->dp, now, EXPIRE_BUDGET);
 	w->flows_live = lb_flow_count(w->dp.flows);
 	w->affinity_live = lb_flow_count(w->dp.affinity);
-	if (req != atomic_load_explicit(&w->mb.done, memory_order_relaxed)) {
-		struct sample_ctx c = { &w->mb, now };
-		uint32_t cursor = 0;
+	if (req != atomic_load_explicit(&mb->done, memory_order_relaxed)) {
+		struct sample_ctx c = { mb, now };
+		int k;
 
-		w->mb.n = 0;
-		lb_flow_walk(w->dp.flows, &cursor, w->mb.max, sample_one, &c);
-		atomic_store_explicit(&w->mb.done, req, memory_order_release);
+		if (mb->serving != req) {
+			mb->serving = req;
+			mb->n = 0;
+			mb->cursor = 0;
+		}
+		for (k = 0; k < SAMPLE_WALKS && mb->n < mb->max && mb->cursor != LB_FLOW_NIL; k++)
+			lb_flow_walk(w->dp.flows, &mb->cursor, mb->max - mb->n, sample_one, &c);
+		if (mb->n >= mb->max || mb->cursor == LB_FLOW_NIL)
+			atomic_store_explicit(&mb->done, req, memory_order_release);
 	}
 }
 
