@@ -423,6 +423,18 @@ main(int argc, char **argv)
 	}
 	g_lbd.n_workers = g_lbd.cfg->n_workers;
 	g_lbd.n_ports = g_lbd.cfg->n_ports;
+	for (i = 0; i <= g_lbd.n_workers; i++) {
+		uint32_t lc = i < g_lbd.n_workers ? g_lbd.cfg->worker_lcores[i] :
+			g_lbd.cfg->control_lcore;
+
+		if (lc >= RTE_MAX_LCORE) {
+			fprintf(stderr, "lbd: %s:%d: lcore %u is beyond this DPDK's RTE_MAX_LCORE (%d)\n",
+				config, i < g_lbd.n_workers ? g_lbd.cfg->line_lcores :
+				g_lbd.cfg->line_control_lcore, lc, RTE_MAX_LCORE);
+			lb_config_free(g_lbd.cfg);
+			return 1;
+		}
+	}
 	g_lbd.last_reload.ok = true;
 	g_lbd.start_time = (uint64_t)time(NULL);
 
