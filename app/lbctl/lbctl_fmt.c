@@ -254,6 +254,8 @@ fmt_status(FILE *out, struct json_object *r)
 		fmt_time(when, sizeof(when), jnum(lr, "time", &d) ? d : 0);
 		if (strcmp(jyesno(lr, "ok"), "no") == 0)
 			fprintf(out, "last reload:  FAILED at %s: %s\n", when, jstr(lr, "error"));
+		else if (strcmp(when, "never") == 0)
+			fprintf(out, "last reload:  never\n");
 		else
 			fprintf(out, "last reload:  ok at %s\n", when);
 	}

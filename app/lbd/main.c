@@ -324,6 +324,11 @@ init_workers(char *err, size_t errlen)
 			return -EINVAL;
 		}
 		lb_snat_init(&w->dp.snat, &layout, i, cfg->snat_addrs, cfg->n_snat);
+		/* Start each run at a random SNAT candidate: a restarted lbd that
+		 * began at the first port again would meet the TIME_WAIT sockets
+		 * its previous run left on the targets. */
+		if (lb_snat_candidates(&w->dp.snat) > 0)
+			w->dp.snat.cursor = (uint32_t)(rte_rand() % lb_snat_candidates(&w->dp.snat));
 		snprintf(name, sizeof(name), "lbd_handoff%u", i);
 		w->handoff = rte_ring_create(name, LBD_RING_SIZE, socket, RING_F_SC_DEQ);
 		snprintf(name, sizeof(name), "lbd_ctltx%u", i);
