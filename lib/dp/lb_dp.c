@@ -108,27 +108,51 @@ ip4_set_csum(struct lb_ipv4_hdr *ip)
 	ip->csum = lb_csum(ip, (size_t)(ip->version_ihl & 0xf) * 4);
 }
 
-/* Decrements TTL with an incremental checksum update. */
-static inline void
-ip4_dec_ttl(struct lb_ipv4_hdr *ip)
+/*
+ * Rewrites the ports of a TCP/UDP header for a move from addresses
+ * osrc -> odst to src:sport -> dst:dport, updating its checksum for the
+ * pseudo-header and port changes (RFC 1624). A UDP checksum of zero (none)
+ * stays zero; with csum false a TCP checksum is left alone (an ICMP error
+ * that does not quote it).
+ */
+static void
+l4_rewrite(uint8_t *l4, uint8_t proto, uint32_t osrc, uint32_t odst, uint32_t src,
+	uint16_t sport, uint32_t dst, uint16_t dport, bool csum)
 {
-	uint16_t old = load16(&ip->ttl);
+	uint16_t c;
 
-	ip->ttl--;
-	ip->csum = lb_csum_update16(ip->csum, old, load16(&ip->ttl));
+	if (proto == LB_PROTO_TCP) {
+		struct lb_tcp_hdr *th = (struct lb_tcp_hdr *)l4;
+
+		if (csum) {
+			c = lb_csum_update32(th->csum, osrc, src);
+			c = lb_csum_update32(c, odst, dst);
+			c = lb_csum_update16(c, th->sport, sport);
+			th->csum = lb_csum_update16(c, th->dport, dport);
+		}
+		th->sport = sport;
+		th->dport = dport;
+	} else {
+		struct lb_udp_hdr *uh = (struct lb_udp_hdr *)l4;
+
+		c = lb_csum_udp_update32(uh->csum, osrc, src);
+		c = lb_csum_udp_update32(c, odst, dst);
+		c = lb_csum_udp_update16(c, uh->sport, sport);
+		uh->csum = lb_csum_udp_update16(c, uh->dport, dport);
+		uh->sport = sport;
+		uh->dport = dport;
+	}
 }
 
 /*
  * Rewrites the IPv4 addresses and L4 ports of a TCP/UDP packet, decrementing
- * the TTL, with incremental checksum updates (RFC 1624). A UDP checksum of
- * zero (none) stays zero.
+ * the TTL, with incremental checksum updates.
  */
 static void
 nat_rewrite(uint8_t *frame, const struct lb_pkt *p, uint32_t src, uint16_t sport,
 	uint32_t dst, uint16_t dport)
 {
 	struct lb_ipv4_hdr *ip = (struct lb_ipv4_hdr *)(frame + p->l3_off);
-	uint8_t *l4 = frame + p->l4_off;
 	uint16_t old_ttl = load16(&ip->ttl);
 	uint16_t c;
 
@@ -136,26 +160,7 @@ nat_rewrite(uint8_t *frame, const struct lb_pkt *p, uint32_t src, uint16_t sport
 	c = lb_csum_update32(ip->csum, ip->src, src);
 	c = lb_csum_update32(c, ip->dst, dst);
 	ip->csum = lb_csum_update16(c, old_ttl, load16(&ip->ttl));
-
-	if (p->proto == LB_PROTO_TCP) {
-		struct lb_tcp_hdr *th = (struct lb_tcp_hdr *)l4;
-
-		c = lb_csum_update32(th->csum, ip->src, src);
-		c = lb_csum_update32(c, ip->dst, dst);
-		c = lb_csum_update16(c, th->sport, sport);
-		th->csum = lb_csum_update16(c, th->dport, dport);
-		th->sport = sport;
-		th->dport = dport;
-	} else {
-		struct lb_udp_hdr *uh = (struct lb_udp_hdr *)l4;
-
-		c = lb_csum_udp_update32(uh->csum, ip->src, src);
-		c = lb_csum_udp_update32(c, ip->dst, dst);
-		c = lb_csum_udp_update16(c, uh->sport, sport);
-		uh->csum = lb_csum_udp_update16(c, uh->dport, dport);
-		uh->sport = sport;
-		uh->dport = dport;
-	}
+	l4_rewrite(frame + p->l4_off, p->proto, ip->src, ip->dst, src, sport, dst, dport, true);
 	ip->src = src;
 	ip->dst = dst;
 }
@@ -602,27 +607,8 @@ icmp_error_rewrite(uint8_t *frame, const struct lb_pkt *p, uint32_t osrc, uint32
 
 	c = lb_csum_update32(in->csum, in->src, isrc);
 	in->csum = lb_csum_update32(c, in->dst, idst);
-	if (p->inner_proto == LB_PROTO_TCP) {
-		struct lb_tcp_hdr *th = (struct lb_tcp_hdr *)il4;
-
-		if (quoted >= offsetof(struct lb_tcp_hdr, csum) + 2) {
-			c = lb_csum_update32(th->csum, in->src, isrc);
-			c = lb_csum_update32(c, in->dst, idst);
-			c = lb_csum_update16(c, th->sport, isport);
-			th->csum = lb_csum_update16(c, th->dport, idport);
-		}
-		th->sport = isport;
-		th->dport = idport;
-	} else {
-		struct lb_udp_hdr *uh = (struct lb_udp_hdr *)il4;
-
-		c = lb_csum_udp_update32(uh->csum, in->src, isrc);
-		c = lb_csum_udp_update32(c, in->dst, idst);
-		c = lb_csum_udp_update16(c, uh->sport, isport);
-		uh->csum = lb_csum_udp_update16(c, uh->dport, idport);
-		uh->sport = isport;
-		uh->dport = idport;
-	}
+	l4_rewrite(il4, p->inner_proto, in->src, in->dst, isrc, isport, idst, idport,
+		quoted >= offsetof(struct lb_tcp_hdr, csum) + 2);
 	in->src = isrc;
 	in->dst = idst;
 
