@@ -20,7 +20,6 @@ except ImportError as e:        # pragma: no cover - depends on the machine
                "apt-get install python3-scapy" % e
 
 if NO_SCAPY is None:
-    import pktframes as F
     import pktharness as H
 
 

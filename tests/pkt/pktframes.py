@@ -16,6 +16,7 @@ import struct
 from scapy.layers.inet import ICMP, IP, TCP, UDP
 from scapy.layers.l2 import ARP, Dot1Q, Ether
 from scapy.packet import Raw
+from scapy.utils import checksum as scapy_checksum
 
 # --- addressing plan (all documentation ranges) ---
 
@@ -338,7 +339,7 @@ def frame_diff(got, exp):
     for name, off, n in field_map(exp):
         a, b = got[off:off + n], exp[off:off + n]
         if a != b:
-            if n in (4,) and "ip." in name and name.endswith(("src", "dst")):
+            if n == 4 and name.endswith(("ip.src", "ip.dst")):
                 diffs.append("%s: got %s, expected %s" % (name, _ip4(a), _ip4(b)))
             elif n <= 8:
                 diffs.append("%s: got %s, expected %s" % (name, a.hex(":"), b.hex(":")))
@@ -427,12 +428,27 @@ class Parsed:
         elif self.proto == 1:
             self.icmp_type, self.icmp_code = frame[l4], frame[l4 + 1]
 
-    def is_tcp(self):
-        return self.proto == 6
-
     def __repr__(self):
         return describe(self.raw)
 
 
 def is_arp(frame):
     return struct.unpack_from("!H", frame, l3_offset(frame) - 2)[0] == 0x0806
+
+
+def icmp_translated(err, smac, dmac, src, dst, quote):
+    """What lbd should send for ICMP error frame err: new MACs and outer
+    addresses, TTL - 1, type/code/rest-of-header (the MTU) kept, the quoted
+    datagram replaced by quote; checksums by scapy."""
+    e = Ether(err)
+    ip = e[IP]
+    icmp_raw = bytes(ip.payload)
+    body = icmp_raw[:2] + b"\0\0" + icmp_raw[4:8] + quote
+    body = body[:2] + scapy_checksum(body).to_bytes(2, "big") + body[4:]
+    return bytes(Ether(src=smac, dst=dmac) /
+                 IP(tos=ip.tos, id=ip.id, flags=ip.flags, frag=ip.frag, ttl=ip.ttl - 1,
+                    proto=1, src=src, dst=dst) / Raw(body))
+
+
+def is_icmp_to(dst):
+    return lambda fr: not is_arp(fr) and Parsed(fr).proto == 1 and Parsed(fr).dst == dst

@@ -12,7 +12,7 @@ import struct
 
 import pytest
 
-pytest.importorskip("scapy.layers.inet", reason="scapy missing: apt-get install python3-scapy")
+pytest.importorskip("scapy.layers.inet", reason="scapy missing: run with /usr/bin/python3 (Debian python3-scapy)")
 
 from scapy.layers.inet import ICMP, IP, TCP, UDP   # noqa: E402
 from scapy.layers.inet6 import IPv6                # noqa: E402
@@ -304,3 +304,36 @@ def test_dnat_flow_conflict(pcap_lbd):
     out = lb.frames("int")
     assert [F.Parsed(o).seq for o in out] == [1, 1]
     assert all(F.Parsed(o).dst == pod for o in out)
+
+
+@pytest.mark.xfail(strict=True, reason="lbd bug: IPv4 frames received as link-layer broadcast or "
+                   "multicast are forwarded/answered (RFC 1812 5.3.4); see the pkt-tests report")
+def test_link_layer_broadcast_ip_is_not_forwarded(pcap_lbd):
+    """IPv4 to a VIP in a broadcast or multicast Ethernet frame: a flooded or
+    misaddressed frame, not for lbd. A router must not forward packets it
+    received as link-layer broadcast (RFC 1812, 5.3.4), and with two
+    appliances on the segment both would forward the same frame. Only ARP
+    may arrive group-addressed."""
+    lb = pcap_lbd()
+    frames = [F.tcp(C, 1234, F.VIP, 80, "S", dmac=F.BCAST),
+              F.tcp(C, 1235, F.VIP, 80, "S", dmac="01:00:5e:00:00:01"),
+              F.echo(C, F.VIP, dmac=F.BCAST)]
+    st = lb.feed(ext=frames)
+    lb.finish()
+    assert lb.frames("int") == [] and lb.frames("ext") == []
+    assert H.drops_of(st["total"]) == {"not_our_mac": 3}
+
+
+@pytest.mark.xfail(strict=True, reason="lbd bug: lbctl trace names a target for a source outside "
+                   "the frontend's source ranges (docs/lbctl.md: target is none); see the "
+                   "pkt-tests report")
+def test_trace_for_denied_source_names_no_target(pcap_lbd):
+    """lbctl trace must predict what the data path does: a denied source's
+    SYN goes nowhere (acl_denied), so trace names no target."""
+    lb = pcap_lbd()
+    st = lb.feed(ext=[F.tcp("198.18.0.1", 1000, F.VIP_ACL, 80, "S", dmac=EXT_MAC)])
+    tr = lb.lbd.trace("198.18.0.1", 1000, F.VIP_ACL, 80)
+    lb.finish()
+    assert H.drops_of(st["total"]) == {"acl_denied": 1} and lb.frames("int") == []
+    assert tr["allowed"] is False and "acl_denied" in tr["reason"]
+    assert tr["target"] is None

@@ -6,11 +6,11 @@ test_vlan) on the real binary."""
 
 import pytest
 
-pytest.importorskip("scapy.layers.inet", reason="scapy missing: apt-get install python3-scapy")
+pytest.importorskip("scapy.layers.inet", reason="scapy missing: run with /usr/bin/python3 (Debian python3-scapy)")
 
 import pktframes as F          # noqa: E402
 import pktharness as H         # noqa: E402
-from pktharness import tcp_open, tcp_match   # noqa: E402
+from pktharness import tcp_open   # noqa: E402
 
 EXT_MAC, INT_MAC = F.PCAP_MACS
 GET = b"GET / HTTP/1.1\r\nHost: web\r\n\r\n"
@@ -131,6 +131,9 @@ def test_dnat_tcp(live):
         assert "%s:%d" % (f.target, f.tport) == lbd.trace(c, cp, F.VIP_POD, 8080)["target"]
         f.send_fwd("PA", GET)
         f.send_rev("PA", b"hello from the pod")
+        s = {(x["client"], x["vip"]): x for x in lbd.json("flows", "-n", "100")["sample"]}
+        s = s["%s:%d" % (c, cp), "%s:8080" % F.VIP_POD]
+        assert (s["target"], s["snat"], s["state"]) == ("%s:8080" % f.target, None, "established")
     t = lbd.wait_counters()["total"]
     assert H.drops_of(t) == {} and t["flows_created"] == 4
 
@@ -267,3 +270,42 @@ def test_target_behind_gateway(pcap_lbd):
     p = F.Parsed(out)
     F.assert_frame(out, F.rewrite(syn, smac=INT_MAC, dmac=F.NEIGH_MACS[F.INT_ROUTER], src=p.src,
                                   dst=far, sport=p.sport, dport=8443))
+
+
+def test_dnat_mid_stream_pickup(pcap_lbd):
+    """DNAT keeps the client's tuple, so a connection whose flow lbd does not
+    have (another appliance, a restart) is picked up mid-stream on the same
+    target the Maglev pick gives a new one; FullNAT cannot do that (no_flow)."""
+    lb = pcap_lbd()
+    c = "203.0.113.66"
+    frames = [F.tcp(c, 40000 + i, F.VIP_POD, 8080, "A", seq=10 + i, ack=5, payload=b"mid",
+                    dmac=EXT_MAC) for i in range(6)]
+    frames.append(F.tcp(c, 40100, F.VIP, 80, "A", seq=1, dmac=EXT_MAC))
+    st = lb.feed(ext=frames)
+    tr = [lb.lbd.trace(c, 40000 + i, F.VIP_POD, 8080) for i in range(6)]
+    lb.finish()
+    t = st["total"]
+    assert H.drops_of(t) == {"no_flow": 1}
+    assert t["flows_picked_up"] == 6 and t["flows_created"] == 6
+    for fin, fout, trace in zip(frames, lb.frames("int"), tr):
+        p = F.Parsed(fout)
+        assert "%s:%d" % (p.dst, p.dport) == trace["target"]
+        F.assert_frame(fout, F.rewrite(fin, smac=INT_MAC, dmac=F.NEIGH_MACS[p.dst], dst=p.dst,
+                                       dport=8080))
+
+
+def test_target_order_does_not_matter(pcap_lbd):
+    """Invariant 2: two lbd instances given the same targets in another order
+    send every connection to the same target (Maglev hashes the targets'
+    identity, not their position)."""
+    conns = [("198.18.%d.%d" % (i % 7, 1 + i % 200), 10000 + i) for i in range(600)]
+    frames = [F.tcp(c, p, F.VIP, 80, "S", seq=i, dmac=EXT_MAC) for i, (c, p) in enumerate(conns)]
+    maps = []
+    for order in (F.NODES, F.NODES[::-1], F.NODES[1:] + F.NODES[:1]):
+        lb = pcap_lbd(fes=F.frontends(web_targets=order))
+        lb.feed(ext=frames)
+        lb.finish()
+        maps.append({F.Parsed(o).seq: F.Parsed(o).dst for o in lb.frames("int")})
+    assert len(maps[0]) == len(frames)
+    assert maps[0] == maps[1] == maps[2]
+    assert set(maps[0].values()) == set(F.NODES)

@@ -6,12 +6,10 @@ tests/unit/test_dp.c, live, because the quoted packet must be the one lbd sent
 
 import pytest
 
-pytest.importorskip("scapy.layers.inet", reason="scapy missing: apt-get install python3-scapy")
+pytest.importorskip("scapy.layers.inet", reason="scapy missing: run with /usr/bin/python3 (Debian python3-scapy)")
 
 from scapy.layers.inet import IP       # noqa: E402
 from scapy.layers.l2 import Ether      # noqa: E402
-from scapy.packet import Raw           # noqa: E402
-from scapy.utils import checksum       # noqa: E402
 
 import pktframes as F          # noqa: E402
 import pktharness as H         # noqa: E402
@@ -21,22 +19,8 @@ EXT_LBD, INT_LBD = LIVE_LBD_MACS
 ROUTER_MAC = F.NEIGH_MACS[F.INT_ROUTER]
 
 
-def translated(err, smac, dmac, src, dst, quote):
-    """What lbd should send for ICMP error frame err: new MACs and outer
-    addresses, TTL - 1, type/code/rest-of-header (the MTU) kept, the quoted
-    datagram replaced by quote; checksums by scapy."""
-    e = Ether(err)
-    ip = e[IP]
-    icmp_raw = bytes(ip.payload)
-    body = icmp_raw[:2] + b"\0\0" + icmp_raw[4:8] + quote
-    body = body[:2] + checksum(body).to_bytes(2, "big") + body[4:]
-    return bytes(Ether(src=smac, dst=dmac) /
-                 IP(tos=ip.tos, id=ip.id, flags=ip.flags, frag=ip.frag, ttl=ip.ttl - 1,
-                    proto=1, src=src, dst=dst) / Raw(body))
-
-
-def is_icmp_to(dst):
-    return lambda fr: F.Parsed(fr).proto == 1 and F.Parsed(fr).dst == dst
+translated = F.icmp_translated
+is_icmp_to = F.is_icmp_to
 
 
 QUOTES = (28, 40, None)   # IP header + 8 bytes (RFC 792), + a whole TCP header, everything

@@ -4,10 +4,10 @@ startup, ICMP echo. Mirrors test_arp_and_echo in tests/unit/test_dp.c."""
 
 import pytest
 
-pytest.importorskip("scapy.layers.inet", reason="scapy missing: apt-get install python3-scapy")
+pytest.importorskip("scapy.layers.inet", reason="scapy missing: run with /usr/bin/python3 (Debian python3-scapy)")
 
 from scapy.layers.inet import ICMP, IP   # noqa: E402
-from scapy.layers.l2 import Ether        # noqa: E402
+from scapy.layers.l2 import Dot1Q, Ether  # noqa: E402
 
 import pktframes as F          # noqa: E402
 import pktharness as H         # noqa: E402
@@ -154,13 +154,16 @@ def test_icmp_echo(pcap_lbd):
             F.assert_frame(rep, echo_answer(req, mac), "echo reply from %s" % F.Parsed(req).dst)
 
 
-def test_arp_resolution(live):
+@pytest.mark.parametrize("vlan", [None, 200])
+def test_arp_resolution(live, vlan):
     """Without static neighbours lbd resolves a target's MAC itself: it holds
     the first packet, asks (from its internal address), and sends the packet
     once the target answers; later packets need no new request. A target that
     never answers is asked `arp.retries` times, then its packets are dropped
     and counted (neighbour_unreachable)."""
     conf = live.config(int_neighbours=[])
+    if vlan:
+        conf["ports"][1]["vlan"] = vlan
     conf["arp"] = {"retries": 2, "retry_interval_ms": 100, "reachable": 60, "queue": 4}
     lbd = live.start(conf)
     ext_lbd, int_lbd = H.LIVE_LBD_MACS
@@ -172,20 +175,26 @@ def test_arp_resolution(live):
         return lambda fr: F.is_arp(fr) and F.Parsed(fr).arp_op == 1 and F.Parsed(fr).tpa == ip
 
     def request(ip):
-        b = bytes(Ether(src=int_lbd, dst=F.BCAST) / F.ARP(
-            op=1, hwsrc=int_lbd, psrc=F.INT_ADDR, hwdst="00:00:00:00:00:00", pdst=ip))
+        l2 = Ether(src=int_lbd, dst=F.BCAST)
+        if vlan:
+            l2 = l2 / Dot1Q(vlan=vlan)
+        b = bytes(l2 / F.ARP(op=1, hwsrc=int_lbd, psrc=F.INT_ADDR, hwdst="00:00:00:00:00:00",
+                             pdst=ip))
         return b + b"\0" * (60 - len(b))
+
+    def tag(fr):
+        return fr[:12] + bytes([0x81, 0, vlan >> 8, vlan & 255]) + fr[12:] if vlan else fr
 
     node, mac = F.NODES[0], F.NEIGH_MACS[F.NODES[0]]
     syn = F.tcp(c0, p0, F.VIP, 80, "S", seq=4242, dmac=ext_lbd)
     live.ext.send(syn)
     F.assert_frame(live.int.expect(who_has(node), what="ARP request for %s" % node),
                    request(node), "lbd's ARP request")
-    live.int.send(F.arp_reply(mac, node, int_lbd, F.INT_ADDR, int_lbd))
+    live.int.send(tag(F.arp_reply(mac, node, int_lbd, F.INT_ADDR, int_lbd)))
     out = live.int.expect(H.tcp_match(seq=4242), what="the held SYN")
     p = F.Parsed(out)
     F.assert_frame(out, F.rewrite(syn, smac=int_lbd, dmac=mac, src=p.src, dst=node,
-                                  sport=p.sport, dport=30080))
+                                  sport=p.sport, dport=30080, vlan=vlan or "keep"))
     n = {e["address"]: e for e in lbd.json("neighbours")["neighbours"]}
     assert n[node]["mac"] == mac and n[node]["state"] == "reachable"
     live.ext.send(F.tcp(c0, p0, F.VIP, 80, "A", seq=4243, dmac=ext_lbd))
@@ -202,3 +211,39 @@ def test_arp_resolution(live):
     assert st["neighbours"]["failed"] == 1          # the held SYN
     live.int.quiet(lambda fr: H.tcp_match(seq=5151)(fr) or H.tcp_match(seq=5252)(fr), 0.2)
     live.int.quiet(who_has(silent), 0.2)            # no third request
+
+
+def test_arp_updates_learned_not_static_neighbours(live):
+    """An ARP announcement on the internal side moves a learned neighbour to
+    its new MAC; a static neighbour keeps the configured MAC whatever the
+    segment claims."""
+    neigh = [n for n in F.int_neighbours() if n["address"] != F.NODES[1]]
+    lbd = live.start(int_neighbours=neigh)
+    ext_lbd, int_lbd = H.LIVE_LBD_MACS
+    static, learned = F.NODES[0], F.NODES[1]
+    picks = H.clients_for(lbd, {"%s:30080" % static: 2, "%s:30080" % learned: 2})
+    by = {}
+    for c, p, t in picks:
+        by.setdefault(t.split(":")[0], []).append((c, p))
+    # learn `learned` by answering lbd's request
+    (c, p) = by[learned][0]
+    live.ext.send(F.tcp(c, p, F.VIP, 80, "S", seq=1, dmac=ext_lbd))
+    live.int.expect(lambda fr: F.is_arp(fr) and F.Parsed(fr).tpa == learned, what="ARP request")
+    live.int.send(F.arp_reply(F.NEIGH_MACS[learned], learned, int_lbd, F.INT_ADDR, int_lbd))
+    assert F.Parsed(live.int.expect(H.tcp_match(seq=1), what="held SYN")).dst_mac == \
+        F.NEIGH_MACS[learned]
+    # both move (announcements: sender = target)
+    moved = "02:00:00:00:77:77"
+    for ip in (static, learned):
+        live.int.send(F.arp_request(moved, ip, ip))
+    lbd.wait_counters(pred=lambda s: s["total"]["to_control"] >= 3)
+
+    def mac_of(ip):
+        return {e["address"]: e["mac"] for e in lbd.json("neighbours")["neighbours"]}.get(ip)
+    H.wait_for(lambda: mac_of(learned) == moved, 3, "the learned neighbour to move")
+    assert mac_of(static) == F.NEIGH_MACS[static]
+    for n, (ip, want) in enumerate(((static, F.NEIGH_MACS[static]), (learned, moved))):
+        c, p = by[ip][1]
+        live.ext.send(F.tcp(c, p, F.VIP, 80, "S", seq=100 + n, dmac=ext_lbd))
+        out = live.int.expect(H.tcp_match(seq=100 + n), what="SYN to %s" % ip)
+        assert F.Parsed(out).dst_mac == want, ip

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-pytest.importorskip("scapy.layers.inet", reason="scapy missing: apt-get install python3-scapy")
+pytest.importorskip("scapy.layers.inet", reason="scapy missing: run with /usr/bin/python3 (Debian python3-scapy)")
 
 import pktframes as F          # noqa: E402
 import pktharness as H         # noqa: E402

@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-pytest.importorskip("scapy.layers.inet", reason="scapy missing: apt-get install python3-scapy")
+pytest.importorskip("scapy.layers.inet", reason="scapy missing: run with /usr/bin/python3 (Debian python3-scapy)")
 
 import pktframes as F          # noqa: E402
 import pktharness as H         # noqa: E402
@@ -122,7 +122,7 @@ def test_two_workers_live_both_directions(live):
     over them by its own hash, not lbd's): connections owned by either worker
     work both ways, ICMP errors included, each from its owner's SNAT range."""
     from pktharness import tcp_open
-    from test_icmp_errors import translated, is_icmp_to
+    translated, is_icmp_to = F.icmp_translated, F.is_icmp_to
     lbd = live.start(workers=2)
     assert lbd.json("status")["workers"] == 2
     pairs = [("203.0.113.%d" % (100 + i), 54000 + i) for i in range(64)]
@@ -153,7 +153,20 @@ def test_two_workers_live_both_directions(live):
         back = F.ip_bytes(F.rewrite(fwd, src=f.client, dst=f.vip, sport=f.cport, dport=f.vport,
                                     ttl_dec=0))
         F.assert_frame(out, translated(err, H.LIVE_LBD_MACS[0], f.cmac, f.vip, f.client, back))
+    # and from the client side, about a reply lbd sent (owner found from the
+    # quoted VIP -> client header)
+    for f in (flows[1], flows[-2], dnat[0], dnat[-1]):
+        _, rev = f.send_rev("PA", b"y" * 100)
+        err = F.icmp_error(F.EXT_ROUTER, f.vip, F.ip_bytes(rev), F.CLIENT_MAC,
+                           H.LIVE_LBD_MACS[0])
+        live.ext.send(err)
+        out = live.int.expect(is_icmp_to(f.target), what="translated error")
+        back = F.ip_bytes(F.rewrite(rev, src=f.target, dst=f.saddr, sport=f.tport, dport=f.sport,
+                                    ttl_dec=0))
+        src = f.saddr if f.saddr in F.SNAT_ADDRS else f.client
+        F.assert_frame(out, translated(err, H.LIVE_LBD_MACS[1], F.NEIGH_MACS[f.target], src,
+                                       f.target, back))
     st = lbd.wait_counters()
     assert H.drops_of(st["total"]) == {}, H.brief(st)
     assert all(w["flows_created"] > 0 for w in st["workers"])
-    assert st["total"]["icmp_errors"] == 2
+    assert st["total"]["icmp_errors"] == 6
