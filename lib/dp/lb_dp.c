@@ -772,9 +772,12 @@ lb_dp_process(struct lb_dp_worker *w, const struct lb_snap *s, const struct lb_n
 		return drop(w, r, (enum lb_drop)parse_drop[err]);
 	if (LB_UNLIKELY(p.vlan != port->vlan || (p.has_vlan != 0) != (port->vlan != 0)))
 		return drop(w, r, LB_DROP_VLAN);
-	/* group bit set: broadcast or multicast (ARP requests); otherwise the
-	 * frame must be for this port */
-	if (LB_UNLIKELY(!(frame[0] & 1) && memcmp(frame, port->mac, LB_ETHER_ADDR_LEN) != 0))
+	/* Only ARP may arrive group-addressed (broadcast requests). IPv4 must
+	 * be unicast to this port: a flooded frame for another station, or IPv4
+	 * in a broadcast frame, is not forwarded (RFC 1812 5.3.4), or every
+	 * appliance on the segment would forward the same frame. */
+	if (LB_UNLIKELY(memcmp(frame, port->mac, LB_ETHER_ADDR_LEN) != 0) &&
+	    (!(frame[0] & 1) || p.ether_type != LB_ETHER_TYPE_ARP))
 		return drop(w, r, LB_DROP_DST_MAC);
 	if (p.ether_type == LB_ETHER_TYPE_ARP)
 		return arp_input(w, s, frame, &p, in_port, r);
@@ -832,7 +835,8 @@ lb_dp_trace(const struct lb_snap *s, uint32_t src, uint16_t sport, uint32_t vip,
 	t->hash = pick_hash(fe, src, sport);
 	t->slot = t->hash % fe->maglev_size;
 	t->owner = (int)owner_by_client(s, fe, src, sport);
-	if (fe->maglev != NULL)
+	/* a denied source's frames go nowhere: name no target */
+	if (t->allowed && fe->maglev != NULL)
 		t->target = (int)fe->maglev[t->slot];
 	return 0;
 }

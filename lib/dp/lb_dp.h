@@ -27,7 +27,7 @@
 	X(MALFORMED_L4,		"malformed_l4")		/* truncated or inconsistent TCP/UDP/ICMP */ \
 	X(MALFORMED_ICMP,	"malformed_icmp_inner")	/* ICMP error with a bad embedded header */ \
 	X(VLAN,			"vlan_mismatch")	/* tag differs from the port's VLAN */ \
-	X(DST_MAC,		"not_our_mac")		/* unicast to another station (flooded on the segment) */ \
+	X(DST_MAC,		"not_our_mac")		/* IPv4 not unicast to the port's MAC (flooded, broadcast) */ \
 	X(FRAGMENT,		"ip_fragment")		/* IPv4 fragments are not supported */ \
 	X(TTL,			"ttl_expired") \
 	X(NOT_LOCAL,		"not_local")		/* destination is not an address lbd owns or serves */ \
@@ -144,7 +144,7 @@ struct lb_dp_trace {
 	bool affinity;			/* pick hashed the client address only */
 	uint32_t hash;
 	uint32_t slot;
-	int target;			/* index into fe->targets, -1 none */
+	int target;			/* index into fe->targets; -1: none, or source denied */
 	int owner;			/* worker that would own the flow */
 };
 int lb_dp_trace(const struct lb_snap *s, uint32_t src, uint16_t sport, uint32_t vip,

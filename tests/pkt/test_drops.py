@@ -306,8 +306,6 @@ def test_dnat_flow_conflict(pcap_lbd):
     assert all(F.Parsed(o).dst == pod for o in out)
 
 
-@pytest.mark.xfail(strict=True, reason="lbd bug: IPv4 frames received as link-layer broadcast or "
-                   "multicast are forwarded/answered (RFC 1812 5.3.4); see the pkt-tests report")
 def test_link_layer_broadcast_ip_is_not_forwarded(pcap_lbd):
     """IPv4 to a VIP in a broadcast or multicast Ethernet frame: a flooded or
     misaddressed frame, not for lbd. A router must not forward packets it
@@ -324,9 +322,6 @@ def test_link_layer_broadcast_ip_is_not_forwarded(pcap_lbd):
     assert H.drops_of(st["total"]) == {"not_our_mac": 3}
 
 
-@pytest.mark.xfail(strict=True, reason="lbd bug: lbctl trace names a target for a source outside "
-                   "the frontend's source ranges (docs/lbctl.md: target is none); see the "
-                   "pkt-tests report")
 def test_trace_for_denied_source_names_no_target(pcap_lbd):
     """lbctl trace must predict what the data path does: a denied source's
     SYN goes nowhere (acl_denied), so trace names no target."""

@@ -919,12 +919,25 @@ test_drops(void **state)
 	s.dst_mac = ROUTER_MAC;
 	build(&f, &s);
 	expect_drop(e, &f, 0, LB_DROP_DST_MAC);
+	/* IPv4 in a broadcast frame is not forwarded either */
+	s.dst_mac = (const uint8_t *)"\xff\xff\xff\xff\xff\xff";
+	build(&f, &s);
+	expect_drop(e, &f, 0, LB_DROP_DST_MAC);
 	s.dst_mac = EXT_MAC;
 	/* ACL: only 203.0.113.0/24 may reach 192.0.2.40 */
 	s.dst = ip("192.0.2.40");
 	s.src = ip("198.18.0.1");
 	build(&f, &s);
 	expect_drop(e, &f, 0, LB_DROP_ACL);
+	{
+		struct lb_dp_trace t;
+
+		/* trace agrees: a denied source gets no target */
+		assert_int_equal(lb_dp_trace(e->snap, s.src, htons(1000), s.dst, htons(80),
+			LB_PROTO_TCP, &t), 0);
+		assert_false(t.allowed);
+		assert_int_equal(t.target, -1);
+	}
 	s.src = ip("203.0.113.200");
 	build(&f, &s);
 	{
