@@ -14,6 +14,8 @@
 #include <arpa/inet.h>
 #include <cmocka.h>
 
+#include "ref_hash.h"
+
 #include "lb_addr.h"
 #include "lb_hash.h"
 
@@ -279,38 +281,6 @@ test_prefix_mask(void **state)
 }
 
 /* ---------------------------------------------------------------- hashes */
-
-/* lb_hash64 read from its definition in lb_hash.c and written byte by byte:
- * state mix(seed ^ K0 * (len + 1)); per full little-endian 8-byte word w,
- * h = mix(h ^ w) + K0; a tail of r bytes t gives h = mix(h ^ t ^ r << 59) + K0;
- * result mix(h). Maglev identities rest on it, so it must never change. */
-static uint64_t
-ref_mix(uint64_t z)
-{
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static uint64_t
-ref_hash64(const uint8_t *p, size_t len, uint64_t seed)
-{
-	const uint64_t k0 = 0x9e3779b97f4a7c15ULL;
-	uint64_t h = ref_mix(seed ^ (k0 * (len + 1))), w;
-	size_t i, b, full = len / 8 * 8;
-
-	for (i = 0; i < full; i += 8) {
-		for (w = 0, b = 8; b-- > 0;)
-			w = w << 8 | p[i + b];
-		h = ref_mix(h ^ w) + k0;
-	}
-	if (len > full) {
-		for (w = 0, b = len; b-- > full;)
-			w = w << 8 | p[b];
-		h = ref_mix(h ^ w ^ ((uint64_t)(len - full) << 59)) + k0;
-	}
-	return ref_mix(h);
-}
 
 static void
 test_hash64_reference(void **state)

@@ -16,6 +16,8 @@
 #include <arpa/inet.h>
 #include <cmocka.h>
 
+#include "ref_hash.h"
+
 #include "lb_hash.h"
 #include "lb_maglev.h"
 
@@ -118,41 +120,6 @@ disrupted(const uint64_t *before, const uint64_t *after, uint32_t m, uint64_t go
 }
 
 /* ---------------------------------------------------------------------- */
-
-/* A byte-wise reading of lb_hash64's definition (lb_hash.c): the state starts
- * at mix(seed ^ K0 * (len + 1)); each full 8-byte little-endian word w gives
- * h = mix(h ^ w) + K0; a tail of r bytes gives h = mix(h ^ tail ^ r << 59) + K0;
- * the result is mix(h). Written separately so that a change to lb_hash64 (which
- * would move every connection between lbd versions) fails here. */
-static uint64_t
-ref_mix(uint64_t z)
-{
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static uint64_t
-ref_hash64(const uint8_t *p, size_t len, uint64_t seed)
-{
-	const uint64_t k0 = 0x9e3779b97f4a7c15ULL;
-	uint64_t h = ref_mix(seed ^ (k0 * (len + 1))), w;
-	size_t i, full = len / 8 * 8;
-
-	for (i = 0; i < full; i += 8) {
-		w = 0;
-		for (int b = 7; b >= 0; b--)
-			w = w << 8 | p[i + (size_t)b];
-		h = ref_mix(h ^ w) + k0;
-	}
-	if (len > full) {
-		w = 0;
-		for (size_t b = len; b-- > full;)
-			w = w << 8 | p[b];
-		h = ref_mix(h ^ w ^ ((uint64_t)(len - full) << 59)) + k0;
-	}
-	return ref_mix(h);
-}
 
 /*
  * References written from the header's definition, slow and plain: the
