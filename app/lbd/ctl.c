@@ -4,6 +4,8 @@
  * docs/lbctl.md; each handler returns a json-c object or NULL with err set.
  */
 #include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -219,28 +221,59 @@ cmd_targets(struct json_object *req, char *err, size_t errlen)
 
 /* --- stats --- */
 
+#define FLOWS_FIELD	SIZE_MAX
+
+/* The JSON keys of a worker's counters, in output order; "flows" is the
+ * worker's live flow count, not a counter. */
+static const struct {
+	const char *name;
+	size_t off;
+} dp_fields[] = {
+	{ "rx", offsetof(struct lb_dp_counters, rx) },
+	{ "tx", offsetof(struct lb_dp_counters, tx) },
+	{ "handoff_in", offsetof(struct lb_dp_counters, handoff_in) },
+	{ "handoff_out", offsetof(struct lb_dp_counters, handoff_out) },
+	{ "to_control", offsetof(struct lb_dp_counters, to_ctl) },
+	{ "control_tx", offsetof(struct lb_dp_counters, ctl_tx) },
+	{ "control_tx_failed", offsetof(struct lb_dp_counters, ctl_tx_failed) },
+	{ "flows", FLOWS_FIELD },
+	{ "fwd", offsetof(struct lb_dp_counters, fwd) },
+	{ "rev", offsetof(struct lb_dp_counters, rev) },
+	{ "arp_replies", offsetof(struct lb_dp_counters, arp_replies) },
+	{ "icmp_echo_replies", offsetof(struct lb_dp_counters, icmp_echo_replies) },
+	{ "icmp_errors", offsetof(struct lb_dp_counters, icmp_errors) },
+	{ "flows_created", offsetof(struct lb_dp_counters, flows_created) },
+	{ "flows_picked_up", offsetof(struct lb_dp_counters, flows_picked_up) },
+	{ "affinity_hits", offsetof(struct lb_dp_counters, affinity_hits) },
+}, neigh_fields[] = {
+	{ "requests", offsetof(struct lb_neigh_counters, requests) },
+	{ "replies", offsetof(struct lb_neigh_counters, replies) },
+	{ "queued", offsetof(struct lb_neigh_counters, queued) },
+	{ "sent", offsetof(struct lb_neigh_counters, sent) },
+	{ "queue_full", offsetof(struct lb_neigh_counters, queue_full) },
+	{ "failed", offsetof(struct lb_neigh_counters, failed) },
+	{ "resolutions_failed", offsetof(struct lb_neigh_counters, resolutions_failed) },
+	{ "table_full", offsetof(struct lb_neigh_counters, table_full) },
+};
+
+static uint64_t
+field(const void *base, size_t off)
+{
+	uint64_t v;
+
+	memcpy(&v, (const uint8_t *)base + off, sizeof(v));
+	return v;
+}
+
 static void
 counters_json(struct json_object *o, const struct lb_dp_counters *c, uint64_t flows)
 {
 	struct json_object *d = json_object_new_object();
 	unsigned i;
 
-	add_u64(o, "rx", c->rx);
-	add_u64(o, "tx", c->tx);
-	add_u64(o, "handoff_in", c->handoff_in);
-	add_u64(o, "handoff_out", c->handoff_out);
-	add_u64(o, "to_control", c->to_ctl);
-	add_u64(o, "control_tx", c->ctl_tx);
-	add_u64(o, "control_tx_failed", c->ctl_tx_failed);
-	add_u64(o, "flows", flows);
-	add_u64(o, "fwd", c->fwd);
-	add_u64(o, "rev", c->rev);
-	add_u64(o, "arp_replies", c->arp_replies);
-	add_u64(o, "icmp_echo_replies", c->icmp_echo_replies);
-	add_u64(o, "icmp_errors", c->icmp_errors);
-	add_u64(o, "flows_created", c->flows_created);
-	add_u64(o, "flows_picked_up", c->flows_picked_up);
-	add_u64(o, "affinity_hits", c->affinity_hits);
+	for (i = 0; i < RTE_DIM(dp_fields); i++)
+		add_u64(o, dp_fields[i].name, dp_fields[i].off == FLOWS_FIELD ? flows :
+			field(c, dp_fields[i].off));
 	for (i = 0; i < LB_DROP_MAX; i++)
 		add_u64(d, lb_drop_str((enum lb_drop)i), c->drops[i]);
 	add(o, "drops", d);
@@ -287,14 +320,8 @@ cmd_stats(void)
 	add(r, "workers", a);
 	counters_json(tot, &sum, flows);
 	add(r, "total", tot);
-	add_u64(n, "requests", nc->requests);
-	add_u64(n, "replies", nc->replies);
-	add_u64(n, "queued", nc->queued);
-	add_u64(n, "sent", nc->sent);
-	add_u64(n, "queue_full", nc->queue_full);
-	add_u64(n, "failed", nc->failed);
-	add_u64(n, "resolutions_failed", nc->resolutions_failed);
-	add_u64(n, "table_full", nc->table_full);
+	for (k = 0; k < RTE_DIM(neigh_fields); k++)
+		add_u64(n, neigh_fields[k].name, field(nc, neigh_fields[k].off));
 	add(r, "neighbours", n);
 	return r;
 }
@@ -336,6 +363,8 @@ sample_worker(struct lbd_worker *w, struct lbd_flow_sample *buf, uint32_t max)
 static struct json_object *
 cmd_flows(struct json_object *req, char *err, size_t errlen)
 {
+	/* static: a worker that missed the deadline may still write into it */
+	static struct lbd_flow_sample sbuf[LB_MAX_WORKERS][FLOWS_MAX];
 	struct json_object *r, *pw, *sample, *v;
 	struct lbd_flow_sample *buf;
 	int64_t limit = FLOWS_DEFAULT;
@@ -352,9 +381,6 @@ cmd_flows(struct json_object *req, char *err, size_t errlen)
 		}
 		limit = json_object_get_int64(v);
 	}
-	/* static: a worker that missed the deadline may still write into it */
-	static struct lbd_flow_sample sbuf[LB_MAX_WORKERS][FLOWS_MAX];
-
 	r = json_object_new_object();
 	pw = json_object_new_array();
 	sample = json_object_new_array();

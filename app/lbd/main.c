@@ -106,36 +106,26 @@ argv_free(struct argv_buf *a)
  * one --vdev per vdev port and an allow-list of the PCI ports (--no-pci when
  * there are none, so EAL does not touch NICs lbd was not given).
  */
+/*
+ * Whether an EAL argument from eal.args or after -- equals arg, or (prefix)
+ * starts with it. Used to leave out what the operator gave already: -l /
+ * --lcores maps lcores to CPUs (e.g. "--lcores=0@0,1@1,2@1" runs two
+ * workers on one CPU in a test), --no-pci.
+ */
 static bool
-has_arg(const struct lb_config *cfg, int extra_argc, char **extra_argv, const char *arg)
+has_arg(const struct lb_config *cfg, int extra_argc, char **extra_argv, const char *arg,
+	bool prefix)
 {
-	uint32_t i;
-	int k;
+	size_t n = prefix ? strlen(arg) : SIZE_MAX;
+	int k, total = (int)cfg->n_eal_args + extra_argc;
 
-	for (i = 0; i < cfg->n_eal_args; i++)
-		if (strcmp(cfg->eal_args[i], arg) == 0)
-			return true;
-	for (k = 0; k < extra_argc; k++)
-		if (strcmp(extra_argv[k], arg) == 0)
-			return true;
-	return false;
-}
+	for (k = 0; k < total; k++) {
+		const char *a = k < (int)cfg->n_eal_args ? cfg->eal_args[k] :
+			extra_argv[k - (int)cfg->n_eal_args];
 
-/* Whether the operator maps lcores to CPUs with their own -l / --lcores
- * (e.g. "--lcores=0@0,1@1,2@1" to run two workers on one CPU for tests). */
-static bool
-has_lcore_arg(const struct lb_config *cfg, int extra_argc, char **extra_argv)
-{
-	uint32_t i;
-	int k;
-
-	for (i = 0; i < cfg->n_eal_args; i++)
-		if (strncmp(cfg->eal_args[i], "--lcores", 8) == 0 ||
-		    strncmp(cfg->eal_args[i], "-l", 2) == 0)
+		if (strncmp(a, arg, n) == 0)
 			return true;
-	for (k = 0; k < extra_argc; k++)
-		if (strncmp(extra_argv[k], "--lcores", 8) == 0 || strncmp(extra_argv[k], "-l", 2) == 0)
-			return true;
+	}
 	return false;
 }
 
@@ -154,7 +144,8 @@ build_eal_args(const struct lb_config *cfg, int extra_argc, char **extra_argv,
 		off += (size_t)snprintf(lcores + off, sizeof(lcores) - off, ",%u",
 			cfg->worker_lcores[i]);
 	rc |= argv_add(a, "lbd");
-	if (!has_lcore_arg(cfg, extra_argc, extra_argv)) {
+	if (!has_arg(cfg, extra_argc, extra_argv, "--lcores", true) &&
+	    !has_arg(cfg, extra_argc, extra_argv, "-l", true)) {
 		rc |= argv_add(a, "-l");
 		rc |= argv_add(a, "%s", lcores);
 	}
@@ -181,7 +172,7 @@ build_eal_args(const struct lb_config *cfg, int extra_argc, char **extra_argv,
 			any_pci = true;
 		}
 	}
-	if (!any_pci && !has_arg(cfg, extra_argc, extra_argv, "--no-pci"))
+	if (!any_pci && !has_arg(cfg, extra_argc, extra_argv, "--no-pci", false))
 		rc |= argv_add(a, "--no-pci");
 	for (i = 0; i < cfg->n_eal_args; i++)
 		rc |= argv_add(a, "%s", cfg->eal_args[i]);
