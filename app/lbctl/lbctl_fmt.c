@@ -235,6 +235,27 @@ fmt_time(char *buf, size_t len, double t)
 		strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm);
 }
 
+/* The API connection: server, state, per resource its state and
+ * resourceVersion, the last event and the last error. */
+static void
+fmt_kubernetes(FILE *out, struct json_object *k)
+{
+	struct json_object *res = jarr(k, "resources"), *x;
+	size_t i;
+
+	fprintf(out, "kubernetes:   %s %s%s%s\n", jstr(k, "server"), jstr(k, "state"),
+		jget(k, "last_error") != NULL && jstr(k, "last_error")[0] != '\0' &&
+		strcmp(jstr(k, "last_error"), NONE) != 0 ? "; last error: " : "",
+		jget(k, "last_error") != NULL && strcmp(jstr(k, "last_error"), NONE) != 0 ?
+		jstr(k, "last_error") : "");
+	for (i = 0; i < jlen(res); i++) {
+		x = json_object_array_get_idx(res, i);
+		fprintf(out, "              %-15s %-10s rv %-12s last event %s\n",
+			jstr(x, "resource"), jstr(x, "state"), jstr(x, "resource_version"),
+			jstr(x, "last_event"));
+	}
+}
+
 static void
 fmt_status(FILE *out, struct json_object *r)
 {
@@ -261,6 +282,27 @@ fmt_status(FILE *out, struct json_object *r)
 	}
 	fprintf(out, "workers:      %s\n", jstr(r, "workers"));
 	fprintf(out, "frontends:    %s\n", jstr(r, "frontends"));
+	if (jget(r, "snapshots") != NULL) {
+		struct json_object *sn = jget(r, "snapshots"), *cv = jget(sn, "convergence");
+
+		fprintf(out, "snapshots:    %s published, %s failed%s; last built in %s us "
+			"(%s tables built, %s reused)\n", jstr(sn, "published"), jstr(sn, "failed"),
+			strcmp(jyesno(sn, "building"), "yes") == 0 ? ", one building" : "",
+			jstr(sn, "last_build_us"), jstr(sn, "last_tables_built"),
+			jstr(sn, "last_tables_reused"));
+		if (cv != NULL)
+			fprintf(out, "convergence:  p50 %s us, p99 %s us, max %s us over %s "
+				"Kubernetes changes\n", jstr(cv, "p50_us"), jstr(cv, "p99_us"),
+				jstr(cv, "max_us"), jstr(cv, "samples"));
+	}
+	if (jget(r, "event_loop") != NULL) {
+		struct json_object *el = jget(r, "event_loop");
+
+		fprintf(out, "event loop:   longest pass %s us, %s passes over 20 ms\n",
+			jstr(el, "max_pass_us"), jstr(el, "slow_passes"));
+	}
+	if (jget(r, "kubernetes") != NULL)
+		fmt_kubernetes(out, jget(r, "kubernetes"));
 	if (jlen(ports) == 0)
 		return;
 	fputc('\n', out);

@@ -66,7 +66,7 @@ add_u64(struct json_object *o, const char *k, uint64_t v)
 /* --- status --- */
 
 static struct json_object *
-cmd_status(void)
+cmd_status(struct json_object *req)
 {
 	const struct lb_config *cfg = g_lbd.cfg;
 	const struct lb_snap *s = cur_snap();
@@ -104,6 +104,46 @@ cmd_status(void)
 	add_u64(rl, "time", g_lbd.last_reload.time);
 	add(rl, "error", jstr(g_lbd.last_reload.error));
 	add(r, "last_reload", rl);
+	{
+		struct json_object *pl = json_object_new_object(), *el = json_object_new_object();
+		struct lbd_pipeline_stats ps;
+		struct lb_ev_stats es;
+		uint64_t p50, p99, cnt, max;
+
+		lbd_pipeline_stats(&ps);
+		add_u64(pl, "published", ps.published);
+		add_u64(pl, "failed", ps.failed);
+		add(pl, "building", json_object_new_boolean(ps.inflight));
+		add_u64(pl, "last_build_us", ps.last_build_ns / 1000);
+		add_u64(pl, "max_build_us", ps.max_build_ns / 1000);
+		add_u64(pl, "last_tables_built", ps.last_tables_built);
+		add_u64(pl, "last_tables_reused", ps.last_tables_reused);
+		add_u64(pl, "last_table_us", ps.last_table_ns / 1000);
+		if (lbd_convergence(&p50, &p99, &cnt, &max)) {
+			struct json_object *cv = json_object_new_object();
+
+			add_u64(cv, "samples", cnt);
+			add_u64(cv, "p50_us", p50 / 1000);
+			add_u64(cv, "p99_us", p99 / 1000);
+			add_u64(cv, "max_us", max / 1000);
+			add(pl, "convergence", cv);
+		}
+		add(r, "snapshots", pl);
+		lb_ev_stats(g_lbd.ev, &es);
+		add_u64(el, "passes", es.passes);
+		add_u64(el, "max_pass_us", es.max_pass_us);
+		add_u64(el, "slow_passes", es.slow_passes);
+		add_u64(el, "busy_ms", es.busy_us / 1000);
+		add(r, "event_loop", el);
+		if (json_object_object_get_ex(req, "reset_max", NULL))
+			lb_ev_stats_reset_max(g_lbd.ev);
+	}
+	{
+		struct json_object *k = lbd_k8s_status();
+
+		if (k != NULL)
+			add(r, "kubernetes", k);
+	}
 	return r;
 }
 
@@ -675,7 +715,7 @@ lbd_ctl_handle(void *ctx, const char *cmd, struct json_object *req, char *err, s
 {
 	(void)ctx;
 	if (strcmp(cmd, "status") == 0)
-		return cmd_status();
+		return cmd_status(req);
 	if (strcmp(cmd, "frontends") == 0)
 		return cmd_frontends();
 	if (strcmp(cmd, "targets") == 0)

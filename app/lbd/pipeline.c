@@ -59,6 +59,7 @@ struct lbd_build {
 	uint32_t n_arrivals;
 	uint64_t submit_ns;
 	bool reload;			/* carries a reload: neighbours to apply */
+	bool failpoint;			/* fail this build (LBD_FAILPOINTS) */
 	/* out: written by the builder */
 	struct lb_snap *snap;
 	struct lb_snap_build_stats st;
@@ -89,6 +90,35 @@ static struct {
 	struct lbd_pipeline_stats st;
 	char last_rej_digest[64];
 } P = { .efd = -1 };
+
+/*
+ * Failpoints for the tests of all-or-nothing operations (a build cannot be
+ * made to fail otherwise: it fails only when memory runs out).
+ * LBD_FAILPOINTS="snapshot_build=N,neighbours=N" makes the next N builds
+ * after the first snapshot, or the next N neighbour updates of a reload,
+ * fail as if out of memory. Read once at start; documented in
+ * tests/pkt/README.md, not for production use.
+ */
+static struct {
+	int build;
+	int neighbours;
+} failpoints;
+
+static void
+read_failpoints(void)
+{
+	const char *e = getenv("LBD_FAILPOINTS");
+	const char *p;
+
+	if (e == NULL)
+		return;
+	if ((p = strstr(e, "snapshot_build=")) != NULL)
+		failpoints.build = atoi(p + strlen("snapshot_build="));
+	if ((p = strstr(e, "neighbours=")) != NULL)
+		failpoints.neighbours = atoi(p + strlen("neighbours="));
+	lbd_log(LBD_WARN, "failpoints armed: snapshot_build=%d neighbours=%d (tests only)",
+		failpoints.build, failpoints.neighbours);
+}
 
 static uint64_t
 mono_ns(void)
@@ -167,6 +197,10 @@ collect_reject(void *ctx, const struct lb_model_fe *fe, const struct lb_model_ta
 static void
 run_build(struct lbd_build *b)
 {
+	if (b->failpoint) {
+		snprintf(b->err, sizeof(b->err), "out of memory (failpoint snapshot_build)");
+		return;
+	}
 	struct lb_snap_input in = {
 		.settings = b->cfg->c,
 		.env = &b->env,
@@ -345,6 +379,10 @@ submit(void)
 	if (b == NULL) {
 		rollback("out of memory preparing a snapshot");
 		return;
+	}
+	if (failpoints.build > 0) {
+		failpoints.build--;
+		b->failpoint = true;
 	}
 	P.inflight = b;
 	P.st.submitted++;
@@ -534,6 +572,13 @@ complete(struct lbd_build *b)
 		ops_finish(b->ops, false, 0, err);
 		b->ops = NULL;
 		rollback(err);
+	} else if (b->reload && failpoints.neighbours > 0) {
+		failpoints.neighbours--;
+		snprintf(err, sizeof(err), "%s: cannot apply the static neighbours (out of memory; "
+			"failpoint neighbours)", b->cfg->c->path);
+		ops_finish(b->ops, false, 0, err);
+		b->ops = NULL;
+		rollback(err);
 	} else if (b->reload && lbd_apply_neighbours(b->cfg->c, err, sizeof(err)) != 0) {
 		/* the new config's neighbours cannot be set: nothing of it goes live */
 		ops_finish(b->ops, false, 0, err);
@@ -572,6 +617,7 @@ lbd_pipeline_init(struct lb_ev *ev, char *err, size_t errlen)
 	struct lbd_build *b;
 
 	P.ops_tail = &P.ops;
+	read_failpoints();
 	pthread_mutex_init(&P.mu, NULL);
 	pthread_cond_init(&P.cv, NULL);
 	P.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
