@@ -116,8 +116,9 @@ def test_token_rotation(srv, tmp_path):
     assert Raw(srv, token=newer).req("GET", "/api/v1/nodes")[0] == 200
     time.sleep(0.6)
     assert Raw(srv, token=new).req("GET", "/api/v1/nodes")[0] == 401
-    # the kubeconfig's tokenFile user follows the file
-    assert json.load(open(srv.path("kubeconfig")))["users"][1]["user"]["tokenFile"] == srv.path("token")
+    kc = json.load(open(srv.path("kubeconfig")))
+    assert kc["users"][0]["user"]["token"] == newer                     # rewritten
+    assert kc["users"][1]["user"]["tokenFile"] == srv.path("token")      # follows the file
 
 
 def test_discovery(srv):
@@ -707,8 +708,6 @@ def test_kubectl(srv, kubectl, tmp_path):
         if check:
             assert r.returncode == 0, (args, r.stdout, r.stderr)
         return r
-    # the kubeconfig written by the server rotates with rotate_token; write the current one
-    srv._write_client_files()
     assert "Server Version" in k("version").stdout
     man = tmp_path / "svc.json"
     man.write_text(json.dumps(O.service("kc", ns, ports=[(80, 8080, "http")],
@@ -731,6 +730,10 @@ def test_kubectl(srv, kubectl, tmp_path):
         k("patch", "svc", "kc", "--subresource=status", "--type=merge", "-p",
           json.dumps({"status": {"loadBalancer": {"ingress": [{"ip": "192.0.2.9", "ipMode": "Proxy"}]}}}))
         assert srv.get("services", "kc", ns)["status"]["loadBalancer"]["ingress"][0]["ip"] == "192.0.2.9"
+        # human output comes from the server's Table
+        table = k("get", "svc").stdout.split("\n")
+        assert table[0].split() == ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"]
+        assert table[1].split()[:4] == ["kc", "LoadBalancer", got["spec"]["clusterIP"], "192.0.2.9"]
     k("patch", "svc", "kc", "--type=json", "-p", json.dumps([{"op": "add", "path": "/metadata/annotations",
                                                              "value": {"a": "b"}}]))
     k("label", "svc", "kc", "x=y")
@@ -770,7 +773,6 @@ def test_python_kubernetes_client(srv):
     k8s = pytest.importorskip("kubernetes", reason="python3-kubernetes not installed")
     from kubernetes import client, config, watch
     ns = fresh_ns(srv)
-    srv._write_client_files()
     api_client = config.new_client_from_config(config_file=srv.path("kubeconfig"))
     v1 = client.CoreV1Api(api_client)
     body = O.service("py", ns, ports=[(80, 8080, "http")], manifest=True)

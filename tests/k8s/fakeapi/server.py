@@ -23,6 +23,7 @@ from . import certs
 from . import defaults as D
 from . import errors as E
 from . import resources as R
+from . import tables as T
 from .selectors import match_fields, match_labels, parse_fields, parse_labels
 from .store import Store, to_view
 
@@ -163,6 +164,7 @@ class Handler(BaseHTTPRequestHandler):
             body = _dumps(body).encode()
         elif isinstance(body, str):
             body = body.encode()
+        self.rec["status"] = code        # before the client can see the answer
         self.send_response(code)
         self.send_header("Audit-Id", self.audit_id)
         self.send_header("Cache-Control", "no-cache, private")
@@ -173,7 +175,6 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
-        self.rec["status"] = code
 
     def _send_error(self, err):
         self._send(err.code, err.status(), headers=err.headers)
@@ -299,6 +300,18 @@ class Handler(BaseHTTPRequestHandler):
         if self.q.get("dryRun") and method != "GET":
             raise E.bad_request("dryRun is not supported by this fake API server")
         store = api.store
+        as_table = T.wants_table(self.headers.get("Accept")) and res.group != "events.k8s.io"
+        inc = self.q.get("includeObject", "Metadata")
+        if verb == "get" and as_table:
+            o = store.get(res, ns, name)
+            return self._send(200, T.table(res, [o], {"resourceVersion": o["metadata"]["resourceVersion"]}, inc),
+                              "application/json;as=Table;v=v1;g=meta.k8s.io")
+        if verb == "list" and as_table:
+            lst = store.list(res, ns, self.q.get("labelSelector"), self.q.get("fieldSelector"),
+                             self.q.get("limit"), self.q.get("continue"), self.q.get("resourceVersion"),
+                             self.q.get("resourceVersionMatch"))
+            return self._send(200, T.table(res, lst["items"], lst["metadata"], inc),
+                              "application/json;as=Table;v=v1;g=meta.k8s.io")
         if verb == "get":
             return self._send(200, to_view(res, store.get(res, ns, name)))
         if verb == "list":
@@ -373,7 +386,10 @@ class Handler(BaseHTTPRequestHandler):
                 raise
             init, rv, err = [], 0, e
         w = api._watch_register(self, res, ns)
+        w["table"] = T.wants_table(self.headers.get("Accept")) and res.group != "events.k8s.io"
+        w["include"] = q.get("includeObject", "Metadata")
         try:
+            self.rec["status"] = 200
             self.send_response(200)
             self.send_header("Audit-Id", self.audit_id)
             self.send_header("Cache-Control", "no-cache, private")
@@ -381,7 +397,6 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Transfer-Encoding", "chunked")
             self.end_headers()
             self.wfile.flush()
-            self.rec["status"] = 200
             if err is not None:
                 self._event(w, b'{"type":"ERROR","object":' + _dumps(err.status()).encode() + b"}\n", None)
                 return self._end(w, True)
@@ -394,7 +409,7 @@ class Handler(BaseHTTPRequestHandler):
 
             for e in init:
                 if sees(e.obj):
-                    self._event(w, api._line(res, e, "ADDED"), e)
+                    self._event(w, api._line(res, e, "ADDED", w), e)
             if q.get("sendInitialEvents") == "true" and bookmarks:
                 self._bookmark(w, res, rv, initial_end=True)
             deadline = time.time() + timeout
@@ -422,7 +437,7 @@ class Handler(BaseHTTPRequestHandler):
                     else:
                         etype = e.type if now_in else None
                     if etype:
-                        batch.append((api._line(res, e, etype), e))
+                        batch.append((api._line(res, e, etype, w), e))
                     rv = e.rv
                 if batch and not api._stream_faults_exist():
                     self._events(w, batch)
@@ -680,8 +695,9 @@ class FakeAPI:
             self._tokens.pop(token, None)
 
     def rotate_token(self, new=None, grace=0.0):
-        """A new token becomes valid and is written to DIR/token and the projected
-        service-account dir; the old ones stop working after `grace` seconds."""
+        """A new token becomes valid and is written to DIR/token, the projected
+        service-account dir and the kubeconfig's inline-token user; the old
+        ones stop working after `grace` seconds."""
         new = new or secrets.token_urlsafe(32)
         with self.lock:
             t = time.time()
@@ -689,9 +705,7 @@ class FakeAPI:
                 self._tokens[k] = min(exp, t + grace) if exp is not None else t + grace
             self._tokens[new] = None
             self.token = new
-        certs.write_atomic(self.path("token"), new)
-        if self.tls:
-            certs.write_projected_token(self.path("serviceaccount"), new, "kube-system", self.path("ca.crt"))
+        self._write_client_files()
         return new
 
     def valid_tokens(self):
@@ -878,7 +892,13 @@ class FakeAPI:
         elif bookmark:
             self._writes.append((w["id"], w["resource"], "BOOKMARK", None, None, None, None, t))
 
-    def _line(self, res, entry, etype):
+    def _line(self, res, entry, etype, w=None):
+        if w is not None and w.get("table"):
+            o = entry.obj
+            if res.group == "events.k8s.io":
+                o = to_view(res, o)
+            t = T.table(res, [o], {"resourceVersion": entry.obj["metadata"]["resourceVersion"]}, w["include"])
+            return b'{"type":"%s","object":%s}\n' % (etype.encode(), _dumps(t).encode())
         k = (res.group, etype)
         line = entry.lines.get(k)
         if line is None:
