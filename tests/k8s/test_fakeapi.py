@@ -4,7 +4,6 @@ and against real clients (kubectl of several versions, python3-kubernetes)."""
 import glob
 import json
 import os
-import shutil
 import socket
 import ssl
 import subprocess
@@ -356,6 +355,18 @@ def test_watch_too_old_resource_version(srv):
     srv.set(watch_410_http=True)
     st, _, body = Raw(srv).req("GET", svc_path(ns) + "?watch=1&resourceVersion=%d" % rv)
     assert st == 410 and is_status(body, 410, "Expired")
+    # an established watch told it is too old (as when etcd compaction overtakes it)
+    srv.set(watch_410_http=False)
+    w = _watch(srv, ns, srv.resource_version, "&timeoutSeconds=5")
+    srv.add_fault("stream-error", resource="services", namespace=ns, count=1)
+    srv.create(O.service("old2", ns, manifest=True))
+    ev = w.events()
+    assert [e["type"] for e in ev] == ["ERROR"] and ev[0]["object"]["code"] == 410 and w.ended
+    # a resourceVersion from the future waits, then 504 ResourceVersionTooLarge
+    t0 = time.time()
+    st, _, body = Raw(srv).req("GET", svc_path(ns) + "?watch=1&resourceVersion=%d" % (srv.resource_version + 50))
+    assert st == 504 and body["details"]["causes"][0]["reason"] == "ResourceVersionTooLarge"
+    assert time.time() - t0 >= 2.9
     # a watch from the compaction point itself is fine
     w = _watch(srv, ns, srv.resource_version, "&timeoutSeconds=1")
     assert w.status == 200 and [e["type"] for e in w.events()] == ["BOOKMARK"]
@@ -770,7 +781,7 @@ def test_kubectl(srv, kubectl, tmp_path):
 
 
 def test_python_kubernetes_client(srv):
-    k8s = pytest.importorskip("kubernetes", reason="python3-kubernetes not installed")
+    pytest.importorskip("kubernetes", reason="python3-kubernetes not installed")
     from kubernetes import client, config, watch
     ns = fresh_ns(srv)
     api_client = config.new_client_from_config(config_file=srv.path("kubeconfig"))

@@ -9,7 +9,7 @@ import json
 import random
 import time
 
-from .errors import FieldError, invalid
+from .errors import FieldError
 
 # ------------------------------------------------------------------ helpers
 

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """The resources this server serves, and the discovery documents for them."""
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 SERVER_VERSION = {"major": "1", "minor": "32", "gitVersion": "v1.32.0",
                   "gitCommit": "70d3cc986aa8221cd1dfb1121852688902d3bf53",

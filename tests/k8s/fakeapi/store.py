@@ -18,7 +18,7 @@ import uuid
 from . import defaults as D
 from . import errors as E
 from .patch import PatchError, json_patch, merge_patch, strategic_merge_patch
-from .resources import BY_STORE, Resource
+from .resources import BY_STORE
 from .selectors import match_fields, match_labels, parse_fields, parse_labels
 
 _NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
@@ -538,6 +538,11 @@ class Store:
                                     % resource_version) from None
             if rv < self.compact_rv:
                 raise E.ApiError(410, "Expired", "too old resource version: %d (%d)" % (rv, self.compact_rv))
+            deadline = time.time() + 3
+            while rv > self.rv and time.time() < deadline:
+                self.cond.wait(deadline - time.time())
+            if rv > self.rv:
+                raise E.too_large_rv(rv, self.rv)
             return [], rv
 
     def events_after(self, store, rv, timeout):
