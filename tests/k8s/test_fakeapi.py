@@ -202,6 +202,13 @@ def test_factories_are_what_the_server_returns(srv):
     assert n["metadata"]["labels"][O.EXCLUDE_LB_LABEL] == "true"
     assert [c["status"] for c in n["status"]["conditions"] if c["type"] == "Ready"] == ["False"]
     assert n["status"]["addresses"][0] == {"type": "InternalIP", "address": "192.168.0.11"}
+    # apply: spec/metadata through the resource, status through /status
+    n = srv.apply(O.node("fac-node-1", "192.168.0.11", ready=True, unschedulable=True))
+    assert [c["status"] for c in n["status"]["conditions"] if c["type"] == "Ready"] == ["True"]
+    assert n["spec"]["unschedulable"] is True and O.EXCLUDE_LB_LABEL not in n["metadata"]["labels"]
+    n = srv.patch("nodes", "fac-node-1", {"status": {"conditions": [{"type": "Ready", "status": "Unknown"}]}},
+                  type="strategic", subresource="status")
+    assert [c["status"] for c in n["status"]["conditions"]] == ["False", "False", "False", "Unknown"]
     lst = Raw(srv).req("GET", "/apis/discovery.k8s.io/v1/namespaces/%s/endpointslices?labelSelector=%s"
                        % (ns, urllib.parse.quote("kubernetes.io/service-name=fac")))[2]
     assert lst["kind"] == "EndpointSliceList" and lst["apiVersion"] == "discovery.k8s.io/v1"

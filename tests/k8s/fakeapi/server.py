@@ -486,15 +486,26 @@ class FakeAPI:
         return self.update(obj, "status", manager)
 
     def apply(self, obj, manager="fakeapi"):
-        """Create, or replace unconditionally (not server-side apply)."""
+        """Make the stored object look like obj (e.g. factory output): create it,
+        or replace it unconditionally (server-set metadata of obj ignored) and,
+        for a resource with a status subresource, replace the status too (a
+        second write, as a controller and the kubelet would). Not server-side apply."""
         res = self._res(obj)
         ns = (obj["metadata"].get("namespace") or "default") if res.namespaced else None
         if self.store._lookup(res, ns, obj["metadata"]["name"]) is None:
             return self.create(obj, ns, manager)
         o = copy.deepcopy(obj)
-        o["metadata"].pop("resourceVersion", None)
-        o["metadata"]["namespace"] = ns
-        return self.update(o, manager=manager)
+        for k in ("uid", "resourceVersion", "creationTimestamp", "generation", "managedFields",
+                  "deletionTimestamp", "deletionGracePeriodSeconds"):
+            o["metadata"].pop(k, None)
+        if res.namespaced:
+            o["metadata"]["namespace"] = ns
+        out = self.update(o, manager=manager)
+        if res.status and "status" in obj:
+            out = self.update({"apiVersion": obj.get("apiVersion"), "kind": obj.get("kind"),
+                               "metadata": {"name": obj["metadata"]["name"], "namespace": ns},
+                               "status": copy.deepcopy(obj["status"])}, "status", manager)
+        return out
 
     def patch(self, resource, name, patch, namespace=None, type="merge", subresource=None,
               manager="fakeapi"):
