@@ -300,7 +300,7 @@ fmt_frontends(FILE *out, struct json_object *r)
 		fprintf(out, "no frontends\n");
 		return;
 	}
-	table_init(&t, 10, "lllrllrrrl");
+	table_init(&t, 11, "lllrllrrrll");
 	table_add(&t, "NAME");
 	table_add(&t, "VIP");
 	table_add(&t, "PROTO");
@@ -311,6 +311,7 @@ fmt_frontends(FILE *out, struct json_object *r)
 	table_add(&t, "ACTIVE");
 	table_add(&t, "MAGLEV");
 	table_add(&t, "SOURCES");
+	table_add(&t, "ORIGIN");
 	for (i = 0; i < jlen(fes); i++) {
 		const char *aff;
 		char *src;
@@ -332,6 +333,8 @@ fmt_frontends(FILE *out, struct json_object *r)
 		src = jarr(fe, "source_ranges") != NULL ? join(jarr(fe, "source_ranges"), ",") : NULL;
 		table_add(&t, "%s", src != NULL && src[0] != '\0' ? src : NONE);
 		free(src);
+		table_add(&t, "%s%s", jstr(fe, "origin"),
+			strcmp(jyesno(fe, "fail_open"), "yes") == 0 ? " [failing open]" : "");
 	}
 	table_print(out, &t);
 }
@@ -348,26 +351,35 @@ fmt_targets(FILE *out, struct json_object *r)
 		jlen(ts) == 1 ? "" : "s");
 	if (jlen(ts) == 0)
 		return;
-	table_init(&t, 7, "lrrlrrl");
+	table_init(&t, 8, "lrrlrrll");
 	table_add(&t, "ADDRESS");
 	table_add(&t, "PORT");
 	table_add(&t, "WEIGHT");
-	table_add(&t, "DRAINED");
+	table_add(&t, "STATE");
 	table_add(&t, "SLOTS");
 	table_add(&t, "SHARE");
 	table_add(&t, "NEXTHOP");
+	table_add(&t, "WHY");
 	for (i = 0; i < jlen(ts); i++) {
 		tg = json_object_array_get_idx(ts, i);
 		table_add(&t, "%s", jstr(tg, "address"));
 		table_add(&t, "%s", jstr(tg, "port"));
 		table_add(&t, "%s", jstr(tg, "weight"));
-		table_add(&t, "%s", jyesno(tg, "drained"));
+		table_add(&t, "%s", jget(tg, "state") != NULL ? jstr(tg, "state") :
+			strcmp(jyesno(tg, "drained"), "yes") == 0 ? "drained" : "active");
 		table_add(&t, "%s", jstr(tg, "slots"));
 		if (jnum(tg, "share", &share))
 			table_add(&t, "%.2f%%", share * 100);
 		else
 			table_add(&t, NONE);
 		table_add(&t, "%s", jstr(tg, "nexthop"));
+		{
+			char *why = jarr(tg, "reasons") != NULL ? join(jarr(tg, "reasons"), "; ") :
+				NULL;
+
+			table_add(&t, "%s", why != NULL && why[0] != '\0' ? why : NONE);
+			free(why);
+		}
 	}
 	table_print(out, &t);
 }
@@ -550,6 +562,10 @@ fmt_drain(FILE *out, const char *cmd, struct json_object *r)
 	fprintf(out, "%s %s in %s (generation %s)\n",
 		strcmp(cmd, "drain") == 0 ? "drained" : "undrained", jstr(r, "target"),
 		list != NULL && list[0] != '\0' ? list : "no frontend", jstr(r, "generation"));
+	if (jget(r, "changed") != NULL && strcmp(jyesno(r, "changed"), "no") == 0)
+		fprintf(out, "(it already was: nothing changed)\n");
+	if (jget(r, "note") != NULL)
+		fprintf(out, "note: %s\n", jstr(r, "note"));
 	free(list);
 }
 

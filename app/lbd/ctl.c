@@ -109,6 +109,70 @@ cmd_status(void)
 
 /* --- frontends / targets --- */
 
+/* "origin" (as the model says it), "source" and, for Kubernetes, "service". */
+static void
+add_origin(struct json_object *o, const struct lb_model_fe *m)
+{
+	add(o, "origin", jstr(m->origin));
+	add(o, "source", jstr(m->origin_kind == LB_ORIGIN_K8S ? "kubernetes" : "config"));
+	if (m->origin_kind == LB_ORIGIN_K8S) {
+		struct json_object *svc = json_object_new_object();
+
+		add(svc, "namespace", jstr(m->k8s_ns ? m->k8s_ns : ""));
+		add(svc, "name", jstr(m->k8s_name ? m->k8s_name : ""));
+		add(svc, "port", jstr(m->k8s_port ? m->k8s_port : ""));
+		add(o, "service", svc);
+	}
+}
+
+/* Why a target takes no new flows: its state and the reasons, most
+ * specific first. */
+static void
+add_target_state(struct json_object *o, const struct lb_snap_fe *fe,
+	const struct lb_snap_target *t)
+{
+	struct json_object *why = json_object_new_array();
+	struct lb_ip ip = lb_ip4(t->addr);
+	char reason[LB_MODEL_REASON_MAX] = "", buf[LB_MODEL_REASON_MAX + 64];
+	const char *state = "active";
+	bool fail_open = fe->flags & LB_SNAP_FE_FAIL_OPEN;
+
+	if (t->flags & LB_SNAP_T_DRAINED) {
+		state = "drained";
+		json_object_array_add(why, jstr(lb_overlay_drained(g_lbd.overlay, "", &ip, t->port) ?
+			"drained (lbctl drain, all frontends)" :
+			"drained (lbctl drain, this frontend)"));
+	}
+	if (t->flags & LB_SNAP_T_TERMINATING) {
+		if (strcmp(state, "active") == 0)
+			state = "terminating";
+		json_object_array_add(why, jstr("terminating (Kubernetes endpoint)"));
+	}
+	if (t->flags & LB_SNAP_T_UNHEALTHY) {
+		lb_overlay_flags(g_lbd.overlay, fe->name, &ip, t->port, reason, sizeof(reason));
+		snprintf(buf, sizeof(buf), "unhealthy%s%s%s", reason[0] ? ": " : "", reason,
+			fail_open ? " (ignored: every target is unhealthy, failing open)" : "");
+		if (strcmp(state, "active") == 0 && !fail_open)
+			state = "unhealthy";
+		json_object_array_add(why, jstr(buf));
+	}
+	if (strcmp(state, "active") == 0 && t->weight == 0) {
+		state = "standby";
+		json_object_array_add(why, jstr("weight 0"));
+	}
+	add(o, "state", jstr(state));
+	add(o, "reasons", why);
+	for (uint32_t i = 0; i < fe->model->n_targets; i++) {
+		const struct lb_model_target *mt = &fe->model->targets[i];
+
+		if (mt->addr.family == LB_AF_INET && mt->addr.v4 == t->addr && mt->port == t->port) {
+			if (mt->node != NULL)
+				add(o, "node", jstr(mt->node));
+			break;
+		}
+	}
+}
+
 static const char *
 affinity_str(uint8_t a)
 {
@@ -144,6 +208,8 @@ cmd_frontends(void)
 		add_u64(o, "maglev_size", fe->maglev_size);
 		add_u64(o, "targets", fe->n_targets);
 		add_u64(o, "active", fe->n_active);
+		add(o, "fail_open", json_object_new_boolean(fe->flags & LB_SNAP_FE_FAIL_OPEN));
+		add_origin(o, fe->model);
 		json_object_array_add(a, o);
 	}
 	add(r, "frontends", a);
@@ -208,6 +274,7 @@ cmd_targets(struct json_object *req, char *err, size_t errlen)
 		add_u64(o, "port", ntohs(t->port));
 		add_u64(o, "weight", t->weight);
 		add(o, "drained", json_object_new_boolean(t->flags & LB_SNAP_T_DRAINED));
+		add_target_state(o, fe, t);
 		add_u64(o, "slots", slots[i]);
 		add(o, "share", json_object_new_double(fe->maglev_size ?
 			(double)slots[i] / fe->maglev_size : 0));
@@ -514,47 +581,47 @@ cmd_drain(struct json_object *req, bool drain, char *err, size_t errlen)
 			fe_name[0] ? fe_name : "any frontend");
 		return NULL;
 	}
-	/* All or nothing: change a copy, publish with it, keep it if that worked. */
+	/* Applied to the current state now, answered when the snapshot holding
+	 * it is published (a failed build puts the committed state back). */
 	{
-		struct lb_overlay *next = lb_overlay_clone(g_lbd.overlay);
 		struct lb_ip ip = lb_ip4(addr);
-		int rc;
+		int rc = lb_overlay_drain(g_lbd.overlay, fe_name, &ip, port, drain);
+		bool all = fe_name[0] == '\0';
+		char note[256] = "";
 
-		if (next == NULL) {
+		if (rc < 0) {
 			json_object_put(fes);
 			snprintf(err, errlen, "out of memory");
 			return NULL;
 		}
-		rc = lb_overlay_drain(next, fe_name, &ip, port, drain);
-		if (rc < 0 || (rc == 0 && lbd_publish_snapshot(g_lbd.cfg, g_lbd.cfg_model, next, err,
-				errlen) != 0)) {
-			if (rc < 0)
-				snprintf(err, errlen, "out of memory");
-			lb_overlay_free(next);
-			json_object_put(fes);
-			return NULL;
+		if (!all && !drain && lb_overlay_drained(g_lbd.overlay, "", &ip, port))
+			snprintf(note, sizeof(note), "still drained in every other frontend "
+				"(drained for all); undrain it in all with: lbctl undrain %s", target);
+		r = json_object_new_object();
+		add(r, "target", jstr(target));
+		add(r, "frontends", fes);
+		add(r, "changed", json_object_new_boolean(rc == 0));
+		if (note[0] != '\0')
+			add(r, "note", jstr(note));
+		if (rc == 1) {
+			/* nothing to publish */
+			add_u64(r, "generation", g_lbd.generation);
+			return r;
 		}
-		lb_overlay_free(g_lbd.overlay);
-		g_lbd.overlay = next;
+		if (lbd_pipeline_op(LBD_OP_DRAIN, lb_ctl_server_defer(g_lbd.ctl), r) != 0)
+			snprintf(err, errlen, "out of memory");
+		return NULL;
 	}
-	r = json_object_new_object();
-	add(r, "target", jstr(target));
-	add(r, "frontends", fes);
-	add_u64(r, "generation", g_lbd.generation);
-	return r;
 }
 
 static struct json_object *
 cmd_reload(char *err, size_t errlen)
 {
-	struct json_object *r;
+	uint64_t token = lb_ctl_server_defer(g_lbd.ctl);
 
-	if (lbd_reload(err, errlen) != 0)
-		return NULL;
-	r = json_object_new_object();
-	add_u64(r, "generation", g_lbd.generation);
-	add_u64(r, "frontends", g_lbd.cfg->n_frontends);
-	return r;
+	if (lbd_reload(token, err, errlen) != 0)
+		lbd_ctl_complete(token, NULL, err);
+	return NULL;
 }
 
 /* --- neighbours --- */
@@ -594,6 +661,13 @@ cmd_neighbours(void)
 	lb_neigh_foreach(g_lbd.neigh, neigh_one, &c);
 	add(r, "neighbours", c.a);
 	return r;
+}
+
+void
+lbd_ctl_complete(uint64_t token, struct json_object *result, const char *err)
+{
+	if (lb_ctl_server_complete(g_lbd.ctl, token, result, err) == -ENOENT)
+		lbd_log(LBD_DEBUG, "lbctl client left before its answer");
 }
 
 struct json_object *
