@@ -718,11 +718,16 @@ lb_k8s_ctrl_process(struct lb_k8s_ctrl *c, uint64_t now_ms, int64_t wall_ms)
 	c->first_sync_done = true;
 	if (k.n > 0) {
 		/* Dedup (a key may come from the store and from the pending set). */
+		uint32_t done = 0;
+
 		keys_sort(c, &k);
 		for (i = 0; i < k.n; i++) {
 			if (i > 0 && strcmp(k.v[i], k.v[i - 1]) == 0)
 				continue;
-			rc = sync_service(c, k.v[i]);
+			if (c->conf.sync_batch != 0 && done++ == c->conf.sync_batch)
+				rc = -EAGAIN;
+			else
+				rc = sync_service(c, k.v[i]);
 			if (rc != 0) {
 				/* Retry what is left at the next call. */
 				for (; i < k.n; i++)
@@ -834,35 +839,85 @@ lb_k8s_ctrl_model(struct lb_k8s_ctrl *c, uint64_t *version)
 
 /* --- publication --- */
 
-struct pub {
-	struct lb_k8s_ctrl *c;
-	uint64_t version;
-	const uint64_t *ids;
-	uint32_t n;
+/* The published ids as an open-addressing set (ids are hashes already;
+ * 0 marks an empty slot, and an id of 0 is remembered apart). */
+struct idset {
+	uint32_t mask;
+	uint64_t *slot;
+	bool zero;
 };
 
 static int
-u64_cmp(const void *a, const void *b)
+idset_init(struct idset *s, const uint64_t *ids, uint32_t n)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	uint32_t slots = 16, i;
 
-	return x < y ? -1 : x > y;
+	memset(s, 0, sizeof(*s));
+	while (slots < 2 * n)
+		slots *= 2;
+	s->slot = calloc(slots, sizeof(*s->slot));
+	if (s->slot == NULL)
+		return -ENOMEM;
+	s->mask = slots - 1;
+	for (i = 0; i < n; i++) {
+		uint32_t k = (uint32_t)ids[i] & s->mask;
+
+		if (ids[i] == 0) {
+			s->zero = true;
+			continue;
+		}
+		while (s->slot[k] != 0 && s->slot[k] != ids[i])
+			k = (k + 1) & s->mask;
+		s->slot[k] = ids[i];
+	}
+	return 0;
 }
 
+static bool
+idset_has(const struct idset *s, uint64_t id)
+{
+	uint32_t k = (uint32_t)id & s->mask;
+
+	if (id == 0)
+		return s->zero;
+	while (s->slot[k] != 0) {
+		if (s->slot[k] == id)
+			return true;
+		k = (k + 1) & s->mask;
+	}
+	return false;
+}
+
+struct pub {
+	struct lb_k8s_ctrl *c;
+	uint64_t version;
+	uint64_t before;	/* published version before this one */
+	struct idset ids;
+};
+
+/* Updates which of s's frontends are live; plans s only when that changed,
+ * when its last change just went live, or when its address may go. */
 static void
 pub_cb(void *ctx, const char *key, void *val)
 {
 	struct pub *p = ctx;
 	struct svc *s = val;
+	bool mark = false;
 	uint32_t i;
 
 	(void)key;
 	if (p->version >= s->fe_version) {
-		for (i = 0; i < s->n_fes; i++)
-			s->live[i] = p->ids != NULL && bsearch(&s->fes[i]->id, p->ids, p->n,
-				sizeof(*p->ids), u64_cmp) != NULL;
+		for (i = 0; i < s->n_fes; i++) {
+			uint8_t live = idset_has(&p->ids, s->fes[i]->id);
+
+			mark |= live != s->live[i];
+			s->live[i] = live;
+		}
+		mark |= s->fe_version > p->before;
 	}
-	lb_k8s_ctrl_mark_plan(p->c, s);
+	mark |= s->release_pending && s->release_version <= p->version;
+	if (mark)
+		lb_k8s_ctrl_mark_plan(p->c, s);
 }
 
 void
@@ -870,22 +925,16 @@ lb_k8s_ctrl_published(struct lb_k8s_ctrl *c, uint64_t version, const uint64_t *i
 	uint32_t n_ids)
 {
 	struct pub p = { .c = c, .version = version };
-	uint64_t *sorted = NULL;
 
 	if (version > c->version)
 		return;	/* not a version this controller made */
-	if (n_ids > 0 && (sorted = malloc(sizeof(*sorted) * n_ids)) != NULL) {
-		memcpy(sorted, ids, sizeof(*sorted) * n_ids);
-		qsort(sorted, n_ids, sizeof(*sorted), u64_cmp);
-		p.ids = sorted;
-		p.n = n_ids;
-	} else if (n_ids > 0) {
+	if (idset_init(&p.ids, ids, ids != NULL ? n_ids : 0) != 0)
 		return;	/* ENOMEM: the next publication says it again */
-	}
+	p.before = c->published;
 	if (version > c->published)
 		c->published = version;
 	lb_k8s_tab_foreach(&c->svcs, pub_cb, &p);
-	free(sorted);
+	free(p.ids.slot);
 }
 
 static struct svc *

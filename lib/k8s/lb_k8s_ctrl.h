@@ -66,6 +66,9 @@ struct lb_k8s_conf {
 	const char *controller;		/* Event reportingController (NULL: lb_class) */
 	const char *instance;		/* Event reportingInstance, e.g. the host name */
 	uint64_t seed;			/* backoff jitter */
+	uint32_t sync_batch;		/* Services synced per process call, 0 = all; the
+					 * rest waits for the next call (next_wakeup says
+					 * now), so that one pass stays short */
 };
 
 enum lb_k8s_action_kind {

@@ -85,7 +85,8 @@ lb_k8s_ctrl_next_action(struct lb_k8s_ctrl *c)
 static char *
 to_text(struct json_object *o)
 {
-	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+		JSON_C_TO_STRING_NOSLASHESCAPE);
 	char *d = s != NULL ? strdup(s) : NULL;
 
 	json_object_put(o);
@@ -167,13 +168,14 @@ micro_time(int64_t ms, char *buf, size_t n)
 {
 	time_t t = (time_t)(ms / 1000);
 	struct tm tm;
+	size_t len;
 
 	if (ms < 0 || gmtime_r(&t, &tm) == NULL) {
 		snprintf(buf, n, "1970-01-01T00:00:00.000000Z");
 		return;
 	}
-	snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-		tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000) * 1000);
+	len = strftime(buf, n, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + len, n - len, ".%03u000Z", (unsigned)(ms % 1000));
 }
 
 void
@@ -184,7 +186,7 @@ lb_k8s_ctrl_emit(struct lb_k8s_ctrl *c, struct svc *s, const char *type, const c
 	struct json_object *ev, *meta, *reg;
 	struct lb_k8s_action *a;
 	struct ev_slot *slot;
-	char name[LB_K8S_NAME_MAX + 1], t[40], nbuf[NOTE_MAX];
+	char name[LB_K8S_NAME_MAX + 1], t[64], nbuf[NOTE_MAX];
 	bool ok;
 
 	if (o == NULL)

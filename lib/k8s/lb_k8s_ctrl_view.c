@@ -77,7 +77,8 @@ svc_cmp(const void *a, const void *b)
 }
 
 static void
-fill_view(const struct lb_k8s_ctrl *c, const struct svc *s, struct lb_k8s_svc_view *v)
+fill_view(const struct lb_k8s_ctrl *c, const struct svc *s, struct lb_k8s_svc_view *v, char *buf,
+	size_t n)
 {
 	const struct lb_k8s_obj *o = lb_k8s_ctrl_obj(c, s);
 	uint32_t i;
@@ -104,7 +105,11 @@ fill_view(const struct lb_k8s_ctrl *c, const struct svc *s, struct lb_k8s_svc_vi
 		v->n_targets += s->fes[i]->n_targets;
 	}
 	v->state = state_of(c, s, o);
-	v->reason = s->reason[0] != '\0' ? s->reason : s->error;
+	if (s->reason[0] != '\0' && s->error[0] != '\0')
+		snprintf(buf, n, "%s; last error: %s", s->reason, s->error);
+	else
+		snprintf(buf, n, "%s", s->reason[0] != '\0' ? s->reason : s->error);
+	v->reason = buf;
 }
 
 void
@@ -113,13 +118,14 @@ lb_k8s_ctrl_foreach_service(struct lb_k8s_ctrl *c,
 {
 	struct collect cl = { 0 };
 	struct lb_k8s_svc_view v;
+	char reason[2 * REASON_MAX + 16];
 	uint32_t i;
 
 	lb_k8s_tab_foreach(&c->svcs, collect_cb, &cl);
 	if (cl.n > 1)
 		qsort(cl.v, cl.n, sizeof(*cl.v), svc_cmp);
 	for (i = 0; i < cl.n; i++) {
-		fill_view(c, cl.v[i], &v);
+		fill_view(c, cl.v[i], &v, reason, sizeof(reason));
 		fn(ctx, &v);
 	}
 	free(cl.v);
