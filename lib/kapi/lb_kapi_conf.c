@@ -635,6 +635,7 @@ load_user(struct lb_kapi_conf *c, const char *path, const char *dir, const char 
 			set_err(err, errlen, "kubeconfig %s: user \"%s\": %s", path, name, e2);
 			return rc;
 		}
+		rc = 0;
 	}
 	if (cert_data != NULL) {
 		snprintf(what, sizeof(what), "user \"%s\" client-certificate-data", name);

@@ -178,14 +178,13 @@ lb_kapi_token_refresh(struct lb_kapi_token *t, bool force, char *err, size_t err
 		return -EFBIG;
 	}
 	buf[len] = '\0';
-	if (memchr(buf, '\0', len) != NULL || lb_kapi_token_check(buf) < 0) {
-		bool empty = strspn(buf, " \t\r\n") == strlen(buf) && memchr(buf, '\0', len) == NULL;
-
+	if (memchr(buf, '\0', len) == NULL && strspn(buf, " \t\r\n") == len) {
 		free(buf);
-		if (empty) {
-			set_err(err, errlen, "token file %s is empty", t->path);
-			return -ENODATA;
-		}
+		set_err(err, errlen, "token file %s is empty", t->path);
+		return -ENODATA;
+	}
+	if (memchr(buf, '\0', len) != NULL || lb_kapi_token_check(buf) < 0) {
+		free(buf);
 		set_err(err, errlen, "token file %s holds characters a bearer token cannot have",
 			t->path);
 		return -EINVAL;
@@ -213,7 +212,10 @@ lb_kapi_ndjson_init(struct lb_kapi_ndjson *s, size_t max_bytes)
 	s->tok = json_tokener_new_ex(NDJSON_DEPTH);
 	if (s->tok == NULL)
 		return -ENOMEM;
-	json_tokener_set_flags(s->tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	/* Not JSON_TOKENER_VALIDATE_UTF8: json-c 0.16 keeps its UTF-8 state in
+	 * a local of json_tokener_parse_ex(), so a character split across two
+	 * chunks would be rejected. Bytes in strings pass through as they are. */
+	json_tokener_set_flags(s->tok, JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS);
 	s->max_bytes = max_bytes ? max_bytes : NDJSON_DEFAULT_MAX;
 	return 0;
 }
