@@ -669,7 +669,7 @@ set_defaults(struct lb_kapi_params *p)
 	if (p->connect_timeout_ms == 0)
 		p->connect_timeout_ms = 10000;
 	if (p->list_limit == 0)
-		p->list_limit = 500;
+		p->list_limit = 100;
 	if (p->list_idle_ms == 0)
 		p->list_idle_ms = 30000;
 	if (p->watch_timeout_s == 0)

@@ -111,7 +111,7 @@ struct lb_kapi_params {
 	uint32_t max_queued;		/* requests waiting beyond that [1024] */
 	uint32_t request_timeout_ms;	/* per request unless it says [30000] */
 	uint32_t connect_timeout_ms;	/* TCP + TLS set-up [10000] */
-	uint32_t list_limit;		/* items per LIST page (`limit`) [500] */
+	uint32_t list_limit;		/* items per LIST page (`limit`) [100] */
 	uint32_t list_idle_ms;		/* a LIST silent this long is abandoned [30000] */
 	uint32_t watch_timeout_s;	/* `timeoutSeconds` drawn from [T, 2T) [300] */
 	uint32_t watch_slack_ms;	/* a watch silent for timeoutSeconds + this is hung [30000] */

@@ -14,7 +14,7 @@
 #define XFER_HIGH_WATER		(256 * 1024)
 #define XFER_LOW_WATER		(64 * 1024)
 /* Bytes handed to the tokener between two looks at the clock. */
-#define PARSE_CHUNK		(16 * 1024)
+#define PARSE_CHUNK		(4 * 1024)
 /* Error bodies kept for the message. */
 #define ERR_BODY_MAX		8192
 #define LIST_PAGE_MAX		(256u << 20)	/* largest LIST page accepted */

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <json-c/json.h>
 
@@ -31,6 +32,8 @@
 struct res {
 	struct lb_kapi_reflector *r;
 	const char *name;
+	struct json_object *held;	/* --hold: namespace/name -> object */
+	struct json_object *next;	/* --hold: the relist being received */
 	uint64_t in_relist;	/* objects since relist_begin */
 	uint64_t objects;	/* all objects delivered */
 	bool synced;
@@ -48,6 +51,8 @@ static struct {
 	int n_res;
 	bool quiet;
 	bool full;
+	bool hold;
+	uint64_t max_cpu_us;	/* thread CPU time of the longest lb_ev_run_once() */
 	bool done;
 	bool all_synced;
 	uint64_t t0;
@@ -55,6 +60,15 @@ static struct {
 	char in[1 << 20];
 	size_t in_len;
 } P;
+
+static uint64_t
+cpu_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
 
 static void
 emit(struct json_object *o)
@@ -103,6 +117,10 @@ on_relist_begin(void *ctx, struct lb_kapi_reflector *r)
 
 	(void)r;
 	s->in_relist = 0;
+	if (P.hold) {
+		json_object_put(s->next);
+		s->next = json_object_new_object();
+	}
 	emit(event("relist_begin", s->name));
 }
 
@@ -125,8 +143,23 @@ on_object(void *ctx, struct lb_kapi_reflector *r, enum lb_kapi_event type, struc
 	(void)r;
 	s->in_relist++;
 	s->objects++;
+	if (P.hold) {
+		/* what a consumer building a model does: keep the latest of each */
+		char key[512];
+		struct json_object *map = s->next ? s->next : s->held;
+
+		snprintf(key, sizeof(key), "%s/%s", md(obj, "namespace") ? md(obj, "namespace") : "",
+			md(obj, "name") ? md(obj, "name") : "");
+		if (type == LB_KAPI_DELETED) {
+			json_object_object_del(map, key);
+			json_object_put(obj);
+		} else {
+			json_object_object_add(map, key, P.quiet ? obj : json_object_get(obj));
+		}
+	}
 	if (P.quiet) {
-		json_object_put(obj);
+		if (!P.hold)
+			json_object_put(obj);
 		return;
 	}
 	o = event("object", s->name);
@@ -154,6 +187,7 @@ loop_stats(struct json_object *o)
 	json_object_object_add(l, "busy_us", json_object_new_uint64(st.busy_us));
 	json_object_object_add(l, "max_pass_us", json_object_new_uint64(st.max_pass_us));
 	json_object_object_add(l, "slow_passes", json_object_new_uint64(st.slow_passes));
+	json_object_object_add(l, "max_pass_cpu_us", json_object_new_uint64(P.max_cpu_us));
 	json_object_object_add(o, "loop", l);
 }
 
@@ -165,6 +199,11 @@ on_relist_end(void *ctx, struct lb_kapi_reflector *r, const char *rv)
 	int i;
 
 	(void)r;
+	if (P.hold && s->next != NULL) {
+		json_object_put(s->held);	/* the old model goes */
+		s->held = s->next;
+		s->next = NULL;
+	}
 	json_object_object_add(o, "rv", json_object_new_string(rv));
 	json_object_object_add(o, "count", json_object_new_uint64(s->in_relist));
 	emit(o);
@@ -314,6 +353,7 @@ run_command(struct json_object *req)
 		lb_kapi_reflector_start(s->r);
 	} else if (strcmp(cmd, "reset_max") == 0) {
 		lb_ev_stats_reset_max(P.ev);
+		P.max_cpu_us = 0;
 	} else if (strcmp(cmd, "quit") == 0) {
 		P.done = true;
 	} else {
@@ -361,7 +401,9 @@ usage(void)
 		"  [--resources services,endpointslices,nodes] [--label-selector S]\n"
 		"  [--list-limit N] [--list-idle-ms MS] [--watch-timeout S] [--watch-slack-ms MS]\n"
 		"  [--backoff-base-ms MS] [--backoff-max-ms MS] [--budget-us US] [--max-requests N]\n"
-		"  [--max-queued N] [--request-timeout-ms MS] [--seed N] [--quiet] [--full]\n");
+		"  [--max-queued N] [--request-timeout-ms MS] [--seed N] [--quiet] [--full] [--hold]\n"
+		"--quiet: count objects, do not print them; --full: print whole objects;\n"
+		"--hold: keep the latest of each object, as a consumer building a model would\n");
 	exit(2);
 }
 
@@ -399,6 +441,7 @@ main(int argc, char **argv)
 		{ "seed", required_argument, NULL, 11 },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "full", no_argument, NULL, 'f' },
+		{ "hold", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct lb_kapi_params p = { .version = "probe", .log = on_log };
@@ -432,6 +475,7 @@ main(int argc, char **argv)
 		case 11: p.seed = strtoull(optarg, NULL, 0); break;
 		case 'q': P.quiet = true; break;
 		case 'f': P.full = true; break;
+		case 'h': P.hold = true; break;
 		default: usage();
 		}
 	}
@@ -476,14 +520,24 @@ main(int argc, char **argv)
 	fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK);
 	lb_ev_fd_add(P.ev, 0, LB_EV_IN, on_stdin, NULL);
 	emit(event("ready", NULL));
-	while (!P.done)
+	while (!P.done) {
+		uint64_t c0 = cpu_us(), dc;
+
 		lb_ev_run_once(P.ev, 1000);
+		dc = cpu_us() - c0;
+		if (dc > P.max_cpu_us)
+			P.max_cpu_us = dc;
+	}
 	lb_kapi_shutdown(P.k);
 	for (i = 0; i < MAX_TAGS; i++)
 		if (P.tags[i].id != 0)
 			fprintf(stderr, "kapi_probe: request %s never completed\n", P.tags[i].name);
 	lb_kapi_destroy(P.k);
 	lb_ev_destroy(P.ev);
+	for (i = 0; i < P.n_res; i++) {
+		json_object_put(P.res[i].held);
+		json_object_put(P.res[i].next);
+	}
 	emit(event("bye", NULL));
 	return 0;
 }

@@ -32,7 +32,7 @@ class Probe:
     wait() returns the first event (after those already waited past) that
     matches."""
 
-    def __init__(self, *args, env=None):
+    def __init__(self, *args, env=None, cpus=None):
         e = dict(os.environ)
         e.setdefault("UBSAN_OPTIONS", "halt_on_error=1:print_stacktrace=1")
         e.setdefault("ASAN_OPTIONS", "detect_leaks=1")
@@ -40,7 +40,8 @@ class Probe:
         self.args = [probe_path(), *args]
         self.p = subprocess.Popen(self.args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True, errors="replace", bufsize=1,
-                                  env=e)
+                                  env=e, preexec_fn=(lambda: os.sched_setaffinity(0, cpus))
+                                  if cpus else None)
         self.q = queue.Queue()
         self.events = []
         self.pos = 0

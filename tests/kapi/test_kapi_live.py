@@ -214,14 +214,18 @@ def test_expired_continue_token(srv, probes):
     p.close()
 
 
-def test_retry_after_and_backoff(srv, probes):
+def test_list_failures(srv, probes):
+    """Retry-After, backoff, a hung LIST, garbage instead of a list."""
     populate(srv, n=1)
     srv.add_fault("error", code=429, retry_after=1, count=1, verb="list", resource="nodes")
+    srv.add_fault("garbage", count=1, verb="list", resource="nodes")
     srv.add_fault("error", code=500, count=3, verb="list", resource="endpointslices")
-    p = probes(*kc(srv), *FAST)
+    srv.add_fault("hang", count=1, verb="list", resource="services")
+    p = probes(*kc(srv), "--list-idle-ms", "500", *FAST)
     synced(p, 15)
     nl = srv.requests(verb="list", resource="nodes")
-    assert [r["status"] for r in nl] == [429, 200]
+    assert len(nl) == 3 and nl[0]["status"] == 429 and nl[2]["status"] == 200
+    assert nl[1]["fault"]                               # the garbage
     assert nl[1]["time"] - nl[0]["time"] >= 0.95        # Retry-After: 1, backoff alone ~0.1
     el = srv.requests(verb="list", resource="endpointslices")
     assert [r["status"] for r in el] == [500, 500, 500, 200]
@@ -229,13 +233,18 @@ def test_retry_after_and_backoff(srv, probes):
     # jittered into [d/2, d] with d = 100, 200, 400 ms (plus the request itself)
     for g, d in zip(gaps, (0.1, 0.2, 0.4)):
         assert d / 2 - 0.01 <= g <= d + 0.5, gaps
+    sl = srv.requests(verb="list", resource="services")
+    assert len(sl) == 2 and sl[1]["time"] - sl[0]["time"] >= 0.5
     c = p.resource("nodes")["counters"]
-    assert (c["throttled"], c["http_errors"]) == (1, 1)
+    assert (c["throttled"], c["http_errors"], c["decode_errors"], c["relists"]) == (1, 1, 1, 1)
     c = p.resource("endpointslices")["counters"]
     assert (c["http_errors"], c["relists"]) == (3, 1)
-    # failed lists never opened a relist: the consumer's state stayed put
-    assert len(p.seen(ev="relist_begin", res="endpointslices")) == 1
     assert "HTTP 500" in p.resource("endpointslices")["last_error"]
+    c = p.resource("services")["counters"]
+    assert (c["stalls"], c["relists"]) == (1, 1)
+    # failed lists never opened a relist: the consumer's state stayed put
+    for r in ("nodes", "endpointslices", "services"):
+        assert len(p.seen(ev="relist_begin", res=r)) == 1
     p.close()
 
 
