@@ -11,7 +11,7 @@ PYTHON     ?= /usr/bin/python3
 
 # Debian 12 packages: build, run, test and demo.
 DEB_PKGS := build-essential meson ninja-build pkg-config \
-	dpdk dpdk-dev libdpdk-dev libconfig-dev libjson-c-dev libcurl4-openssl-dev \
+	dpdk dpdk-dev libdpdk-dev libconfig-dev libjson-c-dev libcurl4-openssl-dev libyaml-dev \
 	libcmocka-dev libpcap-dev \
 	python3-scapy python3-pytest python3-kubernetes openssl \
 	iproute2 iptables ethtool curl nginx-light procps kmod
