@@ -328,9 +328,11 @@ lbd_reload_done(bool ok, const char *err)
 	g_lbd.last_reload.ok = ok;
 	g_lbd.last_reload.time = (uint64_t)time(NULL);
 	snprintf(g_lbd.last_reload.error, sizeof(g_lbd.last_reload.error), "%s", ok ? "" : err);
-	if (ok)
+	if (ok) {
 		lbd_log(LBD_INFO, "reloaded %s: %u frontend(s) from the file", g_lbd.config_path,
 			g_lbd.cfg->n_frontends);
+		lbd_k8s_set_pools(g_lbd.cfg);
+	}
 	else
 		lbd_log(LBD_ERR, "reload failed, running config kept: %s", err);
 }
@@ -348,7 +350,8 @@ lbd_reload(uint64_t token, char *err, size_t errlen)
 	c = lb_config_load(g_lbd.config_path, err, errlen);
 	if (c == NULL)
 		goto fail;
-	if (lb_config_reload_check(g_lbd.cfg, c, err, errlen) != 0) {
+	if (lb_config_reload_check(g_lbd.cfg, c, err, errlen) != 0 ||
+	    lbd_k8s_check_pools(c, err, errlen) != 0) {
 		lb_config_free(c);
 		goto fail;
 	}

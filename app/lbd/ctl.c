@@ -734,7 +734,9 @@ lbd_ctl_handle(void *ctx, const char *cmd, struct json_object *req, char *err, s
 		return cmd_reload(err, errlen);
 	if (strcmp(cmd, "neighbours") == 0)
 		return cmd_neighbours();
+	if (strcmp(cmd, "services") == 0)
+		return lbd_k8s_services(err, errlen);
 	snprintf(err, errlen, "unknown command '%s' (try: status, frontends, targets, stats, "
-		"flows, trace, drain, undrain, reload, neighbours)", cmd);
+		"flows, trace, drain, undrain, reload, neighbours, services)", cmd);
 	return NULL;
 }

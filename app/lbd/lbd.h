@@ -212,11 +212,21 @@ void lbd_pipeline_stats(struct lbd_pipeline_stats *st);
 int lbd_k8s_init(struct lb_ev *ev, char *err, size_t errlen);
 void lbd_k8s_term(void);
 struct json_object *lbd_k8s_status(void);	/* NULL when not configured */
-const struct lb_model *lbd_k8s_model(void);
+struct json_object *lbd_k8s_services(char *err, size_t errlen);	/* lbctl services */
+/* The controller's latest model (NULL without Kubernetes) and its version. */
+const struct lb_model *lbd_k8s_model(uint64_t *version);
 void lbd_k8s_conflict(const struct lb_model_fe *kept, const struct lb_model_fe *dropped,
 	const char *msg);
-void lbd_k8s_rejected(const struct lb_model_fe *fe, bool target, const char *msg);
-void lbd_k8s_published(const struct lb_snap *s);
+/* A frontend (target NULL) or a target the snapshot compiler left out. */
+void lbd_k8s_rejected(const struct lb_model_fe *fe, const struct lb_model_target *target,
+	const char *msg);
+/* s, built from Kubernetes model version `version`, is now published. */
+void lbd_k8s_published(const struct lb_snap *s, uint64_t version);
+/* Whether a reloaded config's pools can replace the running ones, and the
+ * switch once the reload is published. */
+int lbd_k8s_check_pools(const struct lb_config *next, char *err, size_t errlen);
+void lbd_k8s_set_pools(const struct lb_config *cfg);
+bool lbd_k8s_synced(void);	/* true without Kubernetes */
 void lbd_send_garp(uint8_t port, uint32_t ip);
 int lbd_ctl_tx(struct rte_mbuf *m, uint8_t port);
 

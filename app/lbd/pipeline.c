@@ -44,7 +44,8 @@ struct lbd_op {
 struct rejection {
 	char *msg;
 	const struct lb_model_fe *fe;	/* a reference */
-	bool target;
+	bool has_target;
+	struct lb_model_target target;	/* a copy (its node name lives in fe) */
 };
 
 struct lbd_build {
@@ -58,6 +59,7 @@ struct lbd_build {
 	uint64_t *arrivals;		/* Kubernetes event arrival times (ns) */
 	uint32_t n_arrivals;
 	uint64_t submit_ns;
+	uint64_t k8s_version;		/* of the Kubernetes model merged in */
 	bool reload;			/* carries a reload: neighbours to apply */
 	bool failpoint;			/* fail this build (LBD_FAILPOINTS) */
 	/* out: written by the builder */
@@ -190,7 +192,9 @@ collect_reject(void *ctx, const struct lb_model_fe *fe, const struct lb_model_ta
 	if (r->msg == NULL)
 		return;
 	r->fe = lb_model_fe_get((struct lb_model_fe *)fe);
-	r->target = t != NULL;
+	r->has_target = t != NULL;
+	if (t != NULL)
+		r->target = *t;
 	b->n_rej++;
 }
 
@@ -338,11 +342,13 @@ fill_env(struct lb_snap_env *env)
 static struct lbd_build *
 prepare(void)
 {
-	const struct lb_model *src[2] = { g_lbd.cur->model, lbd_k8s_model() };
+	uint64_t k8s_version = 0;
+	const struct lb_model *src[2] = { g_lbd.cur->model, lbd_k8s_model(&k8s_version) };
 	struct lbd_build *b = calloc(1, sizeof(*b));
 
 	if (b == NULL)
 		return NULL;
+	b->k8s_version = k8s_version;
 	b->cfg = lbd_cfg_get(g_lbd.cur);
 	b->model = lb_model_merge(src, src[1] != NULL ? 2 : 1, merge_conflict, NULL);
 	b->ov = lb_overlay_clone(g_lbd.overlay);
@@ -441,7 +447,7 @@ rollback(const char *why)
 	P.ops_tail = &P.ops;
 	/* Kubernetes changes are not operations: try them again later. */
 	P.dirty = false;
-	if (lbd_k8s_model() != NULL && P.retry != NULL)
+	if (lbd_k8s_model(NULL) != NULL && P.retry != NULL)
 		lb_ev_timer_arm(P.retry, 1000);
 }
 
@@ -511,7 +517,8 @@ report_rejections(const struct lbd_build *b)
 	for (i = 0; i < b->n_rej; i++) {
 		for (const char *p = b->rej[i].msg; *p; p++)
 			h = (h ^ (uint8_t)*p) * 1099511628211ULL;
-		lbd_k8s_rejected(b->rej[i].fe, b->rej[i].target, b->rej[i].msg);
+		lbd_k8s_rejected(b->rej[i].fe, b->rej[i].has_target ? &b->rej[i].target : NULL,
+			b->rej[i].msg);
 	}
 	snprintf(digest, sizeof(digest), "%u/%016llx", b->n_rej, (unsigned long long)h);
 	if (strcmp(digest, P.last_rej_digest) == 0)
@@ -558,7 +565,7 @@ publish(struct lbd_build *b)
 	b->ov = NULL;
 	ops_finish(b->ops, true, s->generation, NULL);
 	b->ops = NULL;
-	lbd_k8s_published(s);
+	lbd_k8s_published(s, b->k8s_version);
 }
 
 static void
