@@ -36,14 +36,18 @@ set_err(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Frontend names: a config name, or NAMESPACE/NAME:PORT for Kubernetes
+ * (lib/model's LB_MODEL_NAME_MAX, NUL included). */
+#define FRONTEND_NAME_MAX	384
+
 static int
 check_frontend(const char *cmd, const char *name, char *err, size_t errlen)
 {
 	size_t i, len = strlen(name);
 
-	if (len == 0 || len >= LB_NAME_MAX) {
+	if (len == 0 || len >= FRONTEND_NAME_MAX) {
 		set_err(err, errlen, "%s: frontend name must be 1 to %d characters", cmd,
-			LB_NAME_MAX - 1);
+			FRONTEND_NAME_MAX - 1);
 		return -1;
 	}
 	for (i = 0; i < len; i++) {
@@ -154,6 +158,8 @@ static const struct command commands[] = {
 	{ "undrain", "undrain TARGET-IP:PORT [FRONTEND]", "undo drain", 1, 2, build_drain },
 	{ "reload", "reload", "re-read the configuration file", 0, 0, NULL },
 	{ "neighbours", "neighbours", "the ARP neighbour table", 0, 0, NULL },
+	{ "services", "services", "Kubernetes Services lbd serves, their VIPs and state",
+		0, 0, NULL },
 };
 
 static const struct command *

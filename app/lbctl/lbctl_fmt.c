@@ -612,6 +612,44 @@ fmt_drain(FILE *out, const char *cmd, struct json_object *r)
 }
 
 static void
+fmt_services(FILE *out, struct json_object *r)
+{
+	struct json_object *ss = jarr(r, "services"), *v;
+	struct table t;
+	size_t i;
+
+	if (jlen(ss) == 0) {
+		fprintf(out, "no Services owned\n");
+		return;
+	}
+	table_init(&t, 7, "lllllrl");
+	table_add(&t, "SERVICE");
+	table_add(&t, "POLICY");
+	table_add(&t, "VIP");
+	table_add(&t, "PORTS");
+	table_add(&t, "STATE");
+	table_add(&t, "TARGETS");
+	table_add(&t, "REASON");
+	for (i = 0; i < jlen(ss); i++) {
+		char *vips, *ports;
+
+		v = json_object_array_get_idx(ss, i);
+		vips = join(jarr(v, "vips"), ",");
+		ports = join(jarr(v, "ports"), ",");
+		table_add(&t, "%s/%s", jstr(v, "namespace"), jstr(v, "name"));
+		table_add(&t, "%s", jstr(v, "policy"));
+		table_add(&t, "%s", vips != NULL && vips[0] ? vips : NONE);
+		table_add(&t, "%s", ports != NULL && ports[0] ? ports : NONE);
+		table_add(&t, "%s", jstr(v, "state"));
+		table_add(&t, "%s", jstr(v, "targets"));
+		table_add(&t, "%s", jstr(v, "reason")[0] ? jstr(v, "reason") : NONE);
+		free(vips);
+		free(ports);
+	}
+	table_print(out, &t);
+}
+
+static void
 fmt_neighbours(FILE *out, struct json_object *r)
 {
 	struct json_object *ns = jarr(r, "neighbours"), *n;
@@ -675,6 +713,8 @@ lbctl_fmt_table(FILE *out, const char *cmd, struct json_object *r, bool verbose)
 			jstr(r, "frontends"));
 	else if (strcmp(cmd, "neighbours") == 0)
 		fmt_neighbours(out, r);
+	else if (strcmp(cmd, "services") == 0)
+		fmt_services(out, r);
 	else
 		lbctl_fmt_json(out, r);
 }
