@@ -71,6 +71,17 @@ struct lb_k8s_conf {
 					 * now), so that one pass stays short */
 };
 
+/*
+ * The controller settings from a loaded configuration's kubernetes group
+ * (lib/config): class, class_less, Maglev size, backoff, resync, Event
+ * interval, sync batch; serve_ipv6 off; controller = the class. Strings
+ * point into cfg (lb_k8s_ctrl_new copies them). instance is the Event
+ * reportingInstance (the host name, say). Pools: cfg->pools, cfg->n_pools.
+ */
+struct lb_config;
+void lb_k8s_conf_from_config(struct lb_k8s_conf *out, const struct lb_config *cfg,
+	const char *instance);
+
 enum lb_k8s_action_kind {
 	LB_K8S_ACT_ADD_FINALIZER = 1,	/* PATCH the Service */
 	LB_K8S_ACT_REMOVE_FINALIZER,	/* PATCH the Service */
