@@ -245,6 +245,7 @@ struct lb_k8s_stats {
 	uint64_t pending;
 	uint64_t frontends;		/* installed */
 	uint64_t nodes_eligible;
+	bool nodes_ready_ignored;	/* no node is Ready: readiness ignored (fail static) */
 	uint64_t model_version;
 	uint64_t published_version;
 	uint64_t remaps;		/* Services mapped */
