@@ -55,6 +55,18 @@
 #define LB_CONFIG_DEF_ARP_RETRY_MS	1000
 #define LB_CONFIG_DEF_ARP_QUEUE		3
 #define LB_CONFIG_DEF_AFFINITY_TIMEOUT	10800	/* Kubernetes' default */
+#define LB_CONFIG_DEF_K8S_CLASS		"lbd.io/lbd"
+#define LB_CONFIG_DEF_K8S_RESYNC	300	/* seconds */
+#define LB_CONFIG_DEF_K8S_RELIST	0	/* seconds, 0 = only when the API asks */
+#define LB_CONFIG_DEF_K8S_BACKOFF_MIN	500	/* ms */
+#define LB_CONFIG_DEF_K8S_BACKOFF_MAX	30000	/* ms */
+#define LB_CONFIG_DEF_K8S_EVENT_INTERVAL 300	/* seconds */
+#define LB_CONFIG_DEF_K8S_SYNC_BATCH	250
+#define LB_CONFIG_MAX_POOLS		64
+#define LB_CONFIG_MAX_POOL_RANGES	64
+/* A Kubernetes qualified name: DNS subdomain prefix (253), '/', name (63). */
+#define LB_CONFIG_K8S_CLASS_MAX		317
+#define LB_CONFIG_K8S_CONTEXT_MAX	253
 
 enum lb_role {
 	LB_ROLE_EXTERNAL = 0x1,
@@ -112,6 +124,40 @@ struct lb_config_frontend {
 	int line_vip;
 };
 
+/* kubernetes = { ... }: how lbd reaches the API and which Services it owns
+ * (lib/k8s reads it through lb_k8s_conf_from_config). */
+struct lb_config_k8s {
+	bool enabled;			/* the group is present */
+	char kubeconfig[LB_CONFIG_PATH_MAX];	/* "" = in-cluster configuration */
+	char context[LB_CONFIG_K8S_CONTEXT_MAX + 1];	/* "" = the kubeconfig's current-context */
+	char lb_class[LB_CONFIG_K8S_CLASS_MAX + 1];	/* owned spec.loadBalancerClass */
+	bool class_less;		/* also own Services without a class */
+	uint32_t resync;		/* seconds between status re-checks, 0 = never */
+	uint32_t relist;		/* seconds between full relists, 0 = only on 410 */
+	uint32_t backoff_min_ms;	/* API retries: first delay */
+	uint32_t backoff_max_ms;	/* API retries: longest delay */
+	uint32_t maglev_size;		/* of Kubernetes frontends, a prime */
+	uint32_t event_interval;	/* seconds between Events of one reason per Service */
+	uint32_t sync_batch;		/* Services mapped per control-loop pass, 0 = all */
+	int line;			/* of the group (1 when absent) */
+	int line_kubeconfig;
+	int line_context;
+	int line_class;
+	int line_class_less;
+	int line_resync;
+	int line_relist;
+	int line_backoff;
+	int line_maglev_size;
+	int line_event_interval;
+	int line_sync_batch;
+};
+
+/* Source lines of pools[i], for messages. */
+struct lb_config_pool_lines {
+	int name;
+	int *range;			/* one per range (= per entry of addresses) */
+};
+
 struct lb_config_timeouts {	/* seconds */
 	uint32_t tcp_syn;
 	uint32_t tcp_established;
@@ -159,6 +205,14 @@ struct lb_config {
 	uint32_t n_frontends;
 	struct lb_config_frontend *frontends;
 
+	/* pools = ( ... ): addresses IPAM gives Kubernetes Services */
+	uint32_t n_pools;
+	struct lb_model_pool *pools;		/* in file order; ranges as [first, last] */
+	struct lb_config_pool_lines *pool_lines;
+
+	/* kubernetes = { ... } */
+	struct lb_config_k8s k8s;
+
 	/* Source lines (see the note at the top). */
 	int line_lbd;
 	int line_socket;
@@ -178,6 +232,7 @@ struct lb_config {
 	int line_timeouts;
 	int line_arp;
 	int line_frontends;
+	int line_pools;
 };
 
 /*
@@ -196,9 +251,11 @@ struct lb_config *lb_config_load_string(const char *text, const char *name, char
 void lb_config_free(struct lb_config *c);
 
 /*
- * A reload may change frontends, timeouts, arp settings and static
- * neighbours; everything else needs a restart. Returns 0 when next may replace
- * cur, or -EINVAL with "PATH:LINE: <key> cannot change on reload (restart
+ * A reload may change frontends, pools, timeouts, arp settings and static
+ * neighbours; everything else (the kubernetes group included) needs a
+ * restart. Pools are only checked here as a file; whether the running
+ * allocations still fit them is lib/k8s's lb_k8s_ctrl_check_pools.
+ * Returns 0 when next may replace cur, or -EINVAL with "PATH:LINE: <key> cannot change on reload (restart
  * lbd)" in err, PATH and LINE being next's, for the first difference in
  * file order.
  */

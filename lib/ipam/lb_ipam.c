@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Two sorted arrays: held addresses (struct entry, by address) and owners
- * (struct holder, by name). An entry lists its holders; a holder lists its
- * addresses. Sizes are a cluster's Services (thousands), so binary search
- * and memmove on insert are enough, and a first-free search walks only the
- * held addresses of one range.
+ * Allocation. Two sorted arrays: held addresses (struct lb_ipam_entry, by
+ * address) and owners (struct lb_ipam_holder, by name). An entry lists its
+ * holders; a holder lists its addresses. Sizes are a cluster's Services
+ * (thousands), so binary search and memmove on insert are enough, and a
+ * first-free search walks only the held addresses of one range. Pools,
+ * reloads and listings are in lb_ipam_pools.c.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -13,43 +14,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 
-#include "lb_ipam.h"
-
-struct pool {
-	char name[LB_NAME_MAX];
-	bool auto_assign;
-	bool avoid_buggy;
-	uint32_t n_ranges;
-	struct lb_ip_range *ranges;
-};
-
-struct holder {
-	char *name;
-	char *key;			/* sharing key, NULL = exclusive */
-	uint32_t n_ports;
-	struct lb_ipam_port *ports;
-	uint32_t n;
-	struct lb_ip addr[LB_IPAM_MAX_FAMILIES];
-};
-
-struct entry {
-	struct lb_ip ip;
-	int pool;			/* -1 when no current pool contains it */
-	uint32_t n;
-	uint32_t cap;
-	struct holder **holders;	/* sorted by name */
-};
-
-struct lb_ipam {
-	uint32_t n_pools;
-	struct pool *pools;
-	uint32_t n_entries;
-	uint32_t cap_entries;
-	struct entry *entries;
-	uint32_t n_holders;
-	uint32_t cap_holders;
-	struct holder **holders;	/* sorted by name */
-};
+#include "lb_ipam_priv.h"
 
 static int
 fail(char *err, size_t errlen, int rc, const char *fmt, ...)
@@ -72,60 +37,6 @@ family_str(uint8_t f)
 
 /* --- pools --- */
 
-static void
-pools_free(struct pool *p, uint32_t n)
-{
-	uint32_t i;
-
-	for (i = 0; p != NULL && i < n; i++)
-		free(p[i].ranges);
-	free(p);
-}
-
-static struct pool *
-pools_copy(const struct lb_model_pool *src, uint32_t n)
-{
-	struct pool *p = calloc(n ? n : 1, sizeof(*p));
-	uint32_t i;
-
-	if (p == NULL)
-		return NULL;
-	for (i = 0; i < n; i++) {
-		snprintf(p[i].name, sizeof(p[i].name), "%s", src[i].name);
-		p[i].auto_assign = src[i].auto_assign;
-		p[i].avoid_buggy = src[i].avoid_buggy_ips;
-		p[i].n_ranges = src[i].n_ranges;
-		if (src[i].n_ranges == 0)
-			continue;
-		p[i].ranges = malloc(sizeof(*p[i].ranges) * src[i].n_ranges);
-		if (p[i].ranges == NULL) {
-			pools_free(p, n);
-			return NULL;
-		}
-		memcpy(p[i].ranges, src[i].ranges, sizeof(*p[i].ranges) * src[i].n_ranges);
-	}
-	return p;
-}
-
-static bool
-in_range(const struct lb_ip_range *r, const struct lb_ip *ip)
-{
-	return r->first.family == ip->family && lb_ip_cmp(&r->first, ip) <= 0 &&
-		lb_ip_cmp(ip, &r->last) <= 0;
-}
-
-static int
-find_pool(const struct pool *pools, uint32_t n, const struct lb_ip *ip)
-{
-	uint32_t i, k;
-
-	for (i = 0; i < n; i++)
-		for (k = 0; k < pools[i].n_ranges; k++)
-			if (in_range(&pools[i].ranges[k], ip))
-				return (int)i;
-	return -1;
-}
-
 static int
 pool_by_name(const struct lb_ipam *ipam, const char *name)
 {
@@ -138,7 +49,7 @@ pool_by_name(const struct lb_ipam *ipam, const char *name)
 }
 
 static bool
-pool_has_family(const struct pool *p, uint8_t f)
+pool_has_family(const struct lb_ipam_pool_def *p, uint8_t f)
 {
 	uint32_t k;
 
@@ -179,8 +90,8 @@ entry_lower(const struct lb_ipam *ipam, const struct lb_ip *ip)
 	return lo;
 }
 
-static struct entry *
-entry_find(const struct lb_ipam *ipam, const struct lb_ip *ip)
+struct lb_ipam_entry *
+lb_ipam_entry_find(const struct lb_ipam *ipam, const struct lb_ip *ip)
 {
 	uint32_t i = entry_lower(ipam, ip);
 
@@ -205,7 +116,7 @@ holder_lower(const struct lb_ipam *ipam, const char *name)
 	return lo;
 }
 
-static struct holder *
+static struct lb_ipam_holder *
 holder_find(const struct lb_ipam *ipam, const char *name)
 {
 	uint32_t i = holder_lower(ipam, name);
@@ -216,7 +127,7 @@ holder_find(const struct lb_ipam *ipam, const char *name)
 }
 
 static void
-holder_free(struct holder *h)
+holder_free(struct lb_ipam_holder *h)
 {
 	if (h == NULL)
 		return;
@@ -228,10 +139,10 @@ holder_free(struct holder *h)
 
 /* Removes h from the entry for ip (dropping the entry when it empties). */
 static void
-entry_drop_holder(struct lb_ipam *ipam, const struct lb_ip *ip, const struct holder *h)
+entry_drop_holder(struct lb_ipam *ipam, const struct lb_ip *ip, const struct lb_ipam_holder *h)
 {
 	uint32_t i = entry_lower(ipam, ip), k;
-	struct entry *e;
+	struct lb_ipam_entry *e;
 
 	if (i >= ipam->n_entries || lb_ip_cmp(&ipam->entries[i].ip, ip) != 0)
 		return;
@@ -254,15 +165,15 @@ entry_drop_holder(struct lb_ipam *ipam, const struct lb_ip *ip, const struct hol
 
 /* Adds h to the entry for ip, creating it. 0 or -ENOMEM. */
 static int
-entry_add_holder(struct lb_ipam *ipam, const struct lb_ip *ip, struct holder *h)
+entry_add_holder(struct lb_ipam *ipam, const struct lb_ip *ip, struct lb_ipam_holder *h)
 {
 	uint32_t i = entry_lower(ipam, ip), k;
-	struct entry *e;
+	struct lb_ipam_entry *e;
 
 	if (i >= ipam->n_entries || lb_ip_cmp(&ipam->entries[i].ip, ip) != 0) {
 		if (ipam->n_entries == ipam->cap_entries) {
 			uint32_t cap = ipam->cap_entries ? ipam->cap_entries * 2 : 64;
-			struct entry *ne = realloc(ipam->entries, sizeof(*ne) * cap);
+			struct lb_ipam_entry *ne = realloc(ipam->entries, sizeof(*ne) * cap);
 
 			if (ne == NULL)
 				return -ENOMEM;
@@ -275,12 +186,12 @@ entry_add_holder(struct lb_ipam *ipam, const struct lb_ip *ip, struct holder *h)
 		e = &ipam->entries[i];
 		memset(e, 0, sizeof(*e));
 		e->ip = *ip;
-		e->pool = find_pool(ipam->pools, ipam->n_pools, ip);
+		e->pool = lb_ipam_find_pool(ipam->pools, ipam->n_pools, ip);
 	}
 	e = &ipam->entries[i];
 	if (e->n == e->cap) {
 		uint32_t cap = e->cap ? e->cap * 2 : 2;
-		struct holder **nh = realloc(e->holders, sizeof(*nh) * cap);
+		struct lb_ipam_holder **nh = realloc(e->holders, sizeof(*nh) * cap);
 
 		if (nh == NULL) {
 			if (e->n == 0) {
@@ -310,7 +221,7 @@ lb_ipam_new(const struct lb_model_pool *pools, uint32_t n_pools)
 
 	if (ipam == NULL)
 		return NULL;
-	ipam->pools = pools_copy(pools, n_pools);
+	ipam->pools = lb_ipam_pools_copy(pools, n_pools);
 	if (ipam->pools == NULL) {
 		free(ipam);
 		return NULL;
@@ -332,7 +243,7 @@ lb_ipam_free(struct lb_ipam *ipam)
 	for (i = 0; i < ipam->n_holders; i++)
 		holder_free(ipam->holders[i]);
 	free(ipam->holders);
-	pools_free(ipam->pools, ipam->n_pools);
+	lb_ipam_pools_free(ipam->pools, ipam->n_pools);
 	free(ipam);
 }
 
@@ -365,13 +276,13 @@ static int
 sharable(const struct lb_ipam *ipam, const struct lb_ip *ip, const char *self,
 	const struct lb_ipam_req *req, char *err, size_t errlen)
 {
-	const struct entry *e = entry_find(ipam, ip);
+	const struct lb_ipam_entry *e = lb_ipam_entry_find(ipam, ip);
 	char a[LB_IP_STRLEN];
 	struct lb_ipam_port p;
 	uint32_t k;
 
 	for (k = 0; e != NULL && k < e->n; k++) {
-		const struct holder *h = e->holders[k];
+		const struct lb_ipam_holder *h = e->holders[k];
 
 		if (strcmp(h->name, self) == 0)
 			continue;
@@ -395,7 +306,7 @@ acceptable(const struct lb_ipam *ipam, const struct lb_ip *ip, const char *self,
 	const struct lb_ipam_req *req, bool wanted, char *err, size_t errlen)
 {
 	char a[LB_IP_STRLEN];
-	int p = find_pool(ipam->pools, ipam->n_pools, ip);
+	int p = lb_ipam_find_pool(ipam->pools, ipam->n_pools, ip);
 
 	lb_ip_fmt(ip, a);
 	if (p < 0)
@@ -414,7 +325,8 @@ acceptable(const struct lb_ipam *ipam, const struct lb_ip *ip, const char *self,
 
 /* The lowest address of family f in pool p that nobody holds. */
 static int
-first_free(const struct lb_ipam *ipam, const struct pool *p, uint8_t f, struct lb_ip *out)
+first_free(const struct lb_ipam *ipam, const struct lb_ipam_pool_def *p, uint8_t f,
+	struct lb_ip *out)
 {
 	uint32_t k, i;
 
@@ -497,7 +409,7 @@ check_req(const struct lb_ipam_req *req, char *err, size_t errlen)
 
 /* Picks an address of family f for req, or fails with a message. */
 static int
-choose(const struct lb_ipam *ipam, const char *owner, const struct holder *cur,
+choose(const struct lb_ipam *ipam, const char *owner, const struct lb_ipam_holder *cur,
 	const struct lb_ipam_req *req, uint8_t f, struct lb_ip *out, char *err, size_t errlen)
 {
 	const struct lb_ip *w = of_family(req->want, req->n_want, f), *c;
@@ -523,7 +435,7 @@ choose(const struct lb_ipam *ipam, const char *owner, const struct holder *cur,
 	}
 	if (key_set(req->sharing_key)) {
 		for (i = 0; i < ipam->n_entries; i++) {
-			const struct entry *e = &ipam->entries[i];
+			const struct lb_ipam_entry *e = &ipam->entries[i];
 
 			if (e->ip.family != f || e->n == 0 || e->holders[0]->key == NULL ||
 			    strcmp(e->holders[0]->key, req->sharing_key) != 0)
@@ -564,7 +476,7 @@ choose(const struct lb_ipam *ipam, const char *owner, const struct holder *cur,
 }
 
 static void
-release_holder(struct lb_ipam *ipam, struct holder *h)
+release_holder(struct lb_ipam *ipam, struct lb_ipam_holder *h)
 {
 	uint32_t i;
 
@@ -574,7 +486,7 @@ release_holder(struct lb_ipam *ipam, struct holder *h)
 }
 
 static void
-remove_holder(struct lb_ipam *ipam, struct holder *h)
+remove_holder(struct lb_ipam *ipam, struct lb_ipam_holder *h)
 {
 	uint32_t i = holder_lower(ipam, h->name);
 
@@ -587,15 +499,15 @@ remove_holder(struct lb_ipam *ipam, struct holder *h)
 	holder_free(h);
 }
 
-static struct holder *
+static struct lb_ipam_holder *
 add_holder(struct lb_ipam *ipam, const char *owner)
 {
 	uint32_t i = holder_lower(ipam, owner);
-	struct holder *h;
+	struct lb_ipam_holder *h;
 
 	if (ipam->n_holders == ipam->cap_holders) {
 		uint32_t cap = ipam->cap_holders ? ipam->cap_holders * 2 : 64;
-		struct holder **nh = realloc(ipam->holders, sizeof(*nh) * cap);
+		struct lb_ipam_holder **nh = realloc(ipam->holders, sizeof(*nh) * cap);
 
 		if (nh == NULL)
 			return NULL;
@@ -616,7 +528,7 @@ add_holder(struct lb_ipam *ipam, const char *owner)
 
 /* Sets h's key and ports from req. 0 or -ENOMEM (h unchanged). */
 static int
-holder_set(struct holder *h, const struct lb_ipam_req *req)
+holder_set(struct lb_ipam_holder *h, const struct lb_ipam_req *req)
 {
 	char *key = NULL;
 	struct lb_ipam_port *ports = NULL;
@@ -642,7 +554,7 @@ holder_set(struct holder *h, const struct lb_ipam_req *req)
 void
 lb_ipam_lookup(const struct lb_ipam *ipam, const char *owner, struct lb_ipam_result *out)
 {
-	const struct holder *h = holder_find(ipam, owner);
+	const struct lb_ipam_holder *h = holder_find(ipam, owner);
 	uint32_t i;
 
 	memset(out, 0, sizeof(*out));
@@ -650,7 +562,7 @@ lb_ipam_lookup(const struct lb_ipam *ipam, const char *owner, struct lb_ipam_res
 		return;
 	out->n = h->n;
 	for (i = 0; i < h->n; i++) {
-		const struct entry *e = entry_find(ipam, &h->addr[i]);
+		const struct lb_ipam_entry *e = lb_ipam_entry_find(ipam, &h->addr[i]);
 
 		out->addr[i] = h->addr[i];
 		out->pool[i] = e != NULL && e->pool >= 0 ? (uint32_t)e->pool : UINT32_MAX;
@@ -663,7 +575,7 @@ lb_ipam_assign(struct lb_ipam *ipam, const char *owner, const struct lb_ipam_req
 	struct lb_ipam_result *out, char *err, size_t errlen)
 {
 	struct lb_ip chosen[LB_IPAM_MAX_FAMILIES];
-	struct holder *h;
+	struct lb_ipam_holder *h;
 	uint32_t i, k;
 	int rc;
 
@@ -722,124 +634,10 @@ lb_ipam_assign(struct lb_ipam *ipam, const char *owner, const struct lb_ipam_req
 int
 lb_ipam_release(struct lb_ipam *ipam, const char *owner)
 {
-	struct holder *h = holder_find(ipam, owner);
+	struct lb_ipam_holder *h = holder_find(ipam, owner);
 
 	if (h == NULL)
 		return -ENOENT;
 	remove_holder(ipam, h);
 	return 0;
-}
-
-const char *
-lb_ipam_holder(const struct lb_ipam *ipam, const struct lb_ip *ip, uint32_t *n_holders)
-{
-	const struct entry *e = entry_find(ipam, ip);
-
-	if (n_holders != NULL)
-		*n_holders = e != NULL ? e->n : 0;
-	return e != NULL && e->n > 0 ? e->holders[0]->name : NULL;
-}
-
-int
-lb_ipam_pool_of(const struct lb_ipam *ipam, const struct lb_ip *ip)
-{
-	return find_pool(ipam->pools, ipam->n_pools, ip);
-}
-
-int
-lb_ipam_check_pools(const struct lb_ipam *ipam, const struct lb_model_pool *pools,
-	uint32_t n_pools, char *err, size_t errlen)
-{
-	char a[LB_IP_STRLEN];
-	uint32_t i, k, r;
-
-	for (i = 0; i < ipam->n_entries; i++) {
-		const struct entry *e = &ipam->entries[i];
-		bool in = false;
-
-		for (k = 0; k < n_pools && !in; k++)
-			for (r = 0; r < pools[k].n_ranges && !in; r++)
-				in = in_range(&pools[k].ranges[r], &e->ip);
-		if (!in)
-			return fail(err, errlen, -EBUSY, "address %s (held by %s) is in no pool of "
-				"the new configuration", lb_ip_fmt(&e->ip, a),
-				e->n > 0 ? e->holders[0]->name : "?");
-	}
-	return 0;
-}
-
-int
-lb_ipam_set_pools(struct lb_ipam *ipam, const struct lb_model_pool *pools, uint32_t n_pools)
-{
-	struct pool *p = pools_copy(pools, n_pools);
-	uint32_t i;
-
-	if (p == NULL)
-		return -ENOMEM;
-	pools_free(ipam->pools, ipam->n_pools);
-	ipam->pools = p;
-	ipam->n_pools = n_pools;
-	for (i = 0; i < ipam->n_entries; i++)
-		ipam->entries[i].pool = find_pool(p, n_pools, &ipam->entries[i].ip);
-	return 0;
-}
-
-uint32_t
-lb_ipam_n_pools(const struct lb_ipam *ipam)
-{
-	return ipam->n_pools;
-}
-
-int
-lb_ipam_pool_stats(const struct lb_ipam *ipam, uint32_t i, struct lb_ipam_pool_stats *st)
-{
-	const struct pool *p;
-	uint64_t size = 0;
-	uint32_t k;
-
-	if (i >= ipam->n_pools)
-		return -ENOENT;
-	p = &ipam->pools[i];
-	memset(st, 0, sizeof(*st));
-	st->name = p->name;
-	st->auto_assign = p->auto_assign;
-	for (k = 0; k < p->n_ranges; k++) {
-		int64_t d = lb_ip_diff(&p->ranges[k].first, &p->ranges[k].last);
-		uint64_t n = d == INT64_MAX ? UINT64_MAX : (uint64_t)d + 1;
-
-		size = size + n < size ? UINT64_MAX : size + n;
-	}
-	st->size = size;
-	for (k = 0; k < ipam->n_entries; k++)
-		if (ipam->entries[k].pool == (int)i)
-			st->used++;
-	return 0;
-}
-
-void
-lb_ipam_foreach(const struct lb_ipam *ipam,
-	void (*fn)(void *ctx, const struct lb_ip *ip, const char *pool, const char *sharing_key,
-		const char *const *owners, uint32_t n_owners),
-	void *ctx)
-{
-	const char **names = NULL;
-	uint32_t cap = 0, i, k;
-
-	for (i = 0; i < ipam->n_entries; i++) {
-		const struct entry *e = &ipam->entries[i];
-
-		if (e->n > cap) {
-			const char **nn = realloc(names, sizeof(*nn) * e->n);
-
-			if (nn == NULL)
-				break;
-			names = nn;
-			cap = e->n;
-		}
-		for (k = 0; k < e->n; k++)
-			names[k] = e->holders[k]->name;
-		fn(ctx, &e->ip, e->pool >= 0 ? ipam->pools[e->pool].name : NULL,
-			e->n > 0 ? e->holders[0]->key : NULL, names, e->n);
-	}
-	free(names);
 }

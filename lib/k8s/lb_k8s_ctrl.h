@@ -71,6 +71,17 @@ struct lb_k8s_conf {
 					 * now), so that one pass stays short */
 };
 
+/*
+ * The controller settings from a loaded configuration's kubernetes group
+ * (lib/config): class, class_less, Maglev size, backoff, resync, Event
+ * interval, sync batch; serve_ipv6 off; controller = the class. Strings
+ * point into cfg (lb_k8s_ctrl_new copies them). instance is the Event
+ * reportingInstance (the host name, say). Pools: cfg->pools, cfg->n_pools.
+ */
+struct lb_config;
+void lb_k8s_conf_from_config(struct lb_k8s_conf *out, const struct lb_config *cfg,
+	const char *instance);
+
 enum lb_k8s_action_kind {
 	LB_K8S_ACT_ADD_FINALIZER = 1,	/* PATCH the Service */
 	LB_K8S_ACT_REMOVE_FINALIZER,	/* PATCH the Service */
@@ -89,11 +100,13 @@ struct lb_k8s_action {
 	enum lb_k8s_action_kind kind;
 	const char *method;		/* "PATCH", "POST", "GET" */
 	char path[LB_K8S_PATH_MAX];	/* "/api/v1/namespaces/NS/services/NAME/status" */
-	const char *content_type;	/* "application/merge-patch+json", "application/json"; NULL for GET */
+	const char *content_type;	/* "application/merge-patch+json" (PATCH),
+					 * "application/json" (POST), NULL (GET) */
 	char *body;			/* JSON text; NULL for GET */
 	char ns[LB_K8S_NS_MAX + 1];	/* the Service's, for logs */
 	char name[LB_K8S_NAME_MAX + 1];
-	char what[160];			/* "add finalizer", "status 192.0.2.10 ...", "Event AllocationFailed" */
+	char what[160];			/* for logs: "add finalizer ...", "status ingress ...",
+					 * "Event Warning AllocationFailed: ..." */
 };
 
 const char *lb_k8s_action_kind_str(enum lb_k8s_action_kind k);
@@ -194,7 +207,8 @@ int lb_k8s_ctrl_set_pools(struct lb_k8s_ctrl *c, const struct lb_model_pool *poo
 
 enum lb_k8s_svc_state {
 	LB_K8S_ST_PENDING = 0,		/* owned, not served: reason says why */
-	LB_K8S_ST_PUBLISHING,		/* frontends in the model, not yet live or status not written */
+	LB_K8S_ST_PUBLISHING,		/* frontends in the model; not live yet, or status
+					 * not written yet */
 	LB_K8S_ST_SERVING,		/* live, status written */
 	LB_K8S_ST_WITHDRAWING,		/* no longer owned or deleted: cleaning up */
 };
@@ -231,6 +245,7 @@ struct lb_k8s_stats {
 	uint64_t pending;
 	uint64_t frontends;		/* installed */
 	uint64_t nodes_eligible;
+	bool nodes_ready_ignored;	/* no node is Ready: readiness ignored (fail static) */
 	uint64_t model_version;
 	uint64_t published_version;
 	uint64_t remaps;		/* Services mapped */

@@ -608,8 +608,10 @@ lb_k8s_ctrl_result(struct lb_k8s_ctrl *c, uint64_t token, int http_status,
 	if (http_status >= 200 && http_status < 300) {
 		c->st.results_ok++;
 		/* The response is the object as it now is: no need to wait for
-		 * the watch to see our own write. */
-		if (body != NULL)
+		 * the watch to see our own write. Not after removing the
+		 * finalizer: the object may be gone, and its DELETED event may
+		 * already have been applied. */
+		if (body != NULL && f->kind != LB_K8S_ACT_REMOVE_FINALIZER)
 			(void)lb_k8s_store_apply(c->store, LB_K8S_SERVICE, LB_K8S_MODIFIED, body,
 				NULL, 0);
 		if (s == NULL)

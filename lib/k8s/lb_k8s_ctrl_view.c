@@ -163,6 +163,7 @@ lb_k8s_ctrl_stats(const struct lb_k8s_ctrl *c, struct lb_k8s_stats *out)
 	lb_k8s_store_stats(c->store, &out->store);
 	out->synced = c->synced;
 	out->nodes_eligible = c->nodes.n;
+	out->nodes_ready_ignored = c->nodes.ready_ignored;
 	out->model_version = c->version;
 	out->published_version = c->published;
 	lb_k8s_tab_foreach(&c->svcs, count_cb, &n);

@@ -36,7 +36,27 @@ struct nodes_acc {
 	struct lb_k8s_nodes *out;
 	uint32_t cap;
 	bool nomem;
+	uint32_t candidates;	/* not excluded, not going away, with an address */
+	uint32_t ready;		/* of those, Ready */
 };
+
+static bool
+candidate(const struct lb_k8s_obj *o)
+{
+	return !o->node.excluded && !o->node.to_be_deleted && !o->meta.deleting &&
+		(o->node.internal[0].family != 0 || o->node.internal[1].family != 0);
+}
+
+static void
+count_node(void *ctx, const struct lb_k8s_obj *o)
+{
+	struct nodes_acc *a = ctx;
+
+	if (!candidate(o))
+		return;
+	a->candidates++;
+	a->ready += o->node.ready;
+}
 
 static void
 add_node(void *ctx, const struct lb_k8s_obj *o)
@@ -44,9 +64,7 @@ add_node(void *ctx, const struct lb_k8s_obj *o)
 	struct nodes_acc *a = ctx;
 	struct lb_k8s_node_ref *r;
 
-	if (a->nomem || !lb_k8s_node_eligible(&o->node, &o->meta))
-		return;
-	if (o->node.internal[0].family == 0 && o->node.internal[1].family == 0)
+	if (a->nomem || !candidate(o) || (!o->node.ready && !a->out->ready_ignored))
 		return;
 	if (a->out->n == a->cap) {
 		uint32_t cap = a->cap ? a->cap * 2 : 16;
@@ -83,6 +101,12 @@ lb_k8s_nodes_build(const struct lb_k8s_store *st, struct lb_k8s_nodes *out)
 	struct nodes_acc a = { .out = out };
 
 	memset(out, 0, sizeof(*out));
+	/* Not one node Ready: that is what the node controller reports when
+	 * it stops hearing from kubelets (a control-plane partition), not
+	 * that every node died. Withdrawing every node would be acting on
+	 * missing data, so readiness is ignored until some node is Ready. */
+	lb_k8s_store_foreach(st, LB_K8S_NODE, count_node, &a);
+	out->ready_ignored = a.candidates > 0 && a.ready == 0;
 	lb_k8s_store_foreach(st, LB_K8S_NODE, add_node, &a);
 	if (a.nomem) {
 		lb_k8s_nodes_fini(out);

@@ -47,7 +47,10 @@ struct lb_k8s_map_conf {
 	bool serve_ipv6;	/* false until the data path forwards IPv6 */
 };
 
-/* Eligible nodes (Ready, not excluded, not going away), sorted by name. */
+/* Eligible nodes (Ready, not excluded, not going away), sorted by name.
+ * When no candidate node is Ready at all (the node controller marks every
+ * node Unknown when it stops hearing from kubelets, as in a control-plane
+ * partition), readiness is ignored: fail static. */
 struct lb_k8s_node_ref {
 	const char *name;
 	struct lb_ip addr[2];	/* InternalIP: [0] IPv4, [1] IPv6; family 0 when none */
@@ -56,6 +59,7 @@ struct lb_k8s_node_ref {
 struct lb_k8s_nodes {
 	uint32_t n;
 	struct lb_k8s_node_ref *v;
+	bool ready_ignored;	/* no candidate was Ready: all of them are used */
 };
 
 /* From the store's nodes; names are copied. 0 or -ENOMEM (out empty). */

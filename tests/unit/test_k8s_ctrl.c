@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* lib/k8s: the controller against a fake API server (k8s_fake.h). */
+#include "lb_config.h"
 #include "k8s_fake.h"
 
 static void
@@ -598,6 +599,51 @@ test_response_bodies(void **state)
 	fake_fini(&f);
 }
 
+/* config/k8s.conf drives a controller: its class, pools and settings. */
+static void
+test_from_config(void **state)
+{
+	struct lb_config *cfg;
+	struct lb_k8s_conf conf;
+	struct lb_ipam_pool_stats ps;
+	struct fake f;
+	struct json_object *j;
+	char err[256];
+	int k;
+
+	(void)state;
+	cfg = lb_config_load(LB_SOURCE_ROOT "/config/k8s.conf", err, sizeof(err));
+	if (cfg == NULL)
+		fail_msg("%s", err);
+	lb_k8s_conf_from_config(&conf, cfg, "lbd-1");
+	assert_string_equal(conf.lb_class, "lbd.io/lbd");
+	assert_int_equal(conf.map.maglev_size, 65537);
+	assert_int_equal(conf.resync_ms, 300000);
+	assert_int_equal(conf.event_interval_ms, 300000);
+	assert_int_equal(conf.backoff_max_ms, 30000);
+	assert_int_equal(conf.sync_batch, 250);
+	memset(&f, 0, sizeof(f));
+	f.c = lb_k8s_ctrl_new(&conf, cfg->pools, cfg->n_pools);
+	lb_config_free(cfg);	/* the controller keeps copies */
+	assert_non_null(f.c);
+	assert_int_equal(lb_ipam_pool_stats(lb_k8s_ctrl_ipam(f.c), 1, &ps), 0);
+	assert_string_equal(ps.name, "reserved");
+	assert_int_equal(ps.size, 20);
+	assert_false(ps.auto_assign);
+	f.now = 1;
+	f.rv = 1;
+	for (k = 0; k < LB_K8S_NKINDS; k++)
+		lb_k8s_ctrl_relist_end(f.c, (enum lb_k8s_kind)k);
+	fput(&f, mk_svc("a", "web", "Cluster", NULL));
+	j = mk_svc("a", "pinned", "Cluster", NULL);
+	jset_key(j, "annotations", LB_K8S_ANN_POOL, "reserved");
+	fput(&f, j);
+	fsync(&f);
+	assert_string_equal(fview(&f, "a", "web"), "a/web 203.0.113.64 serving fes=1/1 fin");
+	assert_string_equal(fview(&f, "a", "pinned"), "a/pinned 203.0.113.200 serving fes=1/1 fin");
+	fake_fini(&f);
+}
+
 int
 main(void)
 {
@@ -618,6 +664,7 @@ main(void)
 		cmocka_unit_test(test_pools_reload),
 		cmocka_unit_test(test_resync),
 		cmocka_unit_test(test_response_bodies),
+		cmocka_unit_test(test_from_config),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

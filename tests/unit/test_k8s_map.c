@@ -150,6 +150,20 @@ test_cluster(void **state)
 	assert_string_equal(fe->targets[0].node, "node-a");
 	assert_string_equal(targets(e.out.fes[1]), "10.10.1.11:31443 10.10.1.12:31443");
 	assert_int_equal(e.n_notes, 0);
+	assert_false(e.nodes.ready_ignored);
+	/* No node Ready at all (the control plane lost the kubelets): readiness
+	 * is ignored, exclusion and deletion still count. */
+	add(&e, LB_K8S_NODE, mk_node("node-a", "10.10.1.11", false));
+	add(&e, LB_K8S_NODE, mk_node("node-b", "10.10.1.12", false));
+	assert_int_equal(map(&e, "shop", "web", V4), 0);
+	assert_true(e.nodes.ready_ignored);
+	assert_string_equal(targets(e.out.fes[0]), "10.10.1.11:31080 10.10.1.12:31080 "
+		"10.10.1.13:31080");
+	/* One comes back: only it. */
+	add(&e, LB_K8S_NODE, mk_node("node-c", "10.10.1.13", true));
+	assert_int_equal(map(&e, "shop", "web", V4), 0);
+	assert_false(e.nodes.ready_ignored);
+	assert_string_equal(targets(e.out.fes[0]), "10.10.1.13:31080");
 	env_fini(&e);
 }
 
