@@ -44,7 +44,7 @@ static const struct {
 
 struct action_ctx {
 	uint64_t token;
-	char what[160];
+	char what[LB_K8S_NS_MAX + LB_K8S_NAME_MAX + 200];
 };
 
 static struct {
@@ -61,7 +61,7 @@ static struct {
 	uint64_t *arrivals;
 	uint32_t n_arrivals;
 	uint64_t decode_errors;
-	char last_decode_error[256];
+	char last_decode_error[320];
 	bool first_sync_logged;
 	uint64_t rejections_logged;
 } K;
