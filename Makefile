@@ -16,7 +16,7 @@ DEB_PKGS := build-essential meson ninja-build pkg-config \
 	python3-scapy python3-pytest python3-kubernetes openssl \
 	iproute2 iptables ethtool curl nginx-light procps kmod
 
-.PHONY: all deps build build-asan test test-unit test-pkt test-e2e test-k8s-fake demo hugepages clean
+.PHONY: all deps build build-asan test test-unit test-pkt test-e2e test-k8s-fake test-kapi demo hugepages clean
 
 all: build
 
@@ -67,11 +67,18 @@ test-k8s-fake: deps
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends kubernetes-client; }
 	cd tests/k8s && PYTHONDONTWRITEBYTECODE=1 $(PYTHON) -m pytest -p no:cacheprovider -v -rs test_fakeapi.py
 
+# lib/kapi (the Kubernetes API client) against the fake API server, through
+# kapi_probe from the ASan build: list/watch, 410s, faults, tokens, TLS,
+# requests (no root, ~20 s). tests/kapi/README.md.
+test-kapi: build-asan
+	PYTHONDONTWRITEBYTECODE=1 LBD_BUILD=$(abspath $(BUILD_ASAN)) \
+		$(PYTHON) -m pytest -p no:cacheprovider -v -rs tests/kapi
+
 # The same topology, 40 curl requests through the VIP, lbctl's view (root).
 demo: build
 	LBD_BUILD=$(abspath $(BUILD)) tests/e2e/demo.sh
 
-test: test-unit test-pkt test-e2e
+test: test-unit test-kapi test-pkt test-e2e
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN)

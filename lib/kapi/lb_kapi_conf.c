@@ -4,7 +4,7 @@
  * json-c, both turned into one json-c tree) or the in-cluster service-account
  * files. Everything a connection needs is checked here, once, so that a bad
  * file is reported at start-up with its name rather than as a TLS failure
- * later.
+ * later. lb_kapi_doc.c reads the file.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,29 +14,10 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
-#include <yaml.h>
 
 #include "lb_kapi_priv.h"
 
-#define CONF_FILE_MAX	(4u << 20)	/* kubeconfigs, certificates, keys */
-#define YAML_DEPTH_MAX	64
-#define YAML_NODES_MAX	100000		/* bounds alias expansion ("billion laughs") */
 #define SA_DIR		"/var/run/secrets/kubernetes.io/serviceaccount"
-
-static void
-set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void
-set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 void
 lb_kapi_conf_free(struct lb_kapi_conf *c)
@@ -80,271 +61,6 @@ add_warning(struct lb_kapi_conf *c, const char *fmt, ...)
 }
 
 /* Reads a whole regular file (at most CONF_FILE_MAX bytes), NUL-terminated. */
-static int
-read_file(const char *path, char **out, size_t *out_len, char *err, size_t errlen)
-{
-	struct stat st;
-	char *buf;
-	size_t len = 0;
-	ssize_t n = 0;
-	int fd, e;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		e = errno;
-		set_err(err, errlen, "cannot read %s: %s", path, strerror(e));
-		return -e;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		set_err(err, errlen, "cannot read %s: not a regular file", path);
-		return -EINVAL;
-	}
-	if ((size_t)st.st_size > CONF_FILE_MAX) {
-		close(fd);
-		set_err(err, errlen, "%s is larger than %u bytes", path, CONF_FILE_MAX);
-		return -EFBIG;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (buf == NULL) {
-		close(fd);
-		set_err(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	while (len < (size_t)st.st_size) {
-		n = read(fd, buf + len, (size_t)st.st_size - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	e = errno;
-	close(fd);
-	if (len < (size_t)st.st_size && n < 0) {
-		free(buf);
-		set_err(err, errlen, "cannot read %s: %s", path, strerror(e));
-		return -e;
-	}
-	buf[len] = '\0';
-	*out = buf;
-	*out_len = len;
-	return 0;
-}
-
-/* --- YAML to json-c --- */
-
-struct yconv {
-	yaml_document_t *doc;
-	size_t nodes;
-};
-
-static bool
-yaml_is_null(const yaml_node_t *n)
-{
-	const char *v = (const char *)n->data.scalar.value;
-
-	if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return false;
-	return n->data.scalar.length == 0 || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 ||
-		strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0;
-}
-
-/*
- * Scalars become strings (or null); booleans are read from strings by
- * opt_bool(), and nothing in a kubeconfig that lbd reads is a number. Returns
- * 0 and *out (possibly NULL for a null scalar), or -EINVAL.
- */
-static int
-yaml_to_json(struct yconv *yc, yaml_node_t *n, int depth, struct json_object **out)
-{
-	struct json_object *o;
-	int rc;
-
-	*out = NULL;
-	if (n == NULL || depth > YAML_DEPTH_MAX || ++yc->nodes > YAML_NODES_MAX)
-		return -EINVAL;
-	switch (n->type) {
-	case YAML_SCALAR_NODE:
-		if (yaml_is_null(n))
-			return 0;
-		*out = json_object_new_string_len((const char *)n->data.scalar.value,
-				(int)n->data.scalar.length);
-		return *out ? 0 : -ENOMEM;
-	case YAML_SEQUENCE_NODE: {
-		yaml_node_item_t *it;
-
-		o = json_object_new_array();
-		if (o == NULL)
-			return -ENOMEM;
-		for (it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
-			struct json_object *v;
-
-			rc = yaml_to_json(yc, yaml_document_get_node(yc->doc, *it), depth + 1, &v);
-			if (rc < 0 || json_object_array_add(o, v) < 0) {
-				json_object_put(v);
-				json_object_put(o);
-				return rc < 0 ? rc : -ENOMEM;
-			}
-		}
-		*out = o;
-		return 0;
-	}
-	case YAML_MAPPING_NODE: {
-		yaml_node_pair_t *p;
-
-		o = json_object_new_object();
-		if (o == NULL)
-			return -ENOMEM;
-		for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
-			yaml_node_t *k = yaml_document_get_node(yc->doc, p->key);
-			struct json_object *v;
-
-			if (k == NULL || k->type != YAML_SCALAR_NODE) {
-				json_object_put(o);
-				return -EINVAL;
-			}
-			rc = yaml_to_json(yc, yaml_document_get_node(yc->doc, p->value), depth + 1, &v);
-			if (rc < 0 || json_object_object_add(o, (const char *)k->data.scalar.value, v) < 0) {
-				json_object_put(v);
-				json_object_put(o);
-				return rc < 0 ? rc : -ENOMEM;
-			}
-		}
-		*out = o;
-		return 0;
-	}
-	default:
-		return -EINVAL;
-	}
-}
-
-static int
-parse_yaml(const char *path, const char *buf, size_t len, struct json_object **out,
-		char *err, size_t errlen)
-{
-	yaml_parser_t parser;
-	yaml_document_t doc;
-	yaml_node_t *root;
-	struct yconv yc = { .doc = &doc };
-	int rc;
-
-	if (!yaml_parser_initialize(&parser)) {
-		set_err(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
-	if (!yaml_parser_load(&parser, &doc)) {
-		set_err(err, errlen, "%s:%zu:%zu: invalid YAML: %s%s%s", path,
-			parser.problem_mark.line + 1, parser.problem_mark.column + 1,
-			parser.problem ? parser.problem : "syntax error",
-			parser.context ? " " : "", parser.context ? parser.context : "");
-		yaml_parser_delete(&parser);
-		return -EINVAL;
-	}
-	root = yaml_document_get_root_node(&doc);
-	if (root == NULL) {
-		set_err(err, errlen, "%s: empty file", path);
-		rc = -EINVAL;
-	} else {
-		rc = yaml_to_json(&yc, root, 0, out);
-		if (rc == -EINVAL)
-			set_err(err, errlen, "%s: unsupported YAML (non-scalar key, too deep or too many nodes)",
-				path);
-		else if (rc < 0)
-			set_err(err, errlen, "out of memory");
-	}
-	yaml_document_delete(&doc);
-	yaml_parser_delete(&parser);
-	return rc;
-}
-
-static int
-parse_json(const char *path, const char *buf, size_t len, struct json_object **out,
-		char *err, size_t errlen)
-{
-	struct json_tokener *tok = json_tokener_new_ex(YAML_DEPTH_MAX);
-	struct json_object *o;
-	size_t end, line = 1, col = 1, i;
-
-	if (tok == NULL) {
-		set_err(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	o = json_tokener_parse_ex(tok, buf, (int)len + 1);	/* the NUL ends the input */
-	end = json_tokener_get_parse_end(tok);
-	if (o == NULL || json_tokener_get_error(tok) != json_tokener_success) {
-		for (i = 0; i < end && i < len; i++) {
-			if (buf[i] == '\n') {
-				line++;
-				col = 1;
-			} else {
-				col++;
-			}
-		}
-		set_err(err, errlen, "%s:%zu:%zu: invalid JSON: %s", path, line, col,
-			o == NULL && json_tokener_get_error(tok) == json_tokener_success ?
-			"null document" : json_tokener_error_desc(json_tokener_get_error(tok)));
-		json_object_put(o);
-		json_tokener_free(tok);
-		return -EINVAL;
-	}
-	json_tokener_free(tok);
-	*out = o;
-	return 0;
-}
-
-/* --- typed access --- */
-
-/* 0 with *out the string (NULL when absent or null), or -EINVAL when the
- * value is not a string. */
-static int
-opt_str(struct json_object *o, const char *key, const char **out)
-{
-	struct json_object *v;
-
-	*out = NULL;
-	if (!json_object_object_get_ex(o, key, &v) || v == NULL)
-		return 0;
-	if (!json_object_is_type(v, json_type_string))
-		return -EINVAL;
-	*out = json_object_get_string(v);
-	if ((*out)[0] == '\0')
-		*out = NULL;
-	return 0;
-}
-
-static int
-opt_bool(struct json_object *o, const char *key, bool *out)
-{
-	static const char *const yes[] = { "true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON", "y", "Y" };
-	static const char *const no[] = { "false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF", "n", "N" };
-	struct json_object *v;
-	const char *s;
-	size_t i;
-
-	*out = false;
-	if (!json_object_object_get_ex(o, key, &v) || v == NULL)
-		return 0;
-	if (json_object_is_type(v, json_type_boolean)) {
-		*out = json_object_get_boolean(v);
-		return 0;
-	}
-	if (!json_object_is_type(v, json_type_string))
-		return -EINVAL;
-	s = json_object_get_string(v);
-	for (i = 0; i < LB_ARRAY_SIZE(yes); i++) {
-		if (strcmp(s, yes[i]) == 0) {
-			*out = true;
-			return 0;
-		}
-		if (strcmp(s, no[i]) == 0)
-			return 0;
-	}
-	return -EINVAL;
-}
-
 /* In a list of {name: N, <inner>: {...}}, the inner object of entry name. */
 static int
 find_named(const char *path, struct json_object *root, const char *list, const char *inner,
@@ -355,11 +71,11 @@ find_named(const char *path, struct json_object *root, const char *list, const c
 	size_t i, used = 0;
 
 	if (!json_object_object_get_ex(root, list, &arr) || arr == NULL) {
-		set_err(err, errlen, "kubeconfig %s: no %s, so no %s \"%s\"", path, list, inner, name);
+		lb_kapi_set_err(err, errlen, "kubeconfig %s: no %s, so no %s \"%s\"", path, list, inner, name);
 		return -EINVAL;
 	}
 	if (!json_object_is_type(arr, json_type_array)) {
-		set_err(err, errlen, "kubeconfig %s: %s is not a list", path, list);
+		lb_kapi_set_err(err, errlen, "kubeconfig %s: %s is not a list", path, list);
 		return -EINVAL;
 	}
 	for (i = 0; i < json_object_array_length(arr); i++) {
@@ -367,7 +83,7 @@ find_named(const char *path, struct json_object *root, const char *list, const c
 		if (!json_object_is_type(e, json_type_object) ||
 		    !json_object_object_get_ex(e, "name", &n) ||
 		    !json_object_is_type(n, json_type_string)) {
-			set_err(err, errlen, "kubeconfig %s: %s entry %zu has no name", path, list, i + 1);
+			lb_kapi_set_err(err, errlen, "kubeconfig %s: %s entry %zu has no name", path, list, i + 1);
 			return -EINVAL;
 		}
 		if (strcmp(json_object_get_string(n), name) != 0) {
@@ -378,14 +94,14 @@ find_named(const char *path, struct json_object *root, const char *list, const c
 		}
 		if (!json_object_object_get_ex(e, inner, &in) || in == NULL ||
 		    !json_object_is_type(in, json_type_object)) {
-			set_err(err, errlen, "kubeconfig %s: %s \"%s\" has no %s section", path, inner,
+			lb_kapi_set_err(err, errlen, "kubeconfig %s: %s \"%s\" has no %s section", path, inner,
 				name, inner);
 			return -EINVAL;
 		}
 		*out = in;
 		return 0;
 	}
-	set_err(err, errlen, "kubeconfig %s: no %s named \"%s\" (%s: %s)", path, inner, name, list,
+	lb_kapi_set_err(err, errlen, "kubeconfig %s: no %s named \"%s\" (%s: %s)", path, inner, name, list,
 		used ? names : "none");
 	return -ENOENT;
 }
@@ -440,17 +156,17 @@ check_pem_file(const char *what, const char *dir, const char *p, enum pem_kind k
 	int rc;
 
 	if (full == NULL) {
-		set_err(err, errlen, "out of memory");
+		lb_kapi_set_err(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	rc = read_file(full, &buf, &len, e2, sizeof(e2));
+	rc = lb_kapi_read_file(full, &buf, &len, e2, sizeof(e2));
 	if (rc < 0) {
-		set_err(err, errlen, "%s: %s", what, e2);
+		lb_kapi_set_err(err, errlen, "%s: %s", what, e2);
 		free(full);
 		return rc;
 	}
 	if (!pem_ok(buf, len, kind)) {
-		set_err(err, errlen, "%s %s is not a PEM %s", what, full,
+		lb_kapi_set_err(err, errlen, "%s %s is not a PEM %s", what, full,
 			kind == PEM_CERT ? "certificate" : "private key");
 		free(buf);
 		free(full);
@@ -468,15 +184,15 @@ decode_pem_data(const char *path, const char *what, const char *b64, enum pem_ki
 	int rc = lb_kapi_base64_decode(b64, strlen(b64), out, out_len);
 
 	if (rc == -ENOMEM) {
-		set_err(err, errlen, "out of memory");
+		lb_kapi_set_err(err, errlen, "out of memory");
 		return rc;
 	}
 	if (rc < 0) {
-		set_err(err, errlen, "kubeconfig %s: %s is not valid base64", path, what);
+		lb_kapi_set_err(err, errlen, "kubeconfig %s: %s is not valid base64", path, what);
 		return rc;
 	}
 	if (!pem_ok(*out, *out_len, kind)) {
-		set_err(err, errlen, "kubeconfig %s: %s does not hold a PEM %s", path, what,
+		lb_kapi_set_err(err, errlen, "kubeconfig %s: %s does not hold a PEM %s", path, what,
 			kind == PEM_CERT ? "certificate" : "private key");
 		free(*out);
 		*out = NULL;
@@ -491,11 +207,11 @@ check_server(struct lb_kapi_conf *c, const char *where, const char *server, char
 	size_t len;
 
 	if (strncmp(server, "https://", 8) != 0 && strncmp(server, "http://", 7) != 0) {
-		set_err(err, errlen, "%s: server \"%s\" is not an http:// or https:// URL", where, server);
+		lb_kapi_set_err(err, errlen, "%s: server \"%s\" is not an http:// or https:// URL", where, server);
 		return -EINVAL;
 	}
 	if (strpbrk(server, " \t\r\n?#") != NULL || server[server[4] == 's' ? 8 : 7] == '\0') {
-		set_err(err, errlen, "%s: server \"%s\" is not a valid URL", where, server);
+		lb_kapi_set_err(err, errlen, "%s: server \"%s\" is not a valid URL", where, server);
 		return -EINVAL;
 	}
 	c->server = strdup(server);
@@ -518,20 +234,20 @@ load_cluster(struct lb_kapi_conf *c, const char *path, const char *dir, const ch
 	char what[128];
 	int rc;
 
-	if (opt_str(cl, "server", &server) < 0 || opt_str(cl, "certificate-authority", &ca) < 0 ||
-	    opt_str(cl, "certificate-authority-data", &ca_data) < 0 ||
-	    opt_str(cl, "proxy-url", &proxy) < 0 || opt_str(cl, "tls-server-name", &sni) < 0) {
-		set_err(err, errlen, "kubeconfig %s: cluster \"%s\": a setting that must be a string is not",
+	if (lb_kapi_opt_str(cl, "server", &server) < 0 || lb_kapi_opt_str(cl, "certificate-authority", &ca) < 0 ||
+	    lb_kapi_opt_str(cl, "certificate-authority-data", &ca_data) < 0 ||
+	    lb_kapi_opt_str(cl, "proxy-url", &proxy) < 0 || lb_kapi_opt_str(cl, "tls-server-name", &sni) < 0) {
+		lb_kapi_set_err(err, errlen, "kubeconfig %s: cluster \"%s\": a setting that must be a string is not",
 			path, name);
 		return -EINVAL;
 	}
-	if (opt_bool(cl, "insecure-skip-tls-verify", &c->insecure) < 0) {
-		set_err(err, errlen, "kubeconfig %s: cluster \"%s\": insecure-skip-tls-verify is not a boolean",
+	if (lb_kapi_opt_bool(cl, "insecure-skip-tls-verify", &c->insecure) < 0) {
+		lb_kapi_set_err(err, errlen, "kubeconfig %s: cluster \"%s\": insecure-skip-tls-verify is not a boolean",
 			path, name);
 		return -EINVAL;
 	}
 	if (server == NULL) {
-		set_err(err, errlen, "kubeconfig %s: cluster \"%s\" has no server", path, name);
+		lb_kapi_set_err(err, errlen, "kubeconfig %s: cluster \"%s\" has no server", path, name);
 		return -EINVAL;
 	}
 	snprintf(what, sizeof(what), "kubeconfig %s: cluster \"%s\"", path, name);
@@ -539,7 +255,7 @@ load_cluster(struct lb_kapi_conf *c, const char *path, const char *dir, const ch
 	if (rc < 0)
 		return rc;
 	if (c->insecure && (ca != NULL || ca_data != NULL)) {
-		set_err(err, errlen, "kubeconfig %s: cluster \"%s\" sets both a certificate authority and insecure-skip-tls-verify",
+		lb_kapi_set_err(err, errlen, "kubeconfig %s: cluster \"%s\" sets both a certificate authority and insecure-skip-tls-verify",
 			path, name);
 		return -EINVAL;
 	}
@@ -581,12 +297,12 @@ load_user(struct lb_kapi_conf *c, const char *path, const char *dir, const char 
 	bool have_cert, have_key;
 	int rc = 0;
 
-	if (opt_str(u, "token", &token) < 0 || opt_str(u, "tokenFile", &token_file) < 0 ||
-	    opt_str(u, "client-certificate", &cert) < 0 ||
-	    opt_str(u, "client-certificate-data", &cert_data) < 0 ||
-	    opt_str(u, "client-key", &key) < 0 || opt_str(u, "client-key-data", &key_data) < 0 ||
-	    opt_str(u, "username", &user) < 0 || opt_str(u, "password", &pass) < 0) {
-		set_err(err, errlen, "kubeconfig %s: user \"%s\": a setting that must be a string is not",
+	if (lb_kapi_opt_str(u, "token", &token) < 0 || lb_kapi_opt_str(u, "tokenFile", &token_file) < 0 ||
+	    lb_kapi_opt_str(u, "client-certificate", &cert) < 0 ||
+	    lb_kapi_opt_str(u, "client-certificate-data", &cert_data) < 0 ||
+	    lb_kapi_opt_str(u, "client-key", &key) < 0 || lb_kapi_opt_str(u, "client-key-data", &key_data) < 0 ||
+	    lb_kapi_opt_str(u, "username", &user) < 0 || lb_kapi_opt_str(u, "password", &pass) < 0) {
+		lb_kapi_set_err(err, errlen, "kubeconfig %s: user \"%s\": a setting that must be a string is not",
 			path, name);
 		return -EINVAL;
 	}
@@ -596,7 +312,7 @@ load_user(struct lb_kapi_conf *c, const char *path, const char *dir, const char 
 	have_key = key != NULL || key_data != NULL;
 	if (token == NULL && token_file == NULL && !have_cert) {
 		if (exec != NULL || ap != NULL || user != NULL) {
-			set_err(err, errlen, "kubeconfig %s: user \"%s\" authenticates with %s, which lbd does not support; give it a token, tokenFile or client certificate",
+			lb_kapi_set_err(err, errlen, "kubeconfig %s: user \"%s\" authenticates with %s, which lbd does not support; give it a token, tokenFile or client certificate",
 				path, name, exec ? "an exec credential plugin" :
 				ap ? "an auth-provider" : "a username and password");
 			return -ENOTSUP;
@@ -608,7 +324,7 @@ load_user(struct lb_kapi_conf *c, const char *path, const char *dir, const char 
 			return rc;
 	}
 	if (have_cert != have_key) {
-		set_err(err, errlen, "kubeconfig %s: user \"%s\" has a client %s but no %s", path, name,
+		lb_kapi_set_err(err, errlen, "kubeconfig %s: user \"%s\" has a client %s but no %s", path, name,
 			have_cert ? "certificate" : "key", have_cert ? "client-key" : "client-certificate");
 		return -EINVAL;
 	}
@@ -617,7 +333,7 @@ load_user(struct lb_kapi_conf *c, const char *path, const char *dir, const char 
 		if (c->token == NULL)
 			return -ENOMEM;
 		if (lb_kapi_token_check(c->token) < 0) {
-			set_err(err, errlen, "kubeconfig %s: user \"%s\": token holds characters a bearer token cannot have",
+			lb_kapi_set_err(err, errlen, "kubeconfig %s: user \"%s\": token holds characters a bearer token cannot have",
 				path, name);
 			return -EINVAL;
 		}
@@ -632,7 +348,7 @@ load_user(struct lb_kapi_conf *c, const char *path, const char *dir, const char 
 		rc = lb_kapi_token_refresh(&t, true, e2, sizeof(e2));
 		lb_kapi_token_fini(&t);
 		if (rc < 0) {
-			set_err(err, errlen, "kubeconfig %s: user \"%s\": %s", path, name, e2);
+			lb_kapi_set_err(err, errlen, "kubeconfig %s: user \"%s\": %s", path, name, e2);
 			return rc;
 		}
 		rc = 0;
@@ -667,13 +383,13 @@ load_kubeconfig(struct lb_kapi_conf *c, const char *path, const char *dir, struc
 	int rc;
 
 	if (!json_object_is_type(root, json_type_object)) {
-		set_err(err, errlen, "kubeconfig %s: not a kubeconfig (the top level is not a mapping)",
+		lb_kapi_set_err(err, errlen, "kubeconfig %s: not a kubeconfig (the top level is not a mapping)",
 			path);
 		return -EINVAL;
 	}
 	if (name == NULL || name[0] == '\0') {
-		if (opt_str(root, "current-context", &name) < 0 || name == NULL) {
-			set_err(err, errlen, "kubeconfig %s: no current-context, and no context was named",
+		if (lb_kapi_opt_str(root, "current-context", &name) < 0 || name == NULL) {
+			lb_kapi_set_err(err, errlen, "kubeconfig %s: no current-context, and no context was named",
 				path);
 			return -EINVAL;
 		}
@@ -681,14 +397,14 @@ load_kubeconfig(struct lb_kapi_conf *c, const char *path, const char *dir, struc
 	rc = find_named(path, root, "contexts", "context", name, &ctx, err, errlen);
 	if (rc < 0)
 		return rc;
-	if (opt_str(ctx, "cluster", &cluster) < 0 || opt_str(ctx, "user", &user) < 0 ||
-	    opt_str(ctx, "namespace", &ns) < 0) {
-		set_err(err, errlen, "kubeconfig %s: context \"%s\": cluster, user and namespace must be strings",
+	if (lb_kapi_opt_str(ctx, "cluster", &cluster) < 0 || lb_kapi_opt_str(ctx, "user", &user) < 0 ||
+	    lb_kapi_opt_str(ctx, "namespace", &ns) < 0) {
+		lb_kapi_set_err(err, errlen, "kubeconfig %s: context \"%s\": cluster, user and namespace must be strings",
 			path, name);
 		return -EINVAL;
 	}
 	if (cluster == NULL) {
-		set_err(err, errlen, "kubeconfig %s: context \"%s\" names no cluster", path, name);
+		lb_kapi_set_err(err, errlen, "kubeconfig %s: context \"%s\" names no cluster", path, name);
 		return -EINVAL;
 	}
 	c->context = strdup(name);
@@ -714,33 +430,18 @@ lb_kapi_conf_load_kubeconfig(struct lb_kapi_conf *c, const char *path, const cha
 {
 	struct json_object *root = NULL;
 	char *buf, *dir, *slash;
-	size_t len, i = 0;
+	size_t len;
 	int rc;
 
 	memset(c, 0, sizeof(*c));
 	if (path == NULL || path[0] == '\0') {
-		set_err(err, errlen, "no kubeconfig path");
+		lb_kapi_set_err(err, errlen, "no kubeconfig path");
 		return -EINVAL;
 	}
-	rc = read_file(path, &buf, &len, err, errlen);
+	rc = lb_kapi_read_file(path, &buf, &len, err, errlen);
 	if (rc < 0)
 		return rc;
-	if (memchr(buf, '\0', len) != NULL) {
-		set_err(err, errlen, "kubeconfig %s: binary data (NUL byte)", path);
-		free(buf);
-		return -EINVAL;
-	}
-	while (i < len && strchr(" \t\r\n", buf[i]) != NULL)
-		i++;
-	if (i == len) {
-		set_err(err, errlen, "kubeconfig %s: empty file", path);
-		free(buf);
-		return -EINVAL;
-	}
-	if (buf[i] == '{')
-		rc = parse_json(path, buf, len, &root, err, errlen);
-	else
-		rc = parse_yaml(path, buf, len, &root, err, errlen);
+	rc = lb_kapi_parse_doc(path, buf, len, &root, err, errlen);
 	free(buf);
 	if (rc < 0)
 		return rc;
@@ -763,26 +464,10 @@ lb_kapi_conf_load_kubeconfig(struct lb_kapi_conf *c, const char *path, const cha
 	json_object_put(root);
 	if (rc < 0) {
 		if (err != NULL && errlen > 0 && err[0] == '\0')
-			set_err(err, errlen, "kubeconfig %s: %s", path, strerror(-rc));
+			lb_kapi_set_err(err, errlen, "kubeconfig %s: %s", path, strerror(-rc));
 		lb_kapi_conf_free(c);
 	}
 	return rc;
-}
-
-static char *
-dupf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static char *
-dupf(const char *fmt, ...)
-{
-	va_list ap;
-	char *out;
-	int n;
-
-	va_start(ap, fmt);
-	n = vasprintf(&out, fmt, ap);
-	va_end(ap);
-	return n < 0 ? NULL : out;
 }
 
 int
@@ -799,29 +484,29 @@ lb_kapi_conf_load_in_cluster(struct lb_kapi_conf *c, const char *root, char *err
 	if (root == NULL)
 		root = "";
 	if (host == NULL || host[0] == '\0' || port == NULL || port[0] == '\0') {
-		set_err(err, errlen, "not running in a Kubernetes pod: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not set (give a kubeconfig instead)");
+		lb_kapi_set_err(err, errlen, "not running in a Kubernetes pod: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not set (give a kubeconfig instead)");
 		return -ENOENT;
 	}
 	if (strspn(port, "0123456789") != strlen(port) || atoi(port) < 1 || atoi(port) > 65535 ||
 	    strpbrk(host, "/ ?#@[]") != NULL) {
-		set_err(err, errlen, "in-cluster: bad KUBERNETES_SERVICE_HOST/PORT \"%s\" \"%s\"",
+		lb_kapi_set_err(err, errlen, "in-cluster: bad KUBERNETES_SERVICE_HOST/PORT \"%s\" \"%s\"",
 			host, port);
 		return -EINVAL;
 	}
-	c->server = dupf(strchr(host, ':') ? "https://[%s]:%s" : "https://%s:%s", host, port);
+	c->server = lb_kapi_dupf(strchr(host, ':') ? "https://[%s]:%s" : "https://%s:%s", host, port);
 	c->source = strdup("in-cluster");
-	c->token_file = dupf("%s%s/token", root, SA_DIR);
-	p = dupf("%s%s/ca.crt", root, SA_DIR);
+	c->token_file = lb_kapi_dupf("%s%s/token", root, SA_DIR);
+	p = lb_kapi_dupf("%s%s/ca.crt", root, SA_DIR);
 	if (c->server == NULL || c->source == NULL || c->token_file == NULL || p == NULL ||
 	    lb_kapi_token_init(&t, c->token_file) < 0) {
-		set_err(err, errlen, "out of memory");
+		lb_kapi_set_err(err, errlen, "out of memory");
 		rc = -ENOMEM;
 		goto fail;
 	}
 	rc = lb_kapi_token_refresh(&t, true, e2, sizeof(e2));
 	lb_kapi_token_fini(&t);
 	if (rc < 0) {
-		set_err(err, errlen, "in-cluster: %s", e2);
+		lb_kapi_set_err(err, errlen, "in-cluster: %s", e2);
 		goto fail;
 	}
 	rc = check_pem_file("in-cluster: CA", NULL, p, PEM_CERT, &c->ca_file, err, errlen);
@@ -830,8 +515,8 @@ lb_kapi_conf_load_in_cluster(struct lb_kapi_conf *c, const char *root, char *err
 	if (rc < 0)
 		goto fail;
 	/* optional: only for information */
-	p = dupf("%s%s/namespace", root, SA_DIR);
-	if (p != NULL && read_file(p, &buf, &len, e2, sizeof(e2)) == 0) {
+	p = lb_kapi_dupf("%s%s/namespace", root, SA_DIR);
+	if (p != NULL && lb_kapi_read_file(p, &buf, &len, e2, sizeof(e2)) == 0) {
 		buf[strcspn(buf, " \t\r\n")] = '\0';
 		if (buf[0] != '\0')
 			c->namespace = buf;

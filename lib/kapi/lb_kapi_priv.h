@@ -92,11 +92,19 @@ struct lb_kapi {
 };
 
 /* lb_kapi.c */
+char *lb_kapi_dupf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void lb_kapi_log(struct lb_kapi *k, enum lb_kapi_log_level lvl, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 uint64_t lb_kapi_now_us(void);
 bool lb_kapi_over_budget(const struct lb_kapi *k);
 void lb_kapi_want_drain(struct lb_kapi *k);
+int lb_kapi_token_reload(struct lb_kapi *k, bool force);
+/* The Status message in an error body, else its first line. */
+void lb_kapi_body_message(const char *body, size_t len, char *msg, size_t msglen);
+
+/* lb_kapi_xfer.c */
+int lb_kapi_loop_attach(struct lb_kapi *k);
+void lb_kapi_loop_detach(struct lb_kapi *k);
 struct xfer *lb_kapi_xfer_start(struct lb_kapi *k, enum xfer_kind kind, void *owner,
 		const char *method, const char *path, const char *query,
 		const char *ctype, const char *body, size_t body_len,
@@ -106,12 +114,23 @@ long lb_kapi_xfer_status(struct xfer *x);
 void lb_kapi_xfer_consumed(struct xfer *x);
 /* errno for a failed transfer and a message */
 int lb_kapi_xfer_error(const struct xfer *x, char *msg, size_t len);
-/* The Status message in an error body, else its first line. */
-void lb_kapi_body_message(const char *body, size_t len, char *msg, size_t msglen);
-int lb_kapi_token_reload(struct lb_kapi *k, bool force);
 
 /* lb_kapi_conf.c */
 int lb_kapi_conf_copy(struct lb_kapi_conf *d, const struct lb_kapi_conf *s);
+
+/* lb_kapi_doc.c */
+void lb_kapi_set_err(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* A regular file of at most 4 MiB, read whole and NUL-terminated. */
+int lb_kapi_read_file(const char *path, char **out, size_t *out_len, char *err, size_t errlen);
+/* A YAML or JSON document as a json-c tree (YAML scalars become strings or
+ * null); errors carry path:line:column. */
+int lb_kapi_parse_doc(const char *path, const char *buf, size_t len, struct json_object **out,
+		char *err, size_t errlen);
+/* 0 with the string (NULL when absent, null or empty), -EINVAL if not a string. */
+int lb_kapi_opt_str(struct json_object *o, const char *key, const char **out);
+/* A boolean, or a YAML 1.1 boolean word; false when absent; -EINVAL otherwise. */
+int lb_kapi_opt_bool(struct json_object *o, const char *key, bool *out);
 
 /* lb_kapi_refl.c */
 struct lb_kapi_reflector *lb_kapi_refl_next_raw(struct lb_kapi_reflector *r);
