@@ -355,7 +355,7 @@ lbd_k8s_status(void)
 	struct lb_kapi_status ks;
 	size_t i;
 	bool all_watching = true, any_backoff = false;
-	const char *last_error = "";
+	char last_error[LB_KAPI_ERR_MAX] = "";
 	uint64_t last_error_ms = 0, now = lb_ev_now_ms();
 
 	if (!K.on)
@@ -377,7 +377,7 @@ lbd_k8s_status(void)
 		any_backoff |= rs.state == LB_KAPI_BACKOFF;
 		if (rs.last_error[0] != '\0' && rs.last_error_ms >= last_error_ms) {
 			last_error_ms = rs.last_error_ms;
-			last_error = rs.last_error;
+			snprintf(last_error, sizeof(last_error), "%s", rs.last_error);
 		}
 		json_object_object_add(r, "resource", json_object_new_string(rs.name));
 		json_object_object_add(r, "state", json_object_new_string(lb_kapi_rstate_name(rs.state)));
