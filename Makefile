@@ -16,7 +16,8 @@ DEB_PKGS := build-essential meson ninja-build pkg-config \
 	python3-scapy python3-pytest python3-kubernetes openssl \
 	iproute2 iptables ethtool curl nginx-light procps kmod
 
-.PHONY: all deps build build-asan test test-unit test-pkt test-e2e test-k8s-fake test-kapi demo hugepages clean
+.PHONY: all deps build build-asan test test-unit test-pkt test-e2e test-k8s-fake test-kapi test-k8s \
+	demo demo-k8s hugepages clean
 
 all: build
 
@@ -57,7 +58,7 @@ test-pkt: build-asan
 # lbd in between on af_packet ports. Skips with the reason when not root.
 test-e2e: build
 	PYTHONDONTWRITEBYTECODE=1 LBD_BUILD=$(abspath $(BUILD)) \
-		$(PYTHON) -m pytest -p no:cacheprovider -v -rs tests/e2e/test_e2e.py
+		$(PYTHON) -m pytest -p no:cacheprovider -v -rs tests/e2e/test_e2e.py tests/e2e/test_e2e_k8s.py
 
 # The fake Kubernetes API server checked on its own (no root, ~40 s): raw
 # HTTP/1.1 over TLS, kubectl (every version found; Debian's kubernetes-client
@@ -74,11 +75,28 @@ test-kapi: build-asan
 	PYTHONDONTWRITEBYTECODE=1 LBD_BUILD=$(abspath $(BUILD_ASAN)) \
 		$(PYTHON) -m pytest -p no:cacheprovider -v -rs tests/kapi
 
+# lbd against the fake API server (root: lbd runs on DPDK vdevs): the
+# Service lifecycle, endpoints, nodes, ownership, Events, fail static,
+# tokens, 409s with the ASan build; then scale and convergence (1,000
+# Services x 20 endpoints, 1,000 changes) with the release build, whose
+# figures it prints. tests/k8s/README.md.
+test-k8s: build build-asan test-k8s-fake
+	PYTHONDONTWRITEBYTECODE=1 LBD_BUILD=$(abspath $(BUILD_ASAN)) \
+		$(PYTHON) -m pytest -p no:cacheprovider -v -rs tests/k8s/test_lbd_service.py \
+		tests/k8s/test_lbd_faults.py
+	PYTHONDONTWRITEBYTECODE=1 LBD_BUILD=$(abspath $(BUILD)) \
+		$(PYTHON) -m pytest -p no:cacheprovider -v -rs -s tests/k8s/test_lbd_scale.py
+
 # The same topology, 40 curl requests through the VIP, lbctl's view (root).
 demo: build
 	LBD_BUILD=$(abspath $(BUILD)) tests/e2e/demo.sh
 
-test: test-unit test-kapi test-pkt test-e2e
+# The same topology driven by a fake Kubernetes API: a Service created with
+# kubectl gets a VIP and its status, and answers (root).
+demo-k8s: build
+	LBD_BUILD=$(abspath $(BUILD)) tests/e2e/demo-k8s.sh
+
+test: test-unit test-kapi test-pkt test-k8s test-e2e
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN)

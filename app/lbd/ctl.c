@@ -134,6 +134,13 @@ cmd_status(struct json_object *req)
 		add_u64(el, "max_pass_us", es.max_pass_us);
 		add_u64(el, "slow_passes", es.slow_passes);
 		add_u64(el, "busy_ms", es.busy_us / 1000);
+		add_u64(el, "slowest_callback_us", es.slowest_us);
+		{
+			char fn[32];
+
+			snprintf(fn, sizeof(fn), "%p", es.slowest_fn);
+			add(el, "slowest_callback", jstr(fn));
+		}
 		add(r, "event_loop", el);
 		if (json_object_object_get_ex(req, "reset_max", NULL))
 			lb_ev_stats_reset_max(g_lbd.ev);

@@ -191,12 +191,18 @@ on_done(void *ctx, const struct lb_kapi_response *resp)
 
 /* --- driving the controller --- */
 
+/* Requests started per loop pass: a first sync asks for thousands at once
+ * (a finalizer, a status and an Event per Service), and queueing each costs
+ * tens of microseconds; the rest goes on the next pass. */
+#define ACTIONS_PER_PASS	64
+
 static void
 run_actions(void)
 {
 	struct lb_k8s_action *act;
+	uint32_t n = 0;
 
-	while ((act = lb_k8s_ctrl_next_action(K.ctrl)) != NULL) {
+	while (n++ < ACTIONS_PER_PASS && (act = lb_k8s_ctrl_next_action(K.ctrl)) != NULL) {
 		struct lb_kapi_request rq = {
 			.method = act->method,
 			.path = act->path,
@@ -225,6 +231,8 @@ run_actions(void)
 		}
 		lb_k8s_action_free(act);
 	}
+	if (n > ACTIONS_PER_PASS)
+		kick();	/* maybe more */
 }
 
 static void
@@ -235,8 +243,11 @@ on_timer(void *ctx)
 	struct lb_model *m;
 	int rc;
 
+	uint64_t t0 = mono_ns(), t1, t2, t3;
+
 	(void)ctx;
 	rc = lb_k8s_ctrl_process(K.ctrl, now, wall_ms());
+	t1 = mono_ns();
 	if (rc < 0) {
 		lb_ev_timer_arm(K.timer, 100);	/* out of memory: try again soon */
 		return;
@@ -255,7 +266,12 @@ on_timer(void *ctx)
 		 * coming back, say) do not count for convergence */
 		K.n_arrivals = 0;
 	}
+	t2 = mono_ns();
 	run_actions();
+	t3 = mono_ns();
+	if (t3 - t0 > 20000000)
+		lbd_log(LBD_DEBUG, "kubernetes: slow pass: process %.1f ms, model+pipeline %.1f ms, "
+			"actions %.1f ms", (t1 - t0) / 1e6, (t2 - t1) / 1e6, (t3 - t2) / 1e6);
 	lb_k8s_ctrl_stats(K.ctrl, &st);
 	if (st.synced && !K.first_sync_logged) {
 		K.first_sync_logged = true;
@@ -500,6 +516,9 @@ lbd_k8s_init(struct lb_ev *ev, char *err, size_t errlen)
 	p.log = api_log;
 	p.backoff_base_ms = kc->backoff_min_ms;
 	p.backoff_max_ms = kc->backoff_max_ms;
+	/* a first sync of a large cluster queues a finalizer, a status write
+	 * and an Event per Service at once */
+	p.max_queued = 16384;
 	K.ev = ev;
 	K.api = lb_kapi_create(ev, &conf, &p, msg, sizeof(msg));
 	if (K.api == NULL) {

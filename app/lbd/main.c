@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -410,6 +411,12 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
+
+	/* Maglev tables (256 KiB at the default size) come and go with every
+	 * change; from mmap, each would cost page faults and zeroing every
+	 * time (expensive in VMs). Keep them in the heap, and keep the heap. */
+	mallopt(M_MMAP_THRESHOLD, 64 << 20);
+	mallopt(M_TRIM_THRESHOLD, 512 << 20);
 
 	snprintf(g_lbd.config_path, sizeof(g_lbd.config_path), "%s", config);
 	g_lbd.cfg = lb_config_load(config, err, sizeof(err));

@@ -61,7 +61,7 @@
 #define LB_CONFIG_DEF_K8S_BACKOFF_MIN	500	/* ms */
 #define LB_CONFIG_DEF_K8S_BACKOFF_MAX	30000	/* ms */
 #define LB_CONFIG_DEF_K8S_EVENT_INTERVAL 300	/* seconds */
-#define LB_CONFIG_DEF_K8S_SYNC_BATCH	250
+#define LB_CONFIG_DEF_K8S_SYNC_BATCH	50
 #define LB_CONFIG_MAX_POOLS		64
 #define LB_CONFIG_MAX_POOL_RANGES	64
 /* A Kubernetes qualified name: DNS subdomain prefix (253), '/', name (63). */
