@@ -35,7 +35,7 @@ lbd_k8s_conflict(const struct lb_model_fe *kept, const struct lb_model_fe *dropp
 {
 	(void)kept;
 	(void)dropped;
-	lbd_log(LBD_WARN, "conflict: %s", msg);
+	lbd_log(LBD_WARN, "frontend conflict detail=%s", LBD_Q(msg));
 }
 
 void
