@@ -162,6 +162,61 @@ worker_json(struct json_object *o, const struct lb_stats_worker *w)
 	return add_obj(o, "drops", d);
 }
 
+/* "frontends": [{"name", <frontend list>, "targets": [{"target", <target list>}]}]
+ * for the frontends and targets that have counter slots. */
+static int
+fe_json(struct json_object *r, const struct lb_stats_view *v)
+{
+	struct json_object *fa = json_object_new_array();
+	struct lb_stats_target_set ts;
+	struct lb_stats_fe_set fs;
+	uint32_t i, j;
+	int rc = fa != NULL ? 0 : -ENOMEM;
+
+	for (i = 0; i < v->n_fes && rc == 0; i++) {
+		const struct lb_stats_fe_info *f = &v->fes[i];
+		struct json_object *o, *ta;
+
+		if (!lb_stats_fe_sum(v, f->slot, &fs))
+			continue;
+		o = json_object_new_object();
+		ta = json_object_new_array();
+		if (o == NULL || ta == NULL || json_object_array_add(fa, o) != 0) {
+			json_object_put(o);
+			json_object_put(ta);
+			rc = -ENOMEM;
+			break;
+		}
+		rc = add_obj(o, "name", json_object_new_string(f->name));
+		if (rc == 0)
+			rc = list_json(o, lb_stats_fe_desc, lb_stats_fe_n, &fs);
+		for (j = 0; j < f->n_targets && rc == 0; j++) {
+			struct json_object *t;
+
+			if (!lb_stats_target_sum(v, f->targets[j].slot, &ts))
+				continue;
+			t = json_object_new_object();
+			if (t == NULL || json_object_array_add(ta, t) != 0) {
+				json_object_put(t);
+				rc = -ENOMEM;
+				break;
+			}
+			rc = add_obj(t, "target", json_object_new_string(f->targets[j].target));
+			if (rc == 0)
+				rc = list_json(t, lb_stats_target_desc, lb_stats_target_n, &ts);
+		}
+		if (rc == 0)
+			rc = add_obj(o, "targets", ta);
+		else
+			json_object_put(ta);
+	}
+	if (rc != 0) {
+		json_object_put(fa);
+		return rc;
+	}
+	return add_obj(r, "frontends", fa);
+}
+
 struct json_object *
 lb_stats_json(const struct lb_stats_view *v)
 {
@@ -206,6 +261,8 @@ lb_stats_json(const struct lb_stats_view *v)
 		if (rc == 0)
 			rc = list_json(o, lb_stats_port_desc, lb_stats_port_n, &v->ports[i]);
 	}
+	if (rc == 0 && v->fe_sets != NULL)
+		rc = fe_json(r, v);
 	if (rc != 0)
 		goto fail;
 	json_object_object_add(r, "workers", a);

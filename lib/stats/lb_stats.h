@@ -476,7 +476,9 @@ bool lb_stats_target_sum(const struct lb_stats_view *v, uint32_t slot,
 /*
  * lbctl stats: {"workers": [{"id", "lcore", <worker list>, "drops": {}}],
  * "total": {...}, "neighbours": {<neigh list>}, "control": {<ctl list>},
- * "ports": [{"name", <port list>}]}. docs/lbctl.md shows it. NULL on ENOMEM.
+ * "ports": [{"name", <port list>}]}, and with counter sets
+ * "frontends": [{"name", <frontend list>, "targets": [{"target", <target
+ * list>}]}]. docs/lbctl.md shows it. NULL on ENOMEM.
  */
 struct json_object *lb_stats_json(const struct lb_stats_view *v);
 

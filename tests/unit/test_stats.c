@@ -554,6 +554,29 @@ test_frontends(void **state)
 	assert_non_null(strstr(b.p, line));
 	/* a frontend without a slot has no counter samples */
 	assert_null(strstr(b.p, "lbd_frontend_packets_total{frontend=\"ns/"));
+	/* lbctl stats carries the same sets under the same list keys */
+	{
+		struct json_object *j = lb_stats_json(&f.v), *fa, *fe, *ta, *tg, *nm;
+
+		assert_non_null(j);
+		assert_true(json_object_object_get_ex(j, "frontends", &fa));
+		assert_int_equal(json_object_array_length(fa), 1);	/* web only: ns/svc has no slot */
+		fe = json_object_array_get_idx(fa, 0);
+		assert_true(json_object_object_get_ex(fe, "name", &nm));
+		assert_string_equal(json_object_get_string(nm), "web");
+		for (k = 0; k < LB_STATS_FE_N; k++)
+			assert_int_equal(jget(fe, lb_stats_fe_desc[k].key),
+				fe_w[0][1].v[k] + fe_w[1][1].v[k]);
+		assert_true(json_object_object_get_ex(fe, "targets", &ta));
+		assert_int_equal(json_object_array_length(ta), 2);
+		tg = json_object_array_get_idx(ta, 1);
+		assert_true(json_object_object_get_ex(tg, "target", &nm));
+		assert_string_equal(json_object_get_string(nm), "198.51.100.12:30080");
+		for (k = 0; k < LB_STATS_T_N; k++)
+			assert_int_equal(jget(tg, lb_stats_target_desc[k].key),
+				t_w[0][1].v[k] + t_w[1][1].v[k]);
+		json_object_put(j);
+	}
 
 	/* promtool, when installed, agrees that this is valid exposition text */
 	if (system("command -v promtool >/dev/null 2>&1") == 0) {
