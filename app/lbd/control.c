@@ -24,6 +24,7 @@
 #include <rte_ethdev.h>
 #include <rte_malloc.h>
 
+#include "lb_addr.h"
 #include "lb_pkt.h"
 #include "lbd.h"
 
@@ -185,6 +186,26 @@ neigh_drop_pkt(void *ctx, void *pkt)
 {
 	(void)ctx;
 	rte_pktmbuf_free(pkt);
+}
+
+/* Neighbour events, rate-limited: ARP from the wire can cause them. */
+static void
+neigh_event(void *ctx, const struct lb_neigh_info *i, const uint8_t *old_mac)
+{
+	char ip[LB_IP4_STRLEN], mac[LB_MAC_STRLEN], old[LB_MAC_STRLEN];
+	const char *port = g_lbd.cfg->ports[i->port].name;
+
+	(void)ctx;
+	lb_ip4_fmt(i->ip, ip);
+	if (i->state == LB_NEIGH_FAILED)
+		LBD_LOG_RL(LBD_WARN, "neighbour unreachable: no ARP answer address=%s port=%s "
+			"dropped=%u", ip, port, i->queued);
+	else if (old_mac != NULL)
+		LBD_LOG_RL(LBD_WARN, "neighbour moved to another MAC address=%s port=%s mac=%s "
+			"old_mac=%s", ip, port, lb_mac_fmt(i->mac, mac), lb_mac_fmt(old_mac, old));
+	else
+		LBD_LOG_RL(LBD_DEBUG, "neighbour resolved address=%s port=%s mac=%s", ip, port,
+			lb_mac_fmt(i->mac, mac));
 }
 
 /* --- publishing --- */
@@ -434,6 +455,7 @@ lbd_control_init(char *err, size_t errlen)
 		.send_request = neigh_send_request,
 		.send_pkt = neigh_send_pkt,
 		.drop_pkt = neigh_drop_pkt,
+		.event = neigh_event,
 	};
 	const struct lb_config *cfg = g_lbd.cfg;
 	struct lb_neigh_params np;

@@ -25,6 +25,7 @@
 #include "lb_dp.h"
 #include "lb_neigh.h"
 #include "lb_port.h"
+#include "lb_ratelimit.h"
 #include "lb_snap.h"
 #include "lb_stats.h"
 
@@ -263,21 +264,17 @@ const char *lbd_log_quote(char *buf, size_t len, const char *s);
 #define LBD_Q(s)	lbd_log_quote((char[LBD_Q_MAX]){ 0 }, LBD_Q_MAX, (s))
 
 /* Rate limit for events a packet can trigger: at most LBD_RL_BURST lines per
- * call site every LBD_RL_WINDOW_MS; the next line after a quiet spell says
- * how many were left out (suppressed=N). Control thread only. */
-struct lbd_ratelimit {
-	uint64_t window_start;
-	uint32_t n;
-	uint32_t suppressed;
-};
+ * call site every LBD_RL_WINDOW_MS; the next line let through says how many
+ * were left out (suppressed=N). lib/common's lb_ratelimit; one static limiter
+ * per call site, so control thread only. */
 #define LBD_RL_BURST		10
 #define LBD_RL_WINDOW_MS	5000
-bool lbd_ratelimit(struct lbd_ratelimit *rl, uint32_t *suppressed);
+uint64_t lbd_mono_ms(void);
 const char *lbd_log_suppressed(char *buf, size_t len, uint32_t n);
 #define LBD_LOG_RL(level, fmt, ...) do { \
-		static struct lbd_ratelimit rl_; \
+		static struct lb_ratelimit rl_; \
 		uint32_t sup_; \
-		if (lbd_ratelimit(&rl_, &sup_)) \
+		if (lb_ratelimit_ok(&rl_, lbd_mono_ms(), LBD_RL_BURST, LBD_RL_WINDOW_MS, &sup_)) \
 			lbd_log(level, fmt "%s", ##__VA_ARGS__, \
 				lbd_log_suppressed((char[32]){ 0 }, 32, sup_)); \
 	} while (0)

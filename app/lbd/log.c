@@ -173,33 +173,13 @@ lbd_log_quote(char *buf, size_t len, const char *s)
 	return buf;
 }
 
-static uint64_t
-mono_ms(void)
+uint64_t
+lbd_mono_ms(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-bool
-lbd_ratelimit(struct lbd_ratelimit *rl, uint32_t *suppressed)
-{
-	uint64_t now = mono_ms();
-
-	*suppressed = 0;
-	if (rl->window_start == 0 || now - rl->window_start >= LBD_RL_WINDOW_MS) {
-		*suppressed = rl->suppressed;
-		rl->window_start = now;
-		rl->n = 0;
-		rl->suppressed = 0;
-	}
-	if (rl->n >= LBD_RL_BURST) {
-		rl->suppressed++;
-		return false;
-	}
-	rl->n++;
-	return true;
 }
 
 const char *

@@ -69,8 +69,17 @@ def test_one_list_three_outputs(pcap_lbd):
     lb.feed(ext=frames)
     lbd = lb.lbd
 
-    st, body, hdr = O.http_get(port, "/metrics")
-    assert st == 200 and hdr["Content-Type"].startswith("text/plain; version=0.0.4"), (st, hdr)
+    # what the control thread owns reaches the exporters with its next
+    # refresh (every 250 ms): wait for the one after the last frame
+    def settled():
+        st, body, hdr = O.http_get(port, "/metrics")
+        assert st == 200, st
+        p = O.parse_prom(body)
+        return (st, body, hdr) if O.prom_value(p, "lbd_port_rx_packets_total", port="ext") == \
+            len(frames) else None
+    st, body, hdr = H.wait_for(settled, timeout=10, what="the view's port counters",
+                               interval=0.1)
+    assert hdr["Content-Type"].startswith("text/plain; version=0.0.4"), hdr
     r = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True,
                        text=True, timeout=30)
     assert r.returncode == 0, "promtool check metrics:\n%s%s" % (r.stdout, r.stderr)
@@ -403,4 +412,39 @@ def test_lbctl_top_in_a_terminal(live, tmp_path):
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 0, r.stderr
     assert r.stdout.count("q: quit") == 2 and "\033" not in r.stdout, r.stdout
+    lbd.stop()
+
+
+def test_packet_triggered_logs_are_rate_limited(live):
+    """Next hops that never answer ARP are logged one line each, as logfmt,
+    at most 10 per 5 s; the first line after that says how many were left
+    out."""
+    targets = ["198.51.100.%d" % (101 + i) for i in range(12)]
+    conf = live.config(int_neighbours=[], fes=[
+        {"name": "dark", "vip": F.VIP, "protocol": "udp", "port": 7000,
+         "targets": [{"address": a, "port": 7000} for a in targets]}])
+    conf["arp"] = {"retries": 1, "retry_interval_ms": 50}
+    lbd = live.start(conf=conf)
+
+    def burst(base):
+        for i in range(150):
+            live.ext.send(F.udp("198.18.%d.%d" % (base + i // 200, i % 200 + 1), 20000 + i,
+                                F.VIP, 7000, b"x", dmac=H.LIVE_LBD_MACS[0]))
+
+    def unreachable():
+        return [f for lvl, msg, f in O.log_lines(lbd.stderr_text())
+                if msg == "neighbour unreachable: no ARP answer"]
+    burst(10)
+    H.wait_for(lambda: lbd.stats()["neighbours"]["resolutions_failed"] == 12, timeout=10,
+               what="12 failed resolutions")
+    time.sleep(0.3)
+    lines = unreachable()
+    assert len(lines) == 10, lines
+    assert {f["address"] for f in lines} <= set(targets) and all(f["port"] == "int" for f in lines)
+    assert all("suppressed" not in f for f in lines)
+    # FAILED entries are forgotten after 5 s; new traffic fails again, in a new window
+    time.sleep(5.5)
+    burst(20)
+    H.wait_for(lambda: len(unreachable()) > 10, timeout=10, what="a line in the next window")
+    assert unreachable()[10].get("suppressed") == "2", unreachable()[10]
     lbd.stop()
