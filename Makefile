@@ -14,7 +14,8 @@ DEB_PKGS := build-essential meson ninja-build pkg-config \
 	dpdk dpdk-dev libdpdk-dev libconfig-dev libjson-c-dev libcurl4-openssl-dev libyaml-dev \
 	libcmocka-dev libpcap-dev \
 	python3-scapy python3-pytest python3-kubernetes openssl \
-	iproute2 iptables ethtool curl nginx-light procps kmod
+	iproute2 iptables ethtool curl nginx-light procps kmod \
+	libmicrohttpd-dev prometheus tmux man-db
 
 .PHONY: all deps build build-asan test test-unit test-pkt test-e2e test-k8s-fake test-kapi test-k8s \
 	demo demo-k8s hugepages clean
@@ -29,6 +30,12 @@ deps:
 		echo "make deps: installing $$missing"; \
 		if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root to install packages" >&2; exit 1; fi; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+		case " $$missing " in *" prometheus "*) \
+			if command -v systemctl >/dev/null && systemctl is-active --quiet prometheus 2>/dev/null; then \
+				echo "make deps: stopping the Prometheus server Debian's package started (the tests run their own)"; \
+				systemctl disable --now prometheus; \
+			fi ;; \
+		esac; \
 	fi
 
 $(BUILD)/build.ninja:

@@ -14,6 +14,7 @@ struct args {
 	int argc;		/* the command's own arguments */
 	char **argv;
 	unsigned limit;		/* -n, 0 when not given */
+	int delay_ms;		/* -d, 0 when not given */
 };
 
 struct command {
@@ -94,6 +95,16 @@ build_flows(const struct args *a, struct json_object *req, char *err, size_t err
 }
 
 static int
+build_top(const struct args *a, struct json_object *req, char *err, size_t errlen)
+{
+	(void)a;
+	(void)req;
+	(void)err;
+	(void)errlen;
+	return 0;
+}
+
+static int
 build_trace(const struct args *a, struct json_object *req, char *err, size_t errlen)
 {
 	char src[LB_EP_STRLEN], dst[LB_EP_STRLEN], vip[64];
@@ -160,6 +171,8 @@ static const struct command commands[] = {
 	{ "neighbours", "neighbours", "the ARP neighbour table", 0, 0, NULL },
 	{ "services", "services", "Kubernetes Services lbd serves, their VIPs and state",
 		0, 0, NULL },
+	{ "top", "top [-d SECS] [-n N]",
+		"live rates per port, worker, drop reason and frontend (q quits)", 0, 0, build_top },
 };
 
 static const struct command *
@@ -203,7 +216,8 @@ lbctl_usage(FILE *out)
 		"  -s, --socket PATH    control socket (default: $LBD_SOCKET, else %s)\n"
 		"  -o, --output FORMAT  table (default) or json (the result object as lbd sent it)\n"
 		"  -t, --timeout SECS   how long to wait for lbd (default %d)\n"
-		"  -n, --limit N        flows: how many flows to show\n"
+		"  -n, --limit N        flows: how many flows to show; top: frames to show, then exit\n"
+		"  -d, --delay SECS     top: seconds between frames (default 1)\n"
 		"  -v, --verbose        stats: show every drop reason, not only non-zero ones\n"
 		"  -h, --help           this text\n"
 		"\n"
@@ -235,7 +249,7 @@ parse_limit(const char *s, unsigned *limit)
 
 	errno = 0;
 	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < 1 || v > LBCTL_FLOWS_MAX)
+	if (errno != 0 || end == s || *end != '\0' || v < 1 || v > LBCTL_TOP_MAX_ITER)
 		return -1;
 	*limit = (unsigned)v;
 	return 0;
@@ -250,6 +264,7 @@ lbctl_parse_args(int argc, char **argv, const char *sock_env, struct lbctl_opts 
 		{ "output", required_argument, NULL, 'o' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "limit", required_argument, NULL, 'n' },
+		{ "delay", required_argument, NULL, 'd' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -267,7 +282,7 @@ lbctl_parse_args(int argc, char **argv, const char *sock_env, struct lbctl_opts 
 
 	optind = 0;	/* full re-initialisation, so tests can call this repeatedly */
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "s:o:t:n:vh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "s:o:t:n:d:vh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 's':
 			if (optarg[0] == '\0') {
@@ -295,9 +310,16 @@ lbctl_parse_args(int argc, char **argv, const char *sock_env, struct lbctl_opts 
 			break;
 		case 'n':
 			if (parse_limit(optarg, &a.limit) < 0) {
-				*usage_cmd = "flows";
-				set_err(err, errlen, "-n: bad flow count '%s' (1 to %d)", optarg,
-					LBCTL_FLOWS_MAX);
+				set_err(err, errlen, "-n: bad count '%s' (flows: 1 to %d; top: 1 to %d)",
+					optarg, LBCTL_FLOWS_MAX, LBCTL_TOP_MAX_ITER);
+				return LBCTL_PARSE_USAGE;
+			}
+			break;
+		case 'd':
+			if (parse_timeout(optarg, &a.delay_ms) < 0 || a.delay_ms > 3600000) {
+				*usage_cmd = "top";
+				set_err(err, errlen, "-d: bad delay '%s' (seconds, > 0, at most 3600)",
+					optarg);
 				return LBCTL_PARSE_USAGE;
 			}
 			break;
@@ -307,7 +329,7 @@ lbctl_parse_args(int argc, char **argv, const char *sock_env, struct lbctl_opts 
 		case 'h':
 			return LBCTL_PARSE_HELP;
 		default:
-			if (optopt != 0 && strchr("sotn", optopt) != NULL)
+			if (optopt != 0 && strchr("sotnd", optopt) != NULL)
 				set_err(err, errlen, "option -%c needs an argument", optopt);
 			else if (optopt != 0)
 				set_err(err, errlen, "unknown option -%c", optopt);
@@ -330,10 +352,20 @@ lbctl_parse_args(int argc, char **argv, const char *sock_env, struct lbctl_opts 
 	*usage_cmd = c->name;
 	a.argc = argc - optind - 1;
 	a.argv = argv + optind + 1;
-	if (a.limit != 0 && c->build != build_flows) {
-		set_err(err, errlen, "%s: -n applies to flows only", c->name);
+	if (a.limit != 0 && c->build != build_flows && c->build != build_top) {
+		set_err(err, errlen, "%s: -n applies to flows and top only", c->name);
 		return LBCTL_PARSE_USAGE;
 	}
+	if (a.limit > LBCTL_FLOWS_MAX && c->build == build_flows) {
+		set_err(err, errlen, "-n: bad flow count '%u' (1 to %d)", a.limit, LBCTL_FLOWS_MAX);
+		return LBCTL_PARSE_USAGE;
+	}
+	if (a.delay_ms != 0 && c->build != build_top) {
+		set_err(err, errlen, "%s: -d applies to top only", c->name);
+		return LBCTL_PARSE_USAGE;
+	}
+	opts->iterations = c->build == build_top ? a.limit : 0;
+	opts->delay_ms = a.delay_ms != 0 ? a.delay_ms : LBCTL_TOP_DELAY_MS;
 	if (a.argc < c->min_args) {
 		set_err(err, errlen, "%s: missing argument", c->name);
 		return LBCTL_PARSE_USAGE;

@@ -479,6 +479,44 @@ right_align(size_t ncols)
 	return a;
 }
 
+/* Ports: one row per port, one column per counter (the first port's keys). */
+static void
+fmt_stats_ports(FILE *out, struct json_object *ports)
+{
+	struct json_object *first = jlen(ports) > 0 ? json_object_array_get_idx(ports, 0) : NULL;
+	unsigned ncols = 0;
+	struct table t;
+	char *align;
+	size_t i;
+
+	if (first == NULL || !json_object_is_type(first, json_type_object))
+		return;
+	json_object_object_foreach(first, k0, v0) {
+		(void)k0;
+		(void)v0;
+		ncols++;
+	}
+	align = right_align(ncols);
+	if (align == NULL)
+		return;
+	fputc('\n', out);
+	table_init(&t, ncols, align);
+	json_object_object_foreach(first, k1, v1) {
+		(void)v1;
+		table_add(&t, "%s", strcmp(k1, "name") == 0 ? "PORT" : k1);
+	}
+	for (i = 0; i < jlen(ports); i++) {
+		struct json_object *p = json_object_array_get_idx(ports, i);
+
+		json_object_object_foreach(first, k2, v2) {
+			(void)v2;
+			table_add(&t, "%s", jstr(p, k2));
+		}
+	}
+	table_print(out, &t);
+	free(align);
+}
+
 static void
 fmt_stats(FILE *out, struct json_object *r, bool verbose)
 {
@@ -538,6 +576,16 @@ fmt_stats(FILE *out, struct json_object *r, bool verbose)
 		}
 		fputc('\n', out);
 	}
+	neigh = jget(r, "control");
+	if (neigh != NULL && json_object_is_type(neigh, json_type_object)) {
+		fprintf(out, "control:");
+		json_object_object_foreach(neigh, ck, cv) {
+			(void)cv;
+			fprintf(out, " %s=%s", ck, jstr(neigh, ck));
+		}
+		fputc('\n', out);
+	}
+	fmt_stats_ports(out, jarr(r, "ports"));
 }
 
 static void

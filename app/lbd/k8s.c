@@ -105,7 +105,7 @@ api_log(void *ctx, enum lb_kapi_log_level level, const char *msg)
 	};
 
 	(void)ctx;
-	lbd_log(map[level], "kubernetes: %s", msg);
+	lbd_log(map[level], "kubernetes api detail=%s", LBD_Q(msg));
 }
 
 static size_t
@@ -137,8 +137,8 @@ on_object(void *ctx, struct lb_kapi_reflector *r, enum lb_kapi_event type,
 	if (lb_k8s_ctrl_event(K.ctrl, resources[i].kind, ev, obj, err, sizeof(err)) == -EINVAL) {
 		/* the stored version stays (fail static); say so now and then */
 		if (K.decode_errors++ % 100 == 0)
-			lbd_log(LBD_WARN, "kubernetes: %s: object ignored: %s (%lu so far)",
-				resources[i].name, err, (unsigned long)K.decode_errors);
+			lbd_log(LBD_WARN, "kubernetes object ignored resource=%s error=%s count=%lu",
+				resources[i].name, LBD_Q(err), (unsigned long)K.decode_errors);
 		snprintf(K.last_decode_error, sizeof(K.last_decode_error), "%s: %s",
 			resources[i].name, err);
 	}
@@ -160,7 +160,8 @@ on_relist_end(void *ctx, struct lb_kapi_reflector *r, const char *rv)
 	(void)r;
 	K.listing[i] = false;
 	lb_k8s_ctrl_relist_end(K.ctrl, resources[i].kind);
-	lbd_log(LBD_INFO, "kubernetes: %s listed at resourceVersion %s", resources[i].name, rv);
+	lbd_log(LBD_INFO, "kubernetes listed resource=%s resource_version=%s", resources[i].name,
+		LBD_Q(rv));
 	kick();
 }
 
@@ -170,8 +171,8 @@ on_state(void *ctx, struct lb_kapi_reflector *r, const struct lb_kapi_reflector_
 	(void)ctx;
 	(void)r;
 	if (st->state == LB_KAPI_BACKOFF && st->last_error[0] != '\0')
-		lbd_log(LBD_WARN, "kubernetes: %s: %s; forwarding goes on with the last good "
-			"state, retrying", st->name, st->last_error);
+		lbd_log(LBD_WARN, "kubernetes API unreachable, serving the last good state, retrying "
+			"resource=%s error=%s", st->name, LBD_Q(st->last_error));
 }
 
 static void
@@ -180,9 +181,9 @@ on_done(void *ctx, const struct lb_kapi_response *resp)
 	struct action_ctx *a = ctx;
 
 	if (resp->status < 200 || resp->status >= 300)
-		lbd_log(resp->status == 409 ? LBD_INFO : LBD_WARN, "kubernetes: %s: %s%s%s",
-			a->what, resp->status ? "HTTP " : "", resp->status ? "" : "no answer",
-			resp->error != NULL ? resp->error : "");
+		lbd_log(resp->status == 409 ? LBD_INFO : LBD_WARN, "kubernetes request failed "
+			"what=%s status=%ld error=%s", LBD_Q(a->what), resp->status,
+			LBD_Q(resp->error != NULL ? resp->error : ""));
 	lb_k8s_ctrl_result(K.ctrl, a->token, resp->err == 0 ? (int)resp->status : 0, resp->body,
 		lb_ev_now_ms());
 	free(a);
@@ -221,11 +222,12 @@ run_actions(void)
 		}
 		a->token = act->token;
 		snprintf(a->what, sizeof(a->what), "%s/%s: %s", act->ns, act->name, act->what);
-		lbd_log(LBD_DEBUG, "kubernetes: %s %s (%s)", act->method, act->path, act->what);
+		lbd_log(LBD_DEBUG, "kubernetes request method=%s path=%s what=%s", act->method,
+			LBD_Q(act->path), LBD_Q(act->what));
 		id = lb_kapi_request(K.api, &rq, on_done, a);
 		if (id < 0) {
-			lbd_log(LBD_WARN, "kubernetes: %s: cannot queue: %s", a->what,
-				strerror((int)-id));
+			lbd_log(LBD_WARN, "kubernetes request not queued what=%s error=%s",
+				LBD_Q(a->what), LBD_Q(strerror((int)-id)));
 			lb_k8s_ctrl_result(K.ctrl, act->token, 0, NULL, lb_ev_now_ms());
 			free(a);
 		}
@@ -270,13 +272,14 @@ on_timer(void *ctx)
 	run_actions();
 	t3 = mono_ns();
 	if (t3 - t0 > 20000000)
-		lbd_log(LBD_DEBUG, "kubernetes: slow pass: process %.1f ms, model+pipeline %.1f ms, "
-			"actions %.1f ms", (t1 - t0) / 1e6, (t2 - t1) / 1e6, (t3 - t2) / 1e6);
+		lbd_log(LBD_DEBUG, "kubernetes slow pass process_ms=%.1f model_ms=%.1f actions_ms=%.1f",
+			(t1 - t0) / 1e6, (t2 - t1) / 1e6, (t3 - t2) / 1e6);
 	lb_k8s_ctrl_stats(K.ctrl, &st);
 	if (st.synced && !K.first_sync_logged) {
 		K.first_sync_logged = true;
-		lbd_log(LBD_INFO, "kubernetes: first sync done: %lu Service(s) owned, %lu "
-			"frontend(s)", (unsigned long)st.services, (unsigned long)st.frontends);
+		lbd_ready_set(LBD_READY_K8S_SYNCED, true);
+		lbd_log(LBD_INFO, "kubernetes first sync done services=%lu frontends=%lu",
+			(unsigned long)st.services, (unsigned long)st.frontends);
 	}
 	wake = lb_k8s_ctrl_next_wakeup(K.ctrl);
 	if (wake != UINT64_MAX && !lb_ev_timer_armed(K.timer))
@@ -302,7 +305,7 @@ lbd_k8s_conflict(const struct lb_model_fe *kept, const struct lb_model_fe *dropp
 	if (K.on)
 		lb_k8s_ctrl_conflict(K.ctrl, kept, dropped, msg);
 	else
-		lbd_log(LBD_WARN, "conflict: %s", msg);
+		lbd_log(LBD_WARN, "frontend conflict detail=%s", LBD_Q(msg));
 }
 
 void
@@ -346,7 +349,8 @@ lbd_k8s_set_pools(const struct lb_config *cfg)
 	if (!K.on)
 		return;
 	if (lb_k8s_ctrl_set_pools(K.ctrl, cfg->pools, cfg->n_pools) != 0)
-		lbd_log(LBD_ERR, "kubernetes: cannot switch to the reloaded pools (out of memory)");
+		lbd_log(LBD_ERR, "kubernetes cannot switch to the reloaded pools error=%s",
+			LBD_Q("out of memory"));
 	kick();
 }
 
@@ -526,8 +530,9 @@ lbd_k8s_init(struct lb_ev *ev, char *err, size_t errlen)
 		lb_kapi_conf_free(&conf);
 		return -EINVAL;
 	}
-	lbd_log(LBD_INFO, "kubernetes: API %s (%s), class %s%s", conf.server, conf.source,
-		kc->lb_class, kc->class_less ? " and class-less Services" : "");
+	lbd_log(LBD_INFO, "kubernetes API server=%s source=%s class=%s class_less=%s",
+		LBD_Q(conf.server), LBD_Q(conf.source), LBD_Q(kc->lb_class),
+		kc->class_less ? "yes" : "no");
 	lb_kapi_conf_free(&conf);
 	if (gethostname(host, sizeof(host)) != 0)
 		snprintf(host, sizeof(host), "lbd");
@@ -559,6 +564,8 @@ lbd_k8s_init(struct lb_ev *ev, char *err, size_t errlen)
 		}
 	}
 	K.on = true;
+	/* /readyz waits for the first sync (the model is empty until then) */
+	lbd_ready_require(LBD_READY_K8S_SYNCED);
 	return 0;
 }
 

@@ -25,7 +25,9 @@
 #include "lb_dp.h"
 #include "lb_neigh.h"
 #include "lb_port.h"
+#include "lb_ratelimit.h"
 #include "lb_snap.h"
+#include "lb_stats.h"
 
 #define LBD_VERSION	"0.1.0"
 #define LBD_BURST	32
@@ -89,16 +91,6 @@ struct lbd_deferred {
 	uint64_t token;
 };
 
-struct lbd_ctl_counters {
-	uint64_t rx;		/* frames from workers */
-	uint64_t arp_in;
-	uint64_t resolve_in;
-	uint64_t garp_sent;
-	uint64_t arp_requests_sent;
-	uint64_t tx_enqueue_failed;
-	uint64_t alloc_failed;
-};
-
 /* A loaded config and its frontends, shared by the current state and the
  * builds that use it (control thread: refs). */
 struct lbd_cfg {
@@ -155,8 +147,10 @@ struct lbd {
 		bool ok;
 		uint64_t time;
 		char error[512];
+		uint64_t n_ok;		/* reloads that published, since start */
+		uint64_t n_failed;
 	} last_reload;
-	struct lbd_ctl_counters cc;
+	struct lb_ctl_counters cc;	/* lib/stats lists them */
 };
 
 extern struct lbd g_lbd;
@@ -235,11 +229,68 @@ void lbd_ctl_complete(uint64_t token, struct json_object *result, const char *er
 struct json_object *lbd_ctl_handle(void *ctx, const char *cmd, struct json_object *req,
 	char *err, size_t errlen);
 
-/* Logging (control thread and init only; workers never log). */
+/* metrics.c: the view the exporters read (Prometheus, telemetry), the
+ * metrics endpoint and packet capture. docs/design.md, "Observability". */
+int lbd_metrics_init(char *err, size_t errlen);	/* after lbd_control_init */
+void lbd_metrics_term(void);			/* before lbd_control_term */
+/* lbctl stats: the counter lists (lib/stats) of every worker, the
+ * neighbour resolver, the control thread and the ports. Control thread. */
+struct json_object *lbd_stats_json(void);
+/*
+ * Readiness (/readyz, lbd_ready): ports up, a snapshot published, and every
+ * condition that was required and is not met yet. A component that gates
+ * readiness requires its condition at init (control thread) and sets it
+ * from any thread, e.g. the Kubernetes glue after its first full sync.
+ */
+enum lbd_ready_cond {
+	LBD_READY_K8S_SYNCED = 0,	/* first list of every watched resource applied */
+	LBD_READY_NCOND
+};
+void lbd_ready_require(enum lbd_ready_cond c);
+void lbd_ready_set(enum lbd_ready_cond c, bool met);
+
+/* telemetry.c: /lbd/... commands for dpdk-telemetry.py (metrics.c registers them). */
+int lbd_telemetry_register(void);
+
+/*
+ * log.c: one line per event on stderr, `ts=... level=... msg="..." k=v ...`
+ * (no ts and a syslog priority prefix when stderr is the systemd journal).
+ * fmt is the message, then the fields: the first " key=" (lower-case key)
+ * starts them, e.g. lbd_log(LBD_INFO, "port started port=%s rx_queues=%u", ...).
+ * Field values with spaces or quotes go through LBD_Q(). Any thread; one
+ * write per line. Workers never log.
+ */
 void lbd_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void lbd_log_set_level(int level);
 #define LBD_ERR		0
 #define LBD_WARN	1
 #define LBD_INFO	2
 #define LBD_DEBUG	3
+
+/* A field value, quoted and escaped when it needs to be (lives until the end
+ * of the enclosing full expression's block). */
+const char *lbd_log_quote(char *buf, size_t len, const char *s);
+#define LBD_Q_MAX	1024
+#define LBD_Q(s)	lbd_log_quote((char[LBD_Q_MAX]){ 0 }, LBD_Q_MAX, (s))
+
+/* Rate limit for events a packet can trigger: at most LBD_RL_BURST lines per
+ * call site every LBD_RL_WINDOW_MS; the next line let through says how many
+ * were left out (suppressed=N). lib/common's lb_ratelimit; one static limiter
+ * per call site, so control thread only. */
+#define LBD_RL_BURST		10
+#define LBD_RL_WINDOW_MS	5000
+uint64_t lbd_mono_ms(void);
+const char *lbd_log_suppressed(char *buf, size_t len, uint32_t n);
+#define LBD_LOG_RL(level, fmt, ...) do { \
+		static struct lb_ratelimit rl_; \
+		uint32_t sup_; \
+		if (lb_ratelimit_ok(&rl_, lbd_mono_ms(), LBD_RL_BURST, LBD_RL_WINDOW_MS, &sup_)) \
+			lbd_log(level, fmt "%s", ##__VA_ARGS__, \
+				lbd_log_suppressed((char[32]){ 0 }, 32, sup_)); \
+	} while (0)
+
+/* systemd's notify protocol (Type=notify), a no-op without $NOTIFY_SOCKET:
+ * "READY=1", "STOPPING=1", "STATUS=...". */
+void lbd_notify(const char *state);
 
 #endif /* LBD_H */

@@ -29,25 +29,6 @@
 
 struct lbd g_lbd;
 
-static int log_level = LBD_INFO;
-
-void
-lbd_log(int level, const char *fmt, ...)
-{
-	static const char *const names[] = { "error", "warning", "info", "debug" };
-	struct timespec ts;
-	va_list ap;
-
-	if (level > log_level)
-		return;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	fprintf(stderr, "lbd[%ld.%03ld] %s: ", (long)ts.tv_sec, ts.tv_nsec / 1000000L, names[level]);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
 static void
 usage(FILE *f)
 {
@@ -242,14 +223,15 @@ init_ports(char *err, size_t errlen)
 				cfg->ports[i].name, msg);
 			return rc;
 		}
-		lbd_log(LBD_INFO, "port %s: %s (%s), %u rx / %u tx queues%s, mac %02x:%02x:%02x:%02x:%02x:%02x",
-			cfg->ports[i].name, cfg->ports[i].device, p->info.driver, p->info.n_rxq,
-			p->info.n_txq, p->info.rss ? ", RSS" : "",
+		lbd_log(LBD_INFO, "port started port=%s device=%s driver=%s rx_queues=%u tx_queues=%u "
+			"rss=%s mac=%02x:%02x:%02x:%02x:%02x:%02x", cfg->ports[i].name,
+			LBD_Q(cfg->ports[i].device), p->info.driver, p->info.n_rxq, p->info.n_txq,
+			p->info.rss ? "yes" : "no",
 			p->info.mac.addr_bytes[0], p->info.mac.addr_bytes[1], p->info.mac.addr_bytes[2],
 			p->info.mac.addr_bytes[3], p->info.mac.addr_bytes[4], p->info.mac.addr_bytes[5]);
 		if (p->info.n_rxq < g_lbd.n_workers)
-			lbd_log(LBD_INFO, "port %s: fewer rx queues than workers: frames are handed "
-				"to their owner worker", cfg->ports[i].name);
+			lbd_log(LBD_INFO, "fewer rx queues than workers: frames are handed to their "
+				"owner worker port=%s", cfg->ports[i].name);
 		/* rx queue q is polled by worker q % n_workers */
 		for (q = 0; q < p->info.n_rxq; q++) {
 			struct lbd_worker *w = &g_lbd.workers[q % g_lbd.n_workers];
@@ -264,8 +246,8 @@ init_ports(char *err, size_t errlen)
 	}
 	for (wi = 0; wi < g_lbd.n_workers; wi++)
 		if (g_lbd.workers[wi].n_rxq == 0)
-			lbd_log(LBD_INFO, "worker %u (lcore %u) polls no rx queue: it serves hand-offs only",
-				wi, g_lbd.workers[wi].lcore);
+			lbd_log(LBD_INFO, "worker polls no rx queue: it serves hand-offs only "
+				"worker=%u lcore=%u", wi, g_lbd.workers[wi].lcore);
 	return 0;
 }
 
@@ -398,7 +380,7 @@ main(int argc, char **argv)
 		case 'C':
 			return check_config(optarg);
 		case 'v':
-			log_level = LBD_DEBUG;
+			lbd_log_set_level(LBD_DEBUG);
 			break;
 		case 'V':
 			printf("lbd %s\n", LBD_VERSION);
@@ -463,7 +445,7 @@ main(int argc, char **argv)
 		for (k = 0; k < eal.argc && off < sizeof(line); k++)
 			off += (size_t)snprintf(line + off, sizeof(line) - off, "%s%s", k ? " " : "",
 				eal.argv[k]);
-		lbd_log(LBD_INFO, "EAL: %s", line);
+		lbd_log(LBD_INFO, "starting EAL args=%s", LBD_Q(line));
 	}
 	{
 		/* rte_eal_init permutes and keeps pointers into argv: give it a copy
@@ -495,8 +477,10 @@ main(int argc, char **argv)
 	if ((rc = init_mempool(err, sizeof(err))) != 0 ||
 	    (rc = init_workers(err, sizeof(err))) != 0 ||
 	    (rc = init_ports(err, sizeof(err))) != 0 ||
-	    (rc = lbd_control_init(err, sizeof(err))) != 0) {
+	    (rc = lbd_control_init(err, sizeof(err))) != 0 ||
+	    (rc = lbd_metrics_init(err, sizeof(err))) != 0) {
 		fprintf(stderr, "lbd: %s\n", err);
+		lbd_metrics_term();
 		for (i = 0; i < g_lbd.n_ports; i++)
 			if (g_lbd.ports[i].info.n_txq > 0)
 				lb_port_stop(g_lbd.ports[i].dev);
@@ -513,13 +497,16 @@ main(int argc, char **argv)
 			rte_exit(EXIT_FAILURE, "cannot launch worker %u on lcore %u: %s\n", i,
 				g_lbd.workers[i].lcore, rte_strerror(-rc));
 	}
-	lbd_log(LBD_INFO, "running: %u worker(s), %u frontend(s), lbctl socket %s", g_lbd.n_workers,
-		g_lbd.cfg->n_frontends, g_lbd.cfg->socket);
+	lbd_log(LBD_INFO, "running workers=%u frontends=%u socket=%s version=%s", g_lbd.n_workers,
+		g_lbd.cfg->n_frontends, LBD_Q(g_lbd.cfg->socket), LBD_VERSION);
 
+	lbd_notify("READY=1");
 	lbd_control_loop();
 
+	lbd_notify("STOPPING=1");
 	atomic_store(&g_lbd.quit, true);
 	rte_eal_mp_wait_lcore();
+	lbd_metrics_term();
 	lbd_control_term();
 	for (i = 0; i < g_lbd.n_ports; i++)
 		lb_port_stop(g_lbd.ports[i].dev);

@@ -120,7 +120,7 @@ read_failpoints(void)
 		failpoints.build = atoi(p + strlen("snapshot_build="));
 	if ((p = strstr(e, "neighbours=")) != NULL)
 		failpoints.neighbours = atoi(p + strlen("neighbours="));
-	lbd_log(LBD_WARN, "failpoints armed: snapshot_build=%d neighbours=%d (tests only)",
+	lbd_log(LBD_WARN, "failpoints armed (tests only) snapshot_build=%d neighbours=%d",
 		failpoints.build, failpoints.neighbours);
 }
 
@@ -228,8 +228,8 @@ builder_main(void *arg)
 	 * time and leaves it the CPU (nice 10: about a tenth of the CPU while
 	 * the loop is busy, all of it otherwise). */
 	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10) != 0)
-		lbd_log(LBD_WARN, "snapshot builder: cannot lower its priority: %s",
-			strerror(errno));
+		lbd_log(LBD_WARN, "snapshot builder cannot lower its priority error=%s",
+			LBD_Q(strerror(errno)));
 	pthread_mutex_lock(&P.mu);
 	for (;;) {
 		struct lbd_build *b;
@@ -441,8 +441,8 @@ rollback(const char *why)
 	struct lb_overlay *ov = lb_overlay_clone(P.committed_ov);
 
 	P.st.failed++;
-	lbd_log(LBD_ERR, "snapshot not published: %s; keeping generation %lu", why,
-		(unsigned long)g_lbd.generation);
+	lbd_log(LBD_ERR, "snapshot not published, keeping the current one error=%s generation=%lu",
+		LBD_Q(why), (unsigned long)g_lbd.generation);
 	if (g_lbd.cur != P.committed_cfg) {
 		lbd_cfg_put(g_lbd.cur);
 		g_lbd.cur = lbd_cfg_get(P.committed_cfg);
@@ -535,7 +535,8 @@ report_rejections(const struct lbd_build *b)
 		return;
 	snprintf(P.last_rej_digest, sizeof(P.last_rej_digest), "%s", digest);
 	for (i = 0; i < b->n_rej; i++)
-		lbd_log(LBD_WARN, "not served: %s (%s)", b->rej[i].msg, b->rej[i].fe->origin);
+		lbd_log(LBD_WARN, "frontend not served reason=%s origin=%s", LBD_Q(b->rej[i].msg),
+			LBD_Q(b->rej[i].fe->origin));
 }
 
 static void
@@ -558,9 +559,9 @@ publish(struct lbd_build *b)
 		P.st.max_build_ns = P.st.last_build_ns;
 	for (i = 0; i < b->n_arrivals; i++)
 		lbd_convergence_add(now > b->arrivals[i] ? now - b->arrivals[i] : 0);
-	lbd_log(LBD_INFO, "snapshot %lu published: %u frontend(s), %u table(s) built in %.3f ms, "
-		"%u reused, %.3f ms from submit", (unsigned long)s->generation, s->n_fes,
-		b->st.tables_built, b->st.table_ns / 1e6, b->st.tables_reused,
+	lbd_log(LBD_INFO, "snapshot published generation=%lu frontends=%u tables_built=%u "
+		"table_ms=%.3f tables_reused=%u build_ms=%.3f", (unsigned long)s->generation,
+		s->n_fes, b->st.tables_built, b->st.table_ns / 1e6, b->st.tables_reused,
 		P.st.last_build_ns / 1e6);
 	announce_new_vips(old, s);
 	report_rejections(b);

@@ -67,6 +67,9 @@
 /* A Kubernetes qualified name: DNS subdomain prefix (253), '/', name (63). */
 #define LB_CONFIG_K8S_CLASS_MAX		317
 #define LB_CONFIG_K8S_CONTEXT_MAX	253
+#define LB_CONFIG_DEF_METRICS_ADDRESS	"127.0.0.1"
+#define LB_CONFIG_DEF_METRICS_PORT	9542
+#define LB_CONFIG_METRICS_ADDRESS_MAX	46	/* INET6_ADDRSTRLEN */
 
 enum lb_role {
 	LB_ROLE_EXTERNAL = 0x1,
@@ -201,6 +204,11 @@ struct lb_config {
 	uint32_t arp_retry_ms;		/* between requests */
 	uint32_t arp_queue;		/* packets held per unresolved neighbour */
 
+	/* metrics = { ... }: the Prometheus endpoint (off without the group) */
+	bool metrics_enabled;
+	char metrics_address[LB_CONFIG_METRICS_ADDRESS_MAX];	/* IPv4 or IPv6 literal */
+	uint16_t metrics_port;
+
 	/* frontends = ( ... ) */
 	uint32_t n_frontends;
 	struct lb_config_frontend *frontends;
@@ -231,6 +239,9 @@ struct lb_config {
 	int line_snat_ports;
 	int line_timeouts;
 	int line_arp;
+	int line_metrics_enabled;
+	int line_metrics_address;
+	int line_metrics_port;
 	int line_frontends;
 	int line_pools;
 };

@@ -22,6 +22,7 @@ int lb_config_fail(struct lb_config_ctx *x, int line, const char *fmt, ...)
 /* libconfig tree -> model, checking keys, types, ranges and duplicates. */
 int lb_config_parse(struct lb_config_ctx *x, const config_setting_t *root);
 int lb_config_parse_frontends(struct lb_config_ctx *x, const config_setting_t *root);
+int lb_config_parse_metrics(struct lb_config_ctx *x, const config_setting_t *root);
 
 /* pools and kubernetes (lb_config_k8s.c); their checks across sections. */
 int lb_config_parse_pools(struct lb_config_ctx *x, const config_setting_t *root);

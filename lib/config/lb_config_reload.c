@@ -4,7 +4,8 @@
  * neighbours are compiled into the next snapshot and take effect without
  * touching a worker. Everything else is fixed when lbd starts: the EAL,
  * lcores, the ports and their addresses (RSS, SNAT layout and the flow
- * tables depend on them), so a change there needs a restart.
+ * tables depend on them) and the metrics endpoint, so a change there needs a
+ * restart.
  *
  * Pools may change (the control thread also asks lib/k8s whether the
  * addresses in use still fit). The kubernetes group may not: the API
@@ -126,5 +127,11 @@ lb_config_reload_check(const struct lb_config *cur, const struct lb_config *next
 		return changed(next, next->line_snat_addrs, "workers.snat_addresses", err, errlen);
 	if (cur->snat_port_lo != next->snat_port_lo || cur->snat_port_hi != next->snat_port_hi)
 		return changed(next, next->line_snat_ports, "workers.snat_ports", err, errlen);
+	if (cur->metrics_enabled != next->metrics_enabled)
+		return changed(next, next->line_metrics_enabled, "metrics", err, errlen);
+	if (strcmp(cur->metrics_address, next->metrics_address) != 0)
+		return changed(next, next->line_metrics_address, "metrics.address", err, errlen);
+	if (cur->metrics_port != next->metrics_port)
+		return changed(next, next->line_metrics_port, "metrics.port", err, errlen);
 	return check_k8s(&cur->k8s, &next->k8s, next, err, errlen);
 }

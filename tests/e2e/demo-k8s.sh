@@ -109,7 +109,7 @@ done
 kc get nodes -o wide
 
 say "starting lbd in lbd-lb (config/demo-k8s.conf)"
-sed -e "s#@KUBECONFIG@#$TMP/api/kubeconfig#" -e "s#/run/lbd/demo-k8s.sock#$TMP/lbd.sock#" \
+sed -e "s#/run/lbd-e2e/fakeapi/kubeconfig#$TMP/api/kubeconfig#" -e "s#/run/lbd/demo-k8s.sock#$TMP/lbd.sock#" \
 	"$REPO/config/demo-k8s.conf" >"$TMP/lbd.conf"
 "$LBD" --check-config "$TMP/lbd.conf" || fail "lbd rejects the config"
 ip netns exec lbd-lb "$LBD" -c "$TMP/lbd.conf" </dev/null >"$TMP/lbd.log" 2>&1 &

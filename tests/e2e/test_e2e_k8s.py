@@ -53,7 +53,8 @@ def k8s(topology, tmp_path):
     api = NsApi("lbd-lb", tmp_path / "api").start()
     for n, ip in NODES.items():
         api.ctl.create(O.node(n, ip))
-    conf = (REPO / "config" / "demo-k8s.conf").read_text().replace("@KUBECONFIG@", api.kubeconfig)
+    conf = (REPO / "config" / "demo-k8s.conf").read_text().replace(
+        "/run/lbd-e2e/fakeapi/kubeconfig", api.kubeconfig)
     d = Lbd(tmp_path)
     import lbdconf as LC
     d.write_conf(LC.set_socket(conf, str(d.sock)))

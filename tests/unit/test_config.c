@@ -1087,6 +1087,67 @@ test_reload(void **state)
 	}
 }
 
+/* metrics = { ... }: off without the group, on with it, validated, restart-only. */
+static void
+test_metrics(void **state)
+{
+	const char *arp_end = "	queue = 0;\n};\n";
+	struct lb_config *c = load_ok(base_conf), *d;
+	char *text;
+
+	(void)state;
+	assert_false(c->metrics_enabled);
+	assert_string_equal(c->metrics_address, "127.0.0.1");
+	assert_int_equal(c->metrics_port, LB_CONFIG_DEF_METRICS_PORT);
+
+	d = edit_ok(arp_end, "	queue = 0;\n};\nmetrics = { };\n");
+	assert_true(d->metrics_enabled);
+	assert_string_equal(d->metrics_address, "127.0.0.1");
+	assert_int_equal(d->metrics_port, LB_CONFIG_DEF_METRICS_PORT);
+	lb_config_free(d);
+	d = edit_ok(arp_end, "	queue = 0;\n};\nmetrics = { address = \"::1\"; port = 9100; };\n");
+	assert_true(d->metrics_enabled);
+	assert_string_equal(d->metrics_address, "::1");
+	assert_int_equal(d->metrics_port, 9100);
+	lb_config_free(d);
+	d = edit_ok(arp_end, "	queue = 0;\n};\nmetrics = { enabled = false; address = \"0.0.0.0\"; };\n");
+	assert_false(d->metrics_enabled);
+	assert_string_equal(d->metrics_address, "0.0.0.0");
+	lb_config_free(d);
+
+	text = edit(base_conf, arp_end, "	queue = 0;\n};\nmetrics = {\n address = \"localhost\";\n};\n");
+	expect_err_line(text, 49, "metrics.address = \"localhost\" is not an IPv4 or IPv6 address");
+	free(text);
+	text = edit(base_conf, arp_end, "	queue = 0;\n};\nmetrics = {\n port = 0;\n};\n");
+	expect_err_line(text, 49, "metrics.port");
+	free(text);
+	text = edit(base_conf, arp_end, "	queue = 0;\n};\nmetrics = {\n enabled = 1;\n};\n");
+	expect_err_line(text, 49, "metrics.enabled");
+	free(text);
+	text = edit(base_conf, arp_end, "	queue = 0;\n};\nmetrics = {\n listen = \"x\";\n};\n");
+	expect_err_line(text, 49, "unknown key 'listen' in metrics");
+	free(text);
+	text = edit(base_conf, arp_end, "	queue = 0;\n};\nmetrics = 1;\n");
+	expect_err_line(text, 48, "metrics must be a group");
+	free(text);
+
+	/* a restart setting */
+	expect_reload_reject(c, arp_end, "	queue = 0;\n};\nmetrics = { };\n", "metrics", "metrics");
+	lb_config_free(c);
+	c = edit_ok(arp_end, "	queue = 0;\n};\nmetrics = { port = 9100; };\n");
+	text = edit(base_conf, arp_end, "	queue = 0;\n};\nmetrics = {\n port = 9101;\n};\n");
+	d = load_ok(text);
+	{
+		char err[ERRLEN];
+
+		assert_int_equal(lb_config_reload_check(c, d, err, sizeof(err)), -EINVAL);
+		assert_string_equal(err, "t.conf:49: metrics.port cannot change on reload (restart lbd)");
+	}
+	lb_config_free(d);
+	free(text);
+	lb_config_free(c);
+}
+
 static void
 test_strings(void **state)
 {
@@ -1276,6 +1337,7 @@ main(void)
 		cmocka_unit_test(test_counts),
 		cmocka_unit_test(test_load_errors),
 		cmocka_unit_test(test_reload),
+		cmocka_unit_test(test_metrics),
 		cmocka_unit_test(test_strings),
 		cmocka_unit_test(test_device_valid),
 		cmocka_unit_test(test_prefixes),

@@ -133,7 +133,7 @@ test_defaults(void **state)
 	c = load(edit("pools = (", "xpools = ("), err);
 	assert_null(c);
 	assert_string_equal(err, "k.conf:8: unknown key 'xpools' at the top level (expected lbd, "
-		"eal, ports, workers, arp, frontends, pools, kubernetes)");
+		"eal, ports, workers, arp, metrics, frontends, pools, kubernetes)");
 	c = lb_config_load_string("ports = ( { name = \"p\"; device = \"net_ring0\"; "
 		"role = \"both\"; address = \"10.0.0.1/24\"; } );\n"
 		"workers = { lcores = [ 1 ]; };\n", "d.conf", err, ERRLEN);
@@ -164,7 +164,7 @@ test_defaults(void **state)
 	assert_int_equal(c->k8s.backoff_max_ms, 30000);
 	assert_int_equal(c->k8s.maglev_size, 65537);
 	assert_int_equal(c->k8s.event_interval, 300);
-	assert_int_equal(c->k8s.sync_batch, 250);
+	assert_int_equal(c->k8s.sync_batch, 50);
 	assert_int_equal(c->k8s.line_resync, 3);
 	lb_config_free(c);
 }
