@@ -22,6 +22,7 @@
  */
 #include "lb_common.h"
 #include "lb_addr.h"
+#include "lb_health.h"
 #include "lb_model.h"
 
 #define LB_CONFIG_DEVICE_MAX	512
@@ -108,8 +109,12 @@ struct lb_config_frontend {
 	struct lb_cidr *src_ranges;
 	uint32_t n_targets;
 	struct lb_config_target *targets;
+	/* The frontend's check: its health group over the top-level one (kind
+	 * NONE: not checked). */
+	struct lb_health_spec health;
 	int line;
 	int line_vip;
+	int line_health;	/* its health group, else the frontend's line */
 };
 
 struct lb_config_timeouts {	/* seconds */
@@ -155,6 +160,11 @@ struct lb_config {
 	uint32_t arp_retry_ms;		/* between requests */
 	uint32_t arp_queue;		/* packets held per unresolved neighbour */
 
+	/* health = { ... } */
+	struct lb_health_spec health;		/* default check of static frontends */
+	struct lb_health_k8s_conf health_k8s;	/* Kubernetes checks: timing, kinds */
+	struct lb_health_bind health_bind;	/* where probes leave from */
+
 	/* frontends = ( ... ) */
 	uint32_t n_frontends;
 	struct lb_config_frontend *frontends;
@@ -178,6 +188,8 @@ struct lb_config {
 	int line_timeouts;
 	int line_arp;
 	int line_frontends;
+	int line_health;
+	int line_health_kind;	/* health.kind, 0 when not set */
 };
 
 /*

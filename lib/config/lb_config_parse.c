@@ -517,7 +517,7 @@ parse_arp(struct lb_config_ctx *x, const config_setting_t *g)
 /* ---- top level ---- */
 
 static const char *const top_keys[] = {
-	"lbd", "eal", "ports", "workers", "arp", "frontends", NULL
+	"lbd", "eal", "ports", "workers", "arp", "health", "frontends", NULL
 };
 
 static void
@@ -581,6 +581,8 @@ lb_config_parse(struct lb_config_ctx *x, const config_setting_t *root)
 		rc = parse_workers(x, root);
 	if (rc == 0)
 		rc = parse_arp(x, arp);
+	if (rc == 0)
+		rc = lb_config_parse_health(x, root);
 	if (rc == 0)
 		rc = lb_config_parse_frontends(x, root);
 	return rc;

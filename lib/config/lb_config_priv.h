@@ -22,6 +22,11 @@ int lb_config_fail(struct lb_config_ctx *x, int line, const char *fmt, ...)
 /* libconfig tree -> model, checking keys, types, ranges and duplicates. */
 int lb_config_parse(struct lb_config_ctx *x, const config_setting_t *root);
 int lb_config_parse_frontends(struct lb_config_ctx *x, const config_setting_t *root);
+/* health = { ... } (before the frontends, which inherit it) and a
+ * frontend's own health group (lb_config_health.c). */
+int lb_config_parse_health(struct lb_config_ctx *x, const config_setting_t *root);
+int lb_config_parse_fe_health(struct lb_config_ctx *x, const config_setting_t *g, const char *path,
+	struct lb_config_frontend *fe);
 
 /* Checks across sections: roles, address clashes, reachability. */
 int lb_config_check(struct lb_config_ctx *x);
