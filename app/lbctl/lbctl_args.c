@@ -154,6 +154,8 @@ static const struct command commands[] = {
 	{ "undrain", "undrain TARGET-IP:PORT [FRONTEND]", "undo drain", 1, 2, build_drain },
 	{ "reload", "reload", "re-read the configuration file", 0, 0, NULL },
 	{ "neighbours", "neighbours", "the ARP neighbour table", 0, 0, NULL },
+	{ "health", "health", "health checks: state, last result and targets of each", 0, 0,
+		NULL },
 };
 
 static const struct command *

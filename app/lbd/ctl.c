@@ -319,6 +319,7 @@ cmd_targets(struct json_object *req, char *err, size_t errlen)
 		add(o, "share", json_object_new_double(fe->maglev_size ?
 			(double)slots[i] / fe->maglev_size : 0));
 		add(o, "nexthop", jip(t->nexthop));
+		add(o, "health", lbd_health_target_json(fe->id, t->addr, t->port));
 		json_object_array_add(a, o);
 	}
 	free(slots);
@@ -734,7 +735,14 @@ lbd_ctl_handle(void *ctx, const char *cmd, struct json_object *req, char *err, s
 		return cmd_reload(err, errlen);
 	if (strcmp(cmd, "neighbours") == 0)
 		return cmd_neighbours();
+	if (strcmp(cmd, "health") == 0) {
+		struct json_object *r = lbd_health_json();
+
+		if (r == NULL)
+			snprintf(err, errlen, "out of memory");
+		return r;
+	}
 	snprintf(err, errlen, "unknown command '%s' (try: status, frontends, targets, stats, "
-		"flows, trace, drain, undrain, reload, neighbours)", cmd);
+		"flows, trace, drain, undrain, reload, neighbours, health)", cmd);
 	return NULL;
 }

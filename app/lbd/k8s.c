@@ -7,6 +7,8 @@
  *
  * Without a kubernetes group in the config every function here is a no-op.
  */
+#include <errno.h>
+
 #include "lbd.h"
 
 int
@@ -56,4 +58,32 @@ struct json_object *
 lbd_k8s_status(void)
 {
 	return NULL;
+}
+
+/*
+ * Health checks (health.c). Stubs until the Kubernetes glue is written: the
+ * lead replaces them. lbd_k8s_health_svc must look up the Service of fe
+ * (fe->k8s_ns, fe->k8s_name) and fill policy, whether the frontend's targets
+ * are nodes, and spec.healthCheckNodePort (network order); until then the
+ * checks guess from the frontend's method (lb_health_k8s_spec).
+ * lbd_k8s_health_event must post an Event on the Service (rate-limited like
+ * the rejections), e.g. reason "TargetUnhealthy" / "TargetHealthy" /
+ * "FailingOpen".
+ */
+int
+lbd_k8s_health_svc(const struct lb_model_fe *fe, struct lb_health_k8s_svc *out)
+{
+	(void)fe;
+	(void)out;
+	return -ENOENT;
+}
+
+void
+lbd_k8s_health_event(const struct lb_model_fe *fe, const char *target, bool healthy,
+	const char *msg)
+{
+	(void)fe;
+	(void)target;
+	(void)healthy;
+	(void)msg;
 }

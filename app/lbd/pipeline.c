@@ -559,6 +559,7 @@ publish(struct lbd_build *b)
 	ops_finish(b->ops, true, s->generation, NULL);
 	b->ops = NULL;
 	lbd_k8s_published(s);
+	lbd_health_published(s);
 }
 
 static void
