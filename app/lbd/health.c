@@ -380,21 +380,9 @@ static struct hc *
 hc_of_target(uint64_t fe_id, uint32_t addr, uint16_t port)
 {
 	struct tidx k = { fe_id, addr, port, NULL };
-	struct tidx *t = bsearch(&k, H.tidx, H.n_tidx, sizeof(k), tidx_cmp);
+	struct tidx *t = H.n_tidx > 0 ? bsearch(&k, H.tidx, H.n_tidx, sizeof(k), tidx_cmp) : NULL;
 
 	return t != NULL ? t->hc : NULL;
-}
-
-static bool
-user_in(const struct lb_health_user *u, const struct lb_health_user *set, uint32_t n)
-{
-	uint32_t i;
-
-	for (i = 0; i < n; i++)
-		if (set[i].port == u->port && strcmp(set[i].fe, u->fe) == 0 &&
-		    lb_ip_cmp(&set[i].addr, &u->addr) == 0)
-			return true;
-	return false;
 }
 
 static int
@@ -421,7 +409,8 @@ report_fail_open(const struct lb_snap *s)
 	qsort(now, n, sizeof(*now), u64cmp);
 	for (i = 0; i < s->n_fes; i++) {
 		const struct lb_snap_fe *fe = &s->fes[i];
-		bool was = bsearch(&fe->id, H.failing, H.n_failing, sizeof(uint64_t), u64cmp) != NULL;
+		bool was = H.n_failing > 0 &&
+			bsearch(&fe->id, H.failing, H.n_failing, sizeof(uint64_t), u64cmp) != NULL;
 		bool is = fe->flags & LB_SNAP_FE_FAIL_OPEN;
 		char msg[LB_MODEL_NAME_MAX + 128];
 
@@ -443,20 +432,87 @@ report_fail_open(const struct lb_snap *s)
 	H.n_failing = n;
 }
 
-/* Removes the marks of h's previous users that are not users any more,
- * then makes the current users' marks agree with h's state. */
+static bool
+user_eq(const struct lb_health_user *a, const struct lb_health_user *b)
+{
+	return a->port == b->port && lb_ip_cmp(&a->addr, &b->addr) == 0 && strcmp(a->fe, b->fe) == 0;
+}
+
+static int
+user_cmp(const void *x, const void *y)
+{
+	const struct lb_health_user *a = x, *b = y;
+	int c = strcmp(a->fe, b->fe);
+
+	if (c != 0)
+		return c;
+	c = lb_ip_cmp(&a->addr, &b->addr);
+	if (c != 0)
+		return c;
+	return a->port < b->port ? -1 : a->port > b->port;
+}
+
+/* Unmarks the previous users of h that are not users any more: a sorted
+ * merge, so a check shared by thousands of frontends costs n log n. */
+static int
+unmark_gone(struct hc *h)
+{
+	struct lb_health_user *o = malloc(sizeof(*o) * (h->n_old ? h->n_old : 1));
+	struct lb_health_user *n = malloc(sizeof(*n) * (h->n_users ? h->n_users : 1));
+	uint32_t i = 0, j = 0;
+	int changed = 0, rc;
+
+	if (o == NULL || n == NULL) {
+		free(o);
+		free(n);
+		return -ENOMEM;
+	}
+	if (h->n_old > 0)
+		memcpy(o, h->old_users, sizeof(*o) * h->n_old);
+	if (h->n_users > 0)
+		memcpy(n, h->users, sizeof(*n) * h->n_users);
+	qsort(o, h->n_old, sizeof(*o), user_cmp);
+	qsort(n, h->n_users, sizeof(*n), user_cmp);
+	while (i < h->n_old) {
+		int c = j < h->n_users ? user_cmp(&o[i], &n[j]) : -1;
+
+		if (c > 0) {
+			j++;
+			continue;
+		}
+		if (c < 0) {
+			rc = lb_health_mark(g_lbd.overlay, &o[i], 1, false, NULL);
+			if (rc > 0)
+				changed++;
+		} else {
+			j++;
+		}
+		i++;
+	}
+	free(o);
+	free(n);
+	return changed;
+}
+
+/* After a sync: removes the marks of h's previous users that are gone and
+ * marks new users when h is down. Unchanged users (the common case: the
+ * snapshot lists frontends in a stable order) cost one comparison each;
+ * their marks are re-asserted by every probe result anyway. */
 static void
 settle_marks(struct hc *h)
 {
+	bool same = h->n_old == h->n_users;
 	uint32_t i;
-	int rc, changed = 0;
 
-	for (i = 0; i < h->n_old; i++) {
-		if (user_in(&h->old_users[i], h->users, h->n_users))
-			continue;
-		rc = lb_health_mark(g_lbd.overlay, &h->old_users[i], 1, false, NULL);
-		if (rc > 0)
-			changed++;
+	for (i = 0; same && i < h->n_users; i++)
+		same = user_eq(&h->old_users[i], &h->users[i]);
+	if (!same) {
+		int rc = unmark_gone(h);
+
+		if (rc < 0)
+			lbd_log(LBD_ERR, "health: out of memory updating marks");
+		else if (rc > 0)
+			request_publish();
 	}
 	users_release(h->old_fes, h->n_old);
 	free(h->old_users);
@@ -464,9 +520,7 @@ settle_marks(struct hc *h)
 	h->old_users = NULL;
 	h->old_fes = NULL;
 	h->n_old = 0;
-	if (changed > 0)
-		request_publish();
-	if (h->seen)
+	if (h->seen && !same)
 		apply_marks(h);
 }
 
@@ -538,7 +592,8 @@ lbd_health_published(const struct lb_snap *s)
 	if (nomem)
 		lbd_log(LBD_ERR, "health: out of memory following the snapshot; some targets "
 			"are not checked");
-	qsort(H.tidx, H.n_tidx, sizeof(*H.tidx), tidx_cmp);
+	if (H.n_tidx > 1)
+		qsort(H.tidx, H.n_tidx, sizeof(*H.tidx), tidx_cmp);
 	for (b = 0; b < H.n_buckets; b++)
 		for (h = H.buckets[b]; h != NULL; h = next) {
 			next = h->hnext;
