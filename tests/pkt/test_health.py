@@ -19,13 +19,15 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
-import pktharness as H
+# pktharness builds frames with scapy (not needed here, but imported)
+pytest.importorskip("scapy.layers.inet", reason="scapy missing: run with /usr/bin/python3 (Debian python3-scapy)")
+
+import pktharness as H         # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 NODES = ["198.51.100.11", "198.51.100.12", "198.51.100.13"]
