@@ -50,6 +50,7 @@ struct hc {
 	struct lb_model_fe **old_fes;
 	char mark_reason[LB_HEALTH_REASON_MAX];	/* what the marks say while down */
 	bool seen;
+	bool users_changed;		/* during a sync */
 	struct hc *hnext;		/* hash chain */
 };
 
@@ -494,18 +495,18 @@ unmark_gone(struct hc *h)
 	return changed;
 }
 
-/* After a sync: removes the marks of h's previous users that are gone and
- * marks new users when h is down. Unchanged users (the common case: the
- * snapshot lists frontends in a stable order) cost one comparison each;
- * their marks are re-asserted by every probe result anyway. */
+/* After a sync, first pass: removes the marks of h's previous users that
+ * are gone. Unchanged users (the common case: the snapshot lists frontends
+ * in a stable order) cost one comparison each. */
 static void
-settle_marks(struct hc *h)
+unmark_left(struct hc *h)
 {
 	bool same = h->n_old == h->n_users;
 	uint32_t i;
 
 	for (i = 0; same && i < h->n_users; i++)
 		same = user_eq(&h->old_users[i], &h->users[i]);
+	h->users_changed = !same;
 	if (!same) {
 		int rc = unmark_gone(h);
 
@@ -520,8 +521,6 @@ settle_marks(struct hc *h)
 	h->old_users = NULL;
 	h->old_fes = NULL;
 	h->n_old = 0;
-	if (h->seen && !same)
-		apply_marks(h);
 }
 
 void
@@ -594,12 +593,18 @@ lbd_health_published(const struct lb_snap *s)
 			"are not checked");
 	if (H.n_tidx > 1)
 		qsort(H.tidx, H.n_tidx, sizeof(*H.tidx), tidx_cmp);
+	/* Unmark first, mark second: a target that moved from one check to
+	 * another (its frontend's spec changed) ends up as its new check says. */
+	for (b = 0; b < H.n_buckets; b++)
+		for (h = H.buckets[b]; h != NULL; h = h->hnext)
+			unmark_left(h);
 	for (b = 0; b < H.n_buckets; b++)
 		for (h = H.buckets[b]; h != NULL; h = next) {
 			next = h->hnext;
-			settle_marks(h);
 			if (!h->seen)
 				hc_free(h);
+			else if (h->users_changed)
+				apply_marks(h);	/* new users of a check that is down */
 		}
 }
 
