@@ -173,6 +173,8 @@ static const struct command commands[] = {
 		0, 0, NULL },
 	{ "top", "top [-d SECS] [-n N]",
 		"live rates per port, worker, drop reason and frontend (q quits)", 0, 0, build_top },
+	{ "health", "health", "health checks: state, last result and targets of each", 0, 0,
+		NULL },
 };
 
 static const struct command *

@@ -483,6 +483,8 @@ lbd_control_init(char *err, size_t errlen)
 		return -EINVAL;
 	if (lbd_pipeline_init(g_lbd.ev, err, errlen) != 0)
 		return -EINVAL;
+	if (lbd_health_init(g_lbd.ev, err, errlen) != 0)
+		return -ENOMEM;
 	if (apply_static_neighbours(cfg) != 0) {
 		snprintf(err, errlen, "%s: cannot apply the static neighbours", cfg->path);
 		return -ENOMEM;
@@ -589,6 +591,7 @@ lbd_control_term(void)
 	struct rte_mbuf *m;
 
 	lbd_k8s_term();
+	lbd_health_term();
 	lbd_pipeline_term(g_lbd.ev);
 	if (g_lbd.ctl != NULL)
 		lb_ctl_server_close(g_lbd.ctl);

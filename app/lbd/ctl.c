@@ -326,6 +326,7 @@ cmd_targets(struct json_object *req, char *err, size_t errlen)
 		add(o, "share", json_object_new_double(fe->maglev_size ?
 			(double)slots[i] / fe->maglev_size : 0));
 		add(o, "nexthop", jip(t->nexthop));
+		add(o, "health", lbd_health_target_json(fe->id, t->addr, t->port));
 		json_object_array_add(a, o);
 	}
 	free(slots);
@@ -650,7 +651,14 @@ lbd_ctl_handle(void *ctx, const char *cmd, struct json_object *req, char *err, s
 		return cmd_neighbours();
 	if (strcmp(cmd, "services") == 0)
 		return lbd_k8s_services(err, errlen);
+	if (strcmp(cmd, "health") == 0) {
+		struct json_object *r = lbd_health_json();
+
+		if (r == NULL)
+			snprintf(err, errlen, "out of memory");
+		return r;
+	}
 	snprintf(err, errlen, "unknown command '%s' (try: status, frontends, targets, stats, "
-		"flows, trace, drain, undrain, reload, neighbours, services)", cmd);
+		"flows, trace, drain, undrain, reload, neighbours, services, health, top)", cmd);
 	return NULL;
 }

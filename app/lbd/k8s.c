@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 
 #include "lb_k8s_ctrl.h"
 #include "lb_kapi.h"
@@ -585,4 +586,37 @@ lbd_k8s_term(void)
 	free(K.arrivals);
 	K.arrivals = NULL;
 	K.on = false;
+}
+
+/* --- health checks (health.c) --- */
+
+int
+lbd_k8s_health_svc(const struct lb_model_fe *fe, struct lb_health_k8s_svc *out)
+{
+	const struct lb_k8s_obj *o;
+
+	if (!K.on || fe->k8s_ns == NULL || fe->k8s_name == NULL)
+		return -ENOENT;
+	o = lb_k8s_store_get(lb_k8s_ctrl_store(K.ctrl), LB_K8S_SERVICE, fe->k8s_ns, fe->k8s_name);
+	if (o == NULL)
+		return -ENOENT;
+	memset(out, 0, sizeof(*out));
+	out->local = o->svc.policy == LB_K8S_POLICY_LOCAL;
+	/* FullNAT frontends of Services go to NodeIP:NodePort (lib/k8s's
+	 * mapping), DNAT ones to the pods */
+	out->node_targets = fe->method == LB_METHOD_FULLNAT;
+	out->hc_node_port = htons(o->svc.hc_node_port);
+	return 0;
+}
+
+void
+lbd_k8s_health_event(const struct lb_model_fe *fe, const char *target, bool healthy,
+	const char *msg)
+{
+	if (!K.on || fe->origin_kind != LB_ORIGIN_K8S)
+		return;
+	lb_k8s_ctrl_note(K.ctrl, fe, !healthy, target == NULL ?
+		(healthy ? "FailingOpenEnded" : "FailingOpen") :
+		(healthy ? "TargetHealthy" : "TargetUnhealthy"), msg);
+	kick();
 }

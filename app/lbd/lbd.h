@@ -21,6 +21,7 @@
 #include "lb_config.h"
 #include "lb_ctl.h"
 #include "lb_ev.h"
+#include "lb_health.h"
 #include "lb_model.h"
 #include "lb_dp.h"
 #include "lb_neigh.h"
@@ -221,8 +222,31 @@ void lbd_k8s_published(const struct lb_snap *s, uint64_t version);
 int lbd_k8s_check_pools(const struct lb_config *next, char *err, size_t errlen);
 void lbd_k8s_set_pools(const struct lb_config *cfg);
 bool lbd_k8s_synced(void);	/* true without Kubernetes */
+/* Health checks of Kubernetes frontends (implemented by the Kubernetes glue).
+ * lbd_k8s_health_svc: what the Service behind fe says about its targets
+ * (policy, node or pod targets, healthCheckNodePort); 0, or -ENOENT when
+ * unknown (lb_health_k8s_spec then guesses from the frontend's method).
+ * lbd_k8s_health_event: a target of fe changed health (target "ADDR:PORT"),
+ * or the whole frontend started or stopped failing open (target NULL); msg is
+ * one line for an Event on the Service (the caller logged it already). */
+int lbd_k8s_health_svc(const struct lb_model_fe *fe, struct lb_health_k8s_svc *out);
+void lbd_k8s_health_event(const struct lb_model_fe *fe, const char *target, bool healthy,
+	const char *msg);
 void lbd_send_garp(uint8_t port, uint32_t ip);
 int lbd_ctl_tx(struct rte_mbuf *m, uint8_t port);
+
+/* health.c: active health checks of targets (docs/design.md, "Health checks") */
+int lbd_health_init(struct lb_ev *ev, char *err, size_t errlen);
+void lbd_health_term(void);
+/* After each publish: checks follow the snapshot's frontends and targets
+ * (created, kept with their state, removed), marks follow the checks, and
+ * frontends that start or stop failing open are logged. */
+void lbd_health_published(const struct lb_snap *s);
+/* lbctl health: every check, its targets and state. */
+struct json_object *lbd_health_json(void);
+/* lbctl targets: the check of target addr:port (network order) of the
+ * frontend with id fe_id, or NULL when it is not checked. */
+struct json_object *lbd_health_target_json(uint64_t fe_id, uint32_t addr, uint16_t port);
 
 /* ctl.c: lbctl command handlers */
 void lbd_ctl_complete(uint64_t token, struct json_object *result, const char *err);

@@ -577,6 +577,7 @@ publish(struct lbd_build *b)
 	ops_finish(b->ops, true, s->generation, NULL);
 	b->ops = NULL;
 	lbd_k8s_published(s, b->k8s_version);
+	lbd_health_published(s);
 }
 
 static void

@@ -22,6 +22,7 @@
  */
 #include "lb_common.h"
 #include "lb_addr.h"
+#include "lb_health.h"
 #include "lb_model.h"
 
 #define LB_CONFIG_DEVICE_MAX	512
@@ -123,8 +124,12 @@ struct lb_config_frontend {
 	struct lb_cidr *src_ranges;
 	uint32_t n_targets;
 	struct lb_config_target *targets;
+	/* The frontend's check: its health group over the top-level one (kind
+	 * NONE: not checked). */
+	struct lb_health_spec health;
 	int line;
 	int line_vip;
+	int line_health;	/* its health group, else the frontend's line */
 };
 
 /* kubernetes = { ... }: how lbd reaches the API and which Services it owns
@@ -208,6 +213,10 @@ struct lb_config {
 	bool metrics_enabled;
 	char metrics_address[LB_CONFIG_METRICS_ADDRESS_MAX];	/* IPv4 or IPv6 literal */
 	uint16_t metrics_port;
+	/* health = { ... } */
+	struct lb_health_spec health;		/* default check of static frontends */
+	struct lb_health_k8s_conf health_k8s;	/* Kubernetes checks: timing, kinds */
+	struct lb_health_bind health_bind;	/* where probes leave from */
 
 	/* frontends = ( ... ) */
 	uint32_t n_frontends;
@@ -244,6 +253,8 @@ struct lb_config {
 	int line_metrics_port;
 	int line_frontends;
 	int line_pools;
+	int line_health;
+	int line_health_kind;	/* health.kind, 0 when not set */
 };
 
 /*

@@ -517,7 +517,8 @@ parse_arp(struct lb_config_ctx *x, const config_setting_t *g)
 /* ---- top level ---- */
 
 static const char *const top_keys[] = {
-	"lbd", "eal", "ports", "workers", "arp", "metrics", "frontends", "pools", "kubernetes", NULL
+	"lbd", "eal", "ports", "workers", "arp", "metrics", "health", "frontends", "pools",
+	"kubernetes", NULL
 };
 
 static void
@@ -583,6 +584,8 @@ lb_config_parse(struct lb_config_ctx *x, const config_setting_t *root)
 		rc = parse_arp(x, arp);
 	if (rc == 0)
 		rc = lb_config_parse_metrics(x, root);
+	if (rc == 0)
+		rc = lb_config_parse_health(x, root);
 	if (rc == 0)
 		rc = lb_config_parse_frontends(x, root);
 	if (rc == 0)

@@ -29,6 +29,12 @@ int lb_config_parse_pools(struct lb_config_ctx *x, const config_setting_t *root)
 int lb_config_parse_k8s(struct lb_config_ctx *x, const config_setting_t *root);
 int lb_config_check_pools(struct lb_config_ctx *x);
 
+/* health = { ... } (before the frontends, which inherit it) and a
+ * frontend's own health group (lb_config_health.c). */
+int lb_config_parse_health(struct lb_config_ctx *x, const config_setting_t *root);
+int lb_config_parse_fe_health(struct lb_config_ctx *x, const config_setting_t *g, const char *path,
+	struct lb_config_frontend *fe);
+
 /* Checks across sections: roles, address clashes, reachability. */
 int lb_config_check(struct lb_config_ctx *x);
 

@@ -179,6 +179,13 @@ void lb_k8s_ctrl_conflict(void *ctx, const struct lb_model_fe *kept,
 void lb_k8s_ctrl_rejected(void *ctx, const struct lb_model_fe *fe,
 	const struct lb_model_target *target, const char *msg);
 
+/* An Event about fe's Service from elsewhere in lbd (health checks: reason
+ * "TargetUnhealthy", "TargetHealthy", "FailingOpen"), rate-limited per
+ * Service and reason like the controller's own. Unknown frontends are
+ * ignored. */
+void lb_k8s_ctrl_note(struct lb_k8s_ctrl *c, const struct lb_model_fe *fe, bool warning,
+	const char *reason, const char *msg);
+
 /* --- actions --- */
 
 /* The next request to make, or NULL. The caller owns it. */

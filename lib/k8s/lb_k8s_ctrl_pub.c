@@ -188,6 +188,16 @@ lb_k8s_ctrl_rejected(void *ctx, const struct lb_model_fe *fe, const struct lb_mo
 	lb_k8s_ctrl_emit(c, s, "Warning", LB_K8S_R_REJECTED, "Publish", msg);
 }
 
+void
+lb_k8s_ctrl_note(struct lb_k8s_ctrl *c, const struct lb_model_fe *fe, bool warning,
+	const char *reason, const char *msg)
+{
+	struct svc *s = svc_of_fe(c, fe);
+
+	if (s != NULL)
+		lb_k8s_ctrl_emit(c, s, warning ? "Warning" : "Normal", reason, "Health", msg);
+}
+
 /* --- pools --- */
 
 int

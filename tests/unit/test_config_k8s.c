@@ -133,7 +133,7 @@ test_defaults(void **state)
 	c = load(edit("pools = (", "xpools = ("), err);
 	assert_null(c);
 	assert_string_equal(err, "k.conf:8: unknown key 'xpools' at the top level (expected lbd, "
-		"eal, ports, workers, arp, metrics, frontends, pools, kubernetes)");
+		"eal, ports, workers, arp, metrics, health, frontends, pools, kubernetes)");
 	c = lb_config_load_string("ports = ( { name = \"p\"; device = \"net_ring0\"; "
 		"role = \"both\"; address = \"10.0.0.1/24\"; } );\n"
 		"workers = { lcores = [ 1 ]; };\n", "d.conf", err, ERRLEN);

@@ -53,14 +53,43 @@ static const char targets_json[] =
 	"{\"frontend\":\"web\",\"targets\":["
 	"{\"address\":\"198.51.100.11\",\"port\":30080,\"weight\":1,\"drained\":false,"
 	"\"state\":\"active\",\"reasons\":[],"
-	"\"slots\":16384,\"share\":0.25,\"nexthop\":\"198.51.100.11\"},"
+	"\"slots\":16384,\"share\":0.25,\"nexthop\":\"198.51.100.11\","
+	"\"health\":{\"check\":\"http 198.51.100.11:10256/healthz\",\"state\":\"up\","
+	"\"last_result\":\"ok\",\"reason\":\"HTTP 200\",\"latency_ms\":1.25,"
+	"\"last_check\":1700000100.5,\"last_change\":1700000000}},"
 	"{\"address\":\"198.51.100.12\",\"port\":30080,\"weight\":2,\"drained\":false,"
 	"\"state\":\"terminating\",\"reasons\":[\"terminating (Kubernetes endpoint)\"],"
-	"\"slots\":32769,\"share\":0.5000076,\"nexthop\":\"198.51.100.12\"},"
+	"\"slots\":32769,\"share\":0.5000076,\"nexthop\":\"198.51.100.12\",\"health\":null},"
 	"{\"address\":\"203.0.113.100\",\"port\":8080,\"weight\":1,\"drained\":true,"
 	"\"state\":\"drained\",\"reasons\":[\"drained (lbctl drain, all frontends)\","
 	"\"unhealthy: healthz 503\"],"
-	"\"slots\":16384,\"share\":0.25,\"nexthop\":\"198.51.100.1\"}]}";
+	"\"slots\":16384,\"share\":0.25,\"nexthop\":\"198.51.100.1\","
+	"\"health\":{\"check\":\"tcp 203.0.113.100:8080\",\"state\":\"down\","
+	"\"last_result\":\"failed\",\"reason\":\"connect: Connection refused\","
+	"\"latency_ms\":0.31,\"last_check\":1700000101,\"last_change\":1700000050}}]}";
+
+static const char health_json[] =
+	"{\"checks\":["
+	"{\"kind\":\"http\",\"address\":\"198.51.100.11\",\"port\":10256,\"path\":\"/healthz\","
+	"\"check\":\"http 198.51.100.11:10256/healthz\",\"state\":\"up\",\"last_result\":\"ok\","
+	"\"reason\":\"HTTP 200\",\"latency_ms\":1.25,\"last_check\":1700000100.5,"
+	"\"last_change\":1700000000,\"in_flight\":false,\"successes\":12,\"failures\":0,"
+	"\"interval_ms\":2000,\"timeout_ms\":1000,\"rise\":2,\"fall\":3,\"targets\":["
+	"{\"frontend\":\"web\",\"target\":\"198.51.100.11:30080\"},"
+	"{\"frontend\":\"web-tls\",\"target\":\"198.51.100.11:30443\"}]},"
+	"{\"kind\":\"tcp\",\"address\":\"203.0.113.100\",\"port\":8080,"
+	"\"check\":\"tcp 203.0.113.100:8080\",\"state\":\"down\",\"last_result\":\"failed\","
+	"\"reason\":\"connect: Connection refused\",\"latency_ms\":0.31,\"last_check\":1700000101,"
+	"\"last_change\":1700000050,\"in_flight\":true,\"successes\":0,\"failures\":7,"
+	"\"interval_ms\":2000,\"timeout_ms\":1000,\"rise\":2,\"fall\":3,\"targets\":["
+	"{\"frontend\":\"web\",\"target\":\"203.0.113.100:8080\"}]},"
+	"{\"kind\":\"tcp\",\"address\":\"10.244.1.7\",\"port\":53,"
+	"\"check\":\"tcp 10.244.1.7:53\",\"state\":\"unknown\",\"last_result\":null,"
+	"\"reason\":null,\"latency_ms\":null,\"last_check\":null,\"last_change\":0,"
+	"\"in_flight\":true,\"successes\":0,\"failures\":0,\"interval_ms\":2000,"
+	"\"timeout_ms\":1000,\"rise\":2,\"fall\":3,\"targets\":[]}],"
+	"\"up\":1,\"down\":1,\"unknown\":1,\"in_flight\":2,\"probes\":340,\"probes_failed\":7,"
+	"\"interface\":\"eth1\",\"source\":null}";
 
 #define WORKER_STATS(id, lc, rx, tx, nf, ttl) \
 	"{\"id\":" #id ",\"lcore\":" #lc ",\"rx\":" #rx ",\"tx\":" #tx ",\"handoff_in\":0," \
@@ -183,14 +212,37 @@ test_fmt_targets(void **state)
 	(void)state;
 	expect_fmt("targets", targets_json, false,
 		"frontend web: 3 targets\n"
-		"ADDRESS         PORT  WEIGHT  STATE        SLOTS   SHARE  NEXTHOP        WHY\n"
-		"198.51.100.11  30080       1  active       16384  25.00%  198.51.100.11  -\n"
-		"198.51.100.12  30080       2  terminating  32769  50.00%  198.51.100.12  "
+		"ADDRESS         PORT  WEIGHT  STATE        SLOTS   SHARE  NEXTHOP        HEALTH       "
+		"                      LATENCY  CHANGED                  WHY\n"
+		"198.51.100.11  30080       1  active       16384  25.00%  198.51.100.11  up: HTTP 200 "
+		"                       1.25ms  2023-11-14 22:13:20 UTC  -\n"
+		"198.51.100.12  30080       2  terminating  32769  50.00%  198.51.100.12  -            "
+		"                            -  -                        "
 		"terminating (Kubernetes endpoint)\n"
-		"203.0.113.100   8080       1  drained      16384  25.00%  198.51.100.1   "
+		"203.0.113.100   8080       1  drained      16384  25.00%  198.51.100.1   down: connect: "
+		"Connection refused   0.31ms  2023-11-14 22:14:10 UTC  "
 		"drained (lbctl drain, all frontends); unhealthy: healthz 503\n");
 	expect_fmt("targets", "{\"frontend\":\"web\",\"targets\":[]}", false,
 		"frontend web: 0 targets\n");
+}
+
+static void
+test_fmt_health(void **state)
+{
+	(void)state;
+	expect_fmt("health", health_json, false,
+		"3 checks: 1 up, 1 down, 1 unknown; 2 probes in flight; interface eth1\n"
+		"CHECK                             STATE    LAST RESULT                          LATENCY  "
+		"CHANGED                  TARGETS\n"
+		"http 198.51.100.11:10256/healthz  up       ok: HTTP 200                          1.25ms  "
+		"2023-11-14 22:13:20 UTC  web 198.51.100.11:30080, web-tls 198.51.100.11:30443\n"
+		"tcp 203.0.113.100:8080            down     failed: connect: Connection refused   0.31ms  "
+		"2023-11-14 22:14:10 UTC  web 203.0.113.100:8080\n"
+		"tcp 10.244.1.7:53                 unknown  none yet                                   -  "
+		"never                    -\n");
+	expect_fmt("health", "{\"checks\":[],\"up\":0,\"down\":0,\"unknown\":0,\"in_flight\":0,"
+		"\"interface\":\"\",\"source\":\"10.10.0.2\"}", false,
+		"0 checks: 0 up, 0 down, 0 unknown; 0 probes in flight; source 10.10.0.2\n");
 }
 
 static void
@@ -459,7 +511,7 @@ test_fmt_robust(void **state)
 {
 	static const char *cmds[] = {
 		"status", "frontends", "targets", "stats", "flows", "trace", "drain",
-		"undrain", "reload", "neighbours",
+		"undrain", "reload", "neighbours", "health",
 	};
 	static const char *shapes[] = {
 		"{}",
@@ -510,6 +562,8 @@ test_args(void **state)
 	static const struct arg_case cases[] = {
 		{ { "status" }, LBCTL_PARSE_OK, "{\"cmd\":\"status\"}", NULL },
 		{ { "frontends" }, LBCTL_PARSE_OK, "{\"cmd\":\"frontends\"}", NULL },
+		{ { "health" }, LBCTL_PARSE_OK, "{\"cmd\":\"health\"}", NULL },
+		{ { "health", "web" }, LBCTL_PARSE_USAGE, NULL, "health: unexpected argument 'web'" },
 		{ { "targets", "web" }, LBCTL_PARSE_OK, "{\"cmd\":\"targets\",\"frontend\":\"web\"}", NULL },
 		{ { "stats", "-v" }, LBCTL_PARSE_OK, "{\"cmd\":\"stats\"}", NULL },
 		{ { "flows" }, LBCTL_PARSE_OK, "{\"cmd\":\"flows\",\"limit\":20}", NULL },
@@ -658,6 +712,7 @@ fake_lbd(void *ctx, const char *cmd, struct json_object *req, char *err, size_t 
 		{ "targets", targets_json }, { "stats", stats_json }, { "flows", flows_json },
 		{ "trace", trace_json }, { "drain", drain_json }, { "undrain", drain_json },
 		{ "reload", reload_json }, { "neighbours", neighbours_json },
+		{ "health", health_json },
 	};
 	struct e2e *e = ctx;
 	struct json_object *fe;
@@ -864,6 +919,12 @@ test_e2e_commands(void **state)
 	assert_string_equal(r.out, "drained 198.51.100.11:30080 in web, web-alt (generation 4)\n");
 	run_free(&r);
 
+	RUN(e, &r, NULL, "-s", e->path, "health");
+	expect_status(&r, 0);
+	assert_string_equal(e->last_req, "{\"cmd\":\"health\"}");
+	assert_non_null(strstr(r.out, "3 checks: 1 up, 1 down, 1 unknown"));
+	run_free(&r);
+
 	RUN(e, &r, NULL, "-s", e->path, "stats", "-v");
 	expect_status(&r, 0);
 	assert_non_null(strstr(r.out, "bad_checksum"));
@@ -976,6 +1037,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_fmt_status),
 		cmocka_unit_test(test_fmt_frontends),
 		cmocka_unit_test(test_fmt_targets),
+		cmocka_unit_test(test_fmt_health),
 		cmocka_unit_test(test_fmt_stats),
 		cmocka_unit_test(test_fmt_flows),
 		cmocka_unit_test(test_fmt_top),
