@@ -61,6 +61,36 @@ def test_service_lifecycle(cluster):
     wait_for(lambda: "default/web:http" not in c.frontends(), 10, "the frontend to go")
     c.api.create(O.service("web2", ports=[(443, 8443, "https")], load_balancer_class=CLASS))
     assert c.wait_serving("web2")[0]["ip"] == ing[0]["ip"]     # lowest free again
+    check_rbac(c)
+
+
+# The README's ClusterRole: (API group, resource, subresource) -> verbs.
+RBAC = {
+    ("", "services", None): {"get", "list", "watch", "patch"},
+    ("", "services", "status"): {"patch"},
+    ("", "nodes", None): {"list", "watch"},
+    ("discovery.k8s.io", "endpointslices", None): {"list", "watch"},
+    ("events.k8s.io", "events", None): {"create"},
+}
+
+
+def check_rbac(c):
+    """Every request lbd made is allowed by the ClusterRole the README gives."""
+    seen = set()
+    for r in c.api.requests():
+        if not (r.get("user_agent") or "").startswith("lbd/"):
+            continue
+        path = r["path"]
+        group = "" if path.startswith("/api/") else path.split("/")[2]
+        key = (group, r["resource"], r.get("subresource"))
+        assert key in RBAC and r["verb"] in RBAC[key], \
+            "lbd made a request its ClusterRole does not allow: %s %s (%s)" % (
+                r["method"], path, r["verb"])
+        seen.add((key, r["verb"]))
+    # and it used what the role grants for its main job
+    for need in ((("", "services", None), "watch"), (("", "services", "status"), "patch"),
+                 (("events.k8s.io", "events", None), "create")):
+        assert need in seen, need
 
 
 def test_local_policy_endpoints(cluster):
