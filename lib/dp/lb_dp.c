@@ -411,7 +411,8 @@ pick_target(struct lb_dp_worker *w, const struct lb_snap_fe *fe, const struct lb
 	if (fe->affinity == LB_AFFINITY_CLIENT_IP) {
 		struct lb_flow_key tk = lb_flow_key_make(t->addr, 0, t->port, 0, fe->proto);
 
-		lb_flow_insert(w->affinity, &ak, &tk, LB_FLOW_OTHER, LB_FLOW_F_FWD_ONLY, exp, NULL);
+		lb_flow_insert(w->affinity, &ak, &tk, LB_FLOW_OTHER, LB_FLOW_F_FWD_ONLY, now, exp,
+			LB_FLOW_EVICT_ANY, NULL);
 	}
 	return t;
 }
@@ -478,7 +479,8 @@ flow_create(struct lb_dp_worker *w, const struct lb_snap *s, const struct lb_sna
 		}
 		rev = lb_flow_key_make(t->addr, saddr, t->port, sport, p->proto);
 	}
-	f = lb_flow_insert(w->flows, &fwd, &rev, cls, 0, expiry(s, cls, now), NULL);
+	f = lb_flow_insert(w->flows, &fwd, &rev, cls, 0, now, expiry(s, cls, now),
+		LB_FLOW_EVICT_ANY, NULL);
 	if (f == NULL) {
 		*why = LB_DROP_NO_FLOW;
 		return NULL;
