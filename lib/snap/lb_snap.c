@@ -275,6 +275,7 @@ fill_ports(struct lb_snap *s, const struct lb_config *cfg, const struct lb_snap_
 		p->addr = cp->addr;
 		p->mask = lb_prefix_mask(cp->net.len);
 		p->gateway = cp->gateway;
+		p->rss_owner = env->rss_owner[i];
 		memcpy(p->mac, env->mac[i], LB_ETHER_ADDR_LEN);
 		copy_name(p->name, cp->name);
 		s->dev_to_port[env->dev[i]] = (uint8_t)i;
@@ -466,6 +467,11 @@ lb_snap_build(const struct lb_config *cfg, const struct lb_snap_env *env,
 	s->local_mask = local_slots - 1;
 
 	s->n_workers = env->n_workers;
+	if (lb_owner_init(&s->owner, env->n_workers, env->reta_size) < 0) {
+		fail(err, errlen, "no owner rule for %u workers and %u RSS table entries",
+			env->n_workers, env->reta_size);
+		goto fail;
+	}
 	fill_ports(s, cfg, env);
 	s->timeout_ms[LB_FLOW_SYN] = sec_to_ms(cfg->timeouts.tcp_syn);
 	s->timeout_ms[LB_FLOW_EST] = sec_to_ms(cfg->timeouts.tcp_established);
