@@ -197,11 +197,27 @@ publish_neigh(void)
 	defer_free(old, free_neigh_table);
 }
 
-int
-lbd_publish_snapshot(const struct lb_config *cfg, char *err, size_t errlen)
+static void
+reject_collect(void *ctx, const struct lb_model_fe *fe, const struct lb_model_target *t,
+	const char *msg)
 {
+	char *first = ctx;
+
+	(void)fe;
+	(void)t;
+	if (first[0] == '\0')
+		snprintf(first, 512, "%s", msg);
+}
+
+int
+lbd_publish_snapshot(const struct lb_config *cfg, const struct lb_model *cfg_model,
+	const struct lb_overlay *ov, char *err, size_t errlen)
+{
+	struct lb_snap_build_stats st;
+	struct lb_snap_input in;
 	struct lb_snap_env env;
 	struct lb_snap *s, *old;
+	char first[512] = "";
 	uint32_t i;
 
 	memset(&env, 0, sizeof(env));
@@ -210,14 +226,26 @@ lbd_publish_snapshot(const struct lb_config *cfg, char *err, size_t errlen)
 		env.dev[i] = g_lbd.ports[i].dev;
 		memcpy(env.mac[i], g_lbd.ports[i].info.mac.addr_bytes, LB_ETHER_ADDR_LEN);
 	}
-	s = lb_snap_build(cfg, &env, g_lbd.drains, g_lbd.n_drains, err, errlen);
+	memset(&in, 0, sizeof(in));
+	in.settings = cfg;
+	in.env = &env;
+	in.model = cfg_model;
+	in.overlay = ov;
+	in.prev = atomic_load(&g_lbd.snap);
+	s = lb_snap_build(&in, reject_collect, first, &st, err, errlen);
 	if (s == NULL)
 		return -EINVAL;
+	if (st.rejected > 0 || st.targets_rejected > 0) {
+		snprintf(err, errlen, "%s", first);
+		lb_snap_free(s);
+		return -EINVAL;
+	}
 	s->generation = ++g_lbd.generation;
 	old = atomic_exchange_explicit(&g_lbd.snap, s, memory_order_acq_rel);
 	defer_free(old, free_snap);
-	lbd_log(LBD_INFO, "snapshot %lu published: %u frontend(s)", (unsigned long)s->generation,
-		s->n_fes);
+	lbd_log(LBD_INFO, "snapshot %lu published: %u frontend(s), %u table(s) built in %.3f ms, "
+		"%u reused", (unsigned long)s->generation, s->n_fes, st.tables_built,
+		st.table_ns / 1e6, st.tables_reused);
 	return 0;
 }
 
@@ -276,6 +304,7 @@ announce_vips(const struct lb_config *cfg, const struct lb_config *old)
 int
 lbd_reload(char *err, size_t errlen)
 {
+	struct lb_model *next_model = NULL;
 	struct lb_config *next;
 	struct lb_neigh_params np;
 
@@ -283,10 +312,14 @@ lbd_reload(char *err, size_t errlen)
 	if (next == NULL)
 		goto fail;
 	if (lb_config_reload_check(g_lbd.cfg, next, err, errlen) != 0 ||
-	    lbd_publish_snapshot(next, err, errlen) != 0) {
+	    (next_model = lb_config_model(next, err, errlen)) == NULL ||
+	    lbd_publish_snapshot(next, next_model, g_lbd.overlay, err, errlen) != 0) {
+		lb_model_free(next_model);
 		lb_config_free(next);
 		goto fail;
 	}
+	lb_model_free(g_lbd.cfg_model);
+	g_lbd.cfg_model = next_model;
 	neigh_params(next, &np);
 	if (lb_neigh_set_params(g_lbd.neigh, &np) != 0)
 		lbd_log(LBD_WARN, "reload: arp settings not applied (invalid)");
@@ -330,7 +363,13 @@ lbd_control_init(char *err, size_t errlen)
 		snprintf(err, errlen, "cannot create the neighbour table");
 		return -ENOMEM;
 	}
-	if (lbd_publish_snapshot(cfg, err, errlen) != 0)
+	g_lbd.overlay = lb_overlay_new();
+	g_lbd.cfg_model = lb_config_model(cfg, err, errlen);
+	if (g_lbd.overlay == NULL || g_lbd.cfg_model == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	if (lbd_publish_snapshot(cfg, g_lbd.cfg_model, g_lbd.overlay, err, errlen) != 0)
 		return -EINVAL;
 	if (apply_static_neighbours(cfg) != 0) {
 		snprintf(err, errlen, "%s: cannot apply the static neighbours", cfg->path);
@@ -467,6 +506,10 @@ lbd_control_term(void)
 		g_lbd.deferred[i].fn(g_lbd.deferred[i].ptr);
 	g_lbd.n_deferred = 0;
 	lb_snap_free(atomic_exchange(&g_lbd.snap, NULL));
+	lb_model_free(g_lbd.cfg_model);
+	g_lbd.cfg_model = NULL;
+	lb_overlay_free(g_lbd.overlay);
+	g_lbd.overlay = NULL;
 	lb_neigh_table_free(atomic_exchange(&g_lbd.neigh_tab, NULL));
 	for (uint32_t i = 0; i < g_lbd.n_workers; i++)
 		while (rte_ring_dequeue(g_lbd.workers[i].ctl_tx, (void **)&m) == 0 ||

@@ -514,38 +514,28 @@ cmd_drain(struct json_object *req, bool drain, char *err, size_t errlen)
 			fe_name[0] ? fe_name : "any frontend");
 		return NULL;
 	}
-	/* update the drain list: entries are (frontend or all, address, port) */
-	for (i = 0; i < g_lbd.n_drains; i++) {
-		struct lb_snap_drain *d = &g_lbd.drains[i];
+	/* All or nothing: change a copy, publish with it, keep it if that worked. */
+	{
+		struct lb_overlay *next = lb_overlay_clone(g_lbd.overlay);
+		struct lb_ip ip = lb_ip4(addr);
+		int rc;
 
-		if (d->addr == addr && d->port == port && strcmp(d->fe, fe_name) == 0)
-			break;
-	}
-	if (drain && i == g_lbd.n_drains) {
-		if (g_lbd.n_drains == LBD_MAX_DRAINS) {
+		if (next == NULL) {
 			json_object_put(fes);
-			snprintf(err, errlen, "too many drained targets (%d)", LBD_MAX_DRAINS);
+			snprintf(err, errlen, "out of memory");
 			return NULL;
 		}
-		snprintf(g_lbd.drains[i].fe, sizeof(g_lbd.drains[i].fe), "%s", fe_name);
-		g_lbd.drains[i].addr = addr;
-		g_lbd.drains[i].port = port;
-		g_lbd.n_drains++;
-	} else if (!drain) {
-		/* undrain for all frontends also lifts per-frontend drains */
-		for (i = 0; i < g_lbd.n_drains;) {
-			struct lb_snap_drain *d = &g_lbd.drains[i];
-
-			if (d->addr == addr && d->port == port &&
-			    (fe_name[0] == '\0' || strcmp(d->fe, fe_name) == 0))
-				g_lbd.drains[i] = g_lbd.drains[--g_lbd.n_drains];
-			else
-				i++;
+		rc = lb_overlay_drain(next, fe_name, &ip, port, drain);
+		if (rc < 0 || (rc == 0 && lbd_publish_snapshot(g_lbd.cfg, g_lbd.cfg_model, next, err,
+				errlen) != 0)) {
+			if (rc < 0)
+				snprintf(err, errlen, "out of memory");
+			lb_overlay_free(next);
+			json_object_put(fes);
+			return NULL;
 		}
-	}
-	if (lbd_publish_snapshot(g_lbd.cfg, err, errlen) != 0) {
-		json_object_put(fes);
-		return NULL;
+		lb_overlay_free(g_lbd.overlay);
+		g_lbd.overlay = next;
 	}
 	r = json_object_new_object();
 	add(r, "target", jstr(target));

@@ -28,7 +28,6 @@
 #define LBD_VERSION	"0.1.0"
 #define LBD_BURST	32
 #define LBD_RING_SIZE	4096
-#define LBD_MAX_DRAINS	1024
 #define LBD_MAX_RXQ	(LB_MAX_PORTS * 4)
 
 /* Per-mbuf metadata for frames handed to or from the control thread. */
@@ -112,8 +111,9 @@ struct lbd {
 	_Atomic(struct lb_neigh_table *) neigh_tab;
 	struct lb_neigh *neigh;
 	uint64_t neigh_version;
-	uint32_t n_drains;
-	struct lb_snap_drain drains[LBD_MAX_DRAINS];
+	struct lb_model *cfg_model;	/* the running config's frontends */
+	struct lb_model *model;		/* merged model the running snapshot was built from */
+	struct lb_overlay *overlay;	/* drained / unhealthy targets */
 	uint64_t generation;
 	struct lb_ctl_server *ctl;
 	atomic_bool quit;
@@ -151,7 +151,8 @@ int lbd_worker_main(void *arg);
 int lbd_control_init(char *err, size_t errlen);
 void lbd_control_loop(void);
 void lbd_control_term(void);
-int lbd_publish_snapshot(const struct lb_config *cfg, char *err, size_t errlen);
+int lbd_publish_snapshot(const struct lb_config *cfg, const struct lb_model *cfg_model,
+	const struct lb_overlay *ov, char *err, size_t errlen);
 int lbd_reload(char *err, size_t errlen);
 void lbd_send_garp(uint8_t port, uint32_t ip);
 int lbd_ctl_tx(struct rte_mbuf *m, uint8_t port);

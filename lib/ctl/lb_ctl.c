@@ -10,6 +10,7 @@
 #include <sys/un.h>
 
 #include "lb_ctl.h"
+#include "lb_ev.h"
 #include "lb_ctl_priv.h"
 
 /* The input buffer holds one maximal line and its newline. */
@@ -39,6 +40,8 @@ struct client {
 	size_t out_off;
 	size_t out_len;
 	size_t out_cap;
+	uint64_t pending;	/* token of a deferred request being served, 0 = none */
+	uint32_t ev_events;	/* interest registered with the event loop */
 };
 
 struct lb_ctl_server {
@@ -49,6 +52,14 @@ struct lb_ctl_server {
 	struct json_tokener *tok;
 	char path[LB_CTL_PATH_MAX + 1];
 	struct client clients[LB_CTL_MAX_CLIENTS];
+	/* deferred responses */
+	uint64_t next_token;
+	uint64_t cur_token;	/* token of the request being run, during the handler */
+	bool deferred;		/* the handler called lb_ctl_server_defer */
+	lb_ctl_handler_fn fn;	/* from the last process call, for completions */
+	void *ctx;
+	/* event-loop attachment (lb_ctl_server_attach) */
+	struct lb_ev *ev;
 };
 
 /* mkdir -p of path's parent directory; new directories get mode 0755. */
@@ -222,6 +233,8 @@ fail:
 static void
 client_drop(struct lb_ctl_server *s, struct client *c)
 {
+	if (s->ev != NULL)
+		lb_ev_fd_del(s->ev, c->fd);
 	close(c->fd);
 	free(c->in);
 	free(c->out);
@@ -241,6 +254,8 @@ lb_ctl_server_close(struct lb_ctl_server *s)
 	for (i = 0; i < LB_CTL_MAX_CLIENTS; i++)
 		if (s->clients[i].fd >= 0)
 			client_drop(s, &s->clients[i]);
+	if (s->ev != NULL)
+		lb_ev_fd_del(s->ev, s->fd);
 	close(s->fd);
 	/* Only remove the socket we created: if someone replaced it, it is theirs. */
 	if (lstat(s->path, &st) == 0 && st.st_dev == s->dev && st.st_ino == s->ino)
@@ -255,11 +270,12 @@ lb_ctl_server_clients(const struct lb_ctl_server *s)
 	return s == NULL ? 0 : s->n_clients;
 }
 
-/* A client may send its next request once its last response has gone out. */
+/* A client may send its next request once its last response has gone out
+ * (and a deferred one has been answered). */
 static bool
 client_wants_input(const struct client *c)
 {
-	return !c->eof && !c->closing && c->out_len == c->out_off;
+	return !c->eof && !c->closing && c->out_len == c->out_off && c->pending == 0;
 }
 
 int
@@ -404,7 +420,8 @@ all_space(const char *p, size_t len)
  * is then complete rather than "continue").
  */
 static struct json_object *
-run_line(struct lb_ctl_server *s, char *line, size_t len, lb_ctl_handler_fn fn, void *ctx)
+run_line(struct lb_ctl_server *s, struct client *c, char *line, size_t len,
+	lb_ctl_handler_fn fn, void *ctx)
 {
 	char err[512];
 	struct json_object *req, *cmd, *result, *resp;
@@ -438,8 +455,18 @@ run_line(struct lb_ctl_server *s, char *line, size_t len, lb_ctl_handler_fn fn, 
 		return error_response("bad request: \"cmd\" must be a string");
 	}
 	err[0] = '\0';
+	s->cur_token = ++s->next_token;
+	s->deferred = false;
 	result = fn(ctx, json_object_get_string(cmd), req, err, sizeof(err));
 	json_object_put(req);
+	if (s->deferred) {
+		/* answered later by lb_ctl_server_complete */
+		s->deferred = false;
+		c->pending = s->cur_token;
+		if (result != NULL)
+			json_object_put(result);
+		return NULL;
+	}
 	if (result == NULL)
 		return error_response(err[0] != '\0' ? err : "command failed");
 	resp = json_object_new_object();
@@ -459,7 +486,7 @@ client_pump(struct lb_ctl_server *s, struct client *c, lb_ctl_handler_fn fn, voi
 	char *line, *nl;
 	size_t avail, len;
 
-	while (!c->closing && c->out_len == c->out_off) {
+	while (!c->closing && c->out_len == c->out_off && c->pending == 0) {
 		line = c->in + c->in_off;
 		avail = c->in_len - c->in_off;
 		nl = memchr(line, '\n', avail);
@@ -483,7 +510,7 @@ client_pump(struct lb_ctl_server *s, struct client *c, lb_ctl_handler_fn fn, voi
 			resp = error_response("bad request: request longer than 65536 bytes");
 			c->closing = true;
 		} else {
-			resp = run_line(s, line, len, fn, ctx);
+			resp = run_line(s, c, line, len, fn, ctx);
 		}
 		/* Write at once: if the socket takes it all, the next
 		 * buffered request may run. */
@@ -492,7 +519,7 @@ client_pump(struct lb_ctl_server *s, struct client *c, lb_ctl_handler_fn fn, voi
 	}
 	if (c->in_off == c->in_len)
 		c->in_off = c->in_len = 0;
-	if (c->eof && c->in_off == c->in_len)
+	if (c->eof && c->in_off == c->in_len && c->pending == 0)
 		c->closing = true;
 	return true;
 }
@@ -544,6 +571,11 @@ client_event(struct lb_ctl_server *s, struct client *c, short revents,
 		client_drop(s, c);
 		return;
 	}
+	/* Gone while a deferred request is served: its answer has nowhere to go. */
+	if (revents & (POLLHUP | POLLERR) && c->pending != 0) {
+		client_drop(s, c);
+		return;
+	}
 	if (!client_pump(s, c, fn, ctx) || !client_flush(c)) {
 		client_drop(s, c);
 		return;
@@ -552,6 +584,140 @@ client_event(struct lb_ctl_server *s, struct client *c, short revents,
 	if ((c->closing && c->out_len == c->out_off) ||
 	    (revents & (POLLHUP | POLLERR) && c->out_len != c->out_off))
 		client_drop(s, c);
+}
+
+/* --- event-loop attachment --- */
+
+static void ev_client(void *ctx, int fd, uint32_t events);
+
+static uint32_t
+client_interest(const struct client *c)
+{
+	return (client_wants_input(c) ? LB_EV_IN : 0) |
+		(c->out_len > c->out_off ? LB_EV_OUT : 0);
+}
+
+static int
+ev_watch(struct lb_ctl_server *s, struct client *c)
+{
+	c->ev_events = client_interest(c);
+	return lb_ev_fd_add(s->ev, c->fd, c->ev_events, ev_client, s);
+}
+
+/* Brings the loop's interest in c up to date (after anything that changes
+ * what c waits for). */
+static void
+ev_update(struct lb_ctl_server *s, struct client *c)
+{
+	uint32_t want;
+
+	if (s->ev == NULL || c->fd < 0)
+		return;
+	want = client_interest(c);
+	if (want != c->ev_events && lb_ev_fd_mod(s->ev, c->fd, want) == 0)
+		c->ev_events = want;
+}
+
+static struct client *
+client_of(struct lb_ctl_server *s, int fd)
+{
+	unsigned j;
+
+	for (j = 0; j < LB_CTL_MAX_CLIENTS; j++)
+		if (s->clients[j].fd == fd)
+			return &s->clients[j];
+	return NULL;
+}
+
+static void
+ev_client(void *ctx, int fd, uint32_t events)
+{
+	struct lb_ctl_server *s = ctx;
+	struct client *c = client_of(s, fd);
+	short revents = (short)((events & LB_EV_IN ? POLLIN : 0) |
+		(events & LB_EV_OUT ? POLLOUT : 0) | (events & LB_EV_ERR ? POLLHUP : 0));
+
+	if (c == NULL || s->fn == NULL)
+		return;
+	client_event(s, c, revents, s->fn, s->ctx);
+	if (c->fd == fd)
+		ev_update(s, c);
+}
+
+static void accept_clients(struct lb_ctl_server *s);
+
+static void
+ev_listen(void *ctx, int fd, uint32_t events)
+{
+	(void)fd;
+	(void)events;
+	accept_clients(ctx);
+}
+
+int
+lb_ctl_server_attach(struct lb_ctl_server *s, struct lb_ev *ev, lb_ctl_handler_fn fn, void *ctx)
+{
+	unsigned i;
+	int rc;
+
+	if (s == NULL || ev == NULL || fn == NULL || s->ev != NULL)
+		return -EINVAL;
+	s->fn = fn;
+	s->ctx = ctx;
+	s->ev = ev;
+	rc = lb_ev_fd_add(ev, s->fd, LB_EV_IN, ev_listen, s);
+	if (rc != 0) {
+		s->ev = NULL;
+		return rc;
+	}
+	for (i = 0; i < LB_CTL_MAX_CLIENTS; i++)
+		if (s->clients[i].fd >= 0 && ev_watch(s, &s->clients[i]) != 0)
+			client_drop(s, &s->clients[i]);
+	return 0;
+}
+
+/* --- deferred responses --- */
+
+uint64_t
+lb_ctl_server_defer(struct lb_ctl_server *s)
+{
+	s->deferred = true;
+	return s->cur_token;
+}
+
+int
+lb_ctl_server_complete(struct lb_ctl_server *s, uint64_t token, struct json_object *result,
+	const char *err)
+{
+	struct json_object *resp;
+	struct client *c = NULL;
+	unsigned j;
+
+	for (j = 0; s != NULL && token != 0 && j < LB_CTL_MAX_CLIENTS; j++)
+		if (s->clients[j].fd >= 0 && s->clients[j].pending == token)
+			c = &s->clients[j];
+	if (c == NULL) {
+		if (result != NULL)
+			json_object_put(result);
+		return -ENOENT;
+	}
+	c->pending = 0;
+	if (result != NULL) {
+		resp = json_object_new_object();
+		json_object_object_add(resp, "ok", json_object_new_boolean(1));
+		json_object_object_add(resp, "result", result);
+	} else {
+		resp = error_response(err != NULL && err[0] != '\0' ? err : "command failed");
+	}
+	/* then the requests the client queued behind it */
+	if (!queue_response(c, resp) || !client_flush(c) ||
+	    (s->fn != NULL && (!client_pump(s, c, s->fn, s->ctx) || !client_flush(c))) ||
+	    (c->closing && c->out_len == c->out_off)) {
+		client_drop(s, c);
+		return 0;
+	}
+	ev_update(s, c);
+	return 0;
 }
 
 static void
@@ -587,6 +753,10 @@ accept_clients(struct lb_ctl_server *s)
 		}
 		c->fd = fd;
 		s->n_clients++;
+		if (s->ev != NULL && ev_watch(s, c) != 0) {
+			client_drop(s, c);
+			continue;
+		}
 	}
 }
 
@@ -600,6 +770,8 @@ lb_ctl_server_process(struct lb_ctl_server *s, const struct pollfd *fds, int n,
 
 	if (s == NULL || fds == NULL || fn == NULL)
 		return;
+	s->fn = fn;
+	s->ctx = ctx;
 	/* Clients first, accepts last: a client closed here frees its fd number,
 	 * and a new client must not be mistaken for it by a later entry. */
 	for (i = 0; i < n; i++) {

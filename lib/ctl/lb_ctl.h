@@ -80,6 +80,33 @@ typedef struct json_object *(*lb_ctl_handler_fn)(void *ctx, const char *cmd,
 void lb_ctl_server_process(struct lb_ctl_server *s, const struct pollfd *fds, int n,
 		lb_ctl_handler_fn fn, void *ctx);
 
+struct lb_ev;
+
+/*
+ * Lets the server run from an event loop (lib/ev) instead of pollfds/process:
+ * it registers its listening socket and each client's socket with ev, keeps
+ * their interest up to date and runs requests through fn(ctx, ...) from the
+ * loop's callbacks. Call once, after open; close deregisters everything.
+ * 0 or a negative errno.
+ */
+int lb_ctl_server_attach(struct lb_ctl_server *s, struct lb_ev *ev, lb_ctl_handler_fn fn,
+	void *ctx);
+
+/*
+ * Deferred responses, for commands whose answer is known only later (a
+ * snapshot that a builder thread is compiling, workers sampling flows).
+ * Called from inside a handler: marks the request as answered later and
+ * returns its token; the handler's return value is then ignored (return
+ * NULL). The client's next requests wait, as for any request. Later,
+ * lb_ctl_server_complete(token, result, err) sends {"ok":true,"result":...}
+ * when result is non-NULL (its reference passes to the server), else
+ * {"ok":false,"error":err}. Returns 0, or -ENOENT when the client has gone
+ * (result is released).
+ */
+uint64_t lb_ctl_server_defer(struct lb_ctl_server *s);
+int lb_ctl_server_complete(struct lb_ctl_server *s, uint64_t token, struct json_object *result,
+	const char *err);
+
 /* Number of connected clients (for status output and tests). */
 unsigned lb_ctl_server_clients(const struct lb_ctl_server *s);
 

@@ -168,10 +168,10 @@ fx_ref(void)
 }
 
 static struct lb_snap *
-build(struct fx *f, const struct lb_snap_drain *d, uint32_t nd)
+build(struct fx *f, const struct lb_overlay *ov)
 {
 	char err[256] = "";
-	struct lb_snap *s = lb_snap_build(&f->cfg, &f->env, d, nd, err, sizeof(err));
+	struct lb_snap *s = lb_snap_build_config(&f->cfg, &f->env, ov, err, sizeof(err));
 
 	if (s == NULL)
 		fail_msg("build failed: %s", err);
@@ -223,7 +223,7 @@ test_ports_and_globals(void **state)
 	uint32_t i;
 
 	(void)state;
-	s = build(f, NULL, 0);
+	s = build(f, NULL);
 	assert_int_equal((uintptr_t)s % 64, 0);
 	assert_int_equal(s->generation, 0);
 	assert_int_equal(s->n_workers, 4);
@@ -267,7 +267,7 @@ test_ports_and_globals(void **state)
 	/* Timeouts too long for the flow table's clock are clamped. */
 	f->cfg.timeouts.tcp_established = 4000000;
 	f->fes[1].affinity_timeout = 4000000;
-	s = build(f, NULL, 0);
+	s = build(f, NULL);
 	assert_int_equal(s->timeout_ms[LB_FLOW_EST], 0x7fffffff);
 	assert_int_equal(fe_named(s, "web-udp")->affinity_timeout_ms, 0x7fffffff);
 	lb_snap_free(s);
@@ -285,7 +285,7 @@ test_frontends(void **state)
 	uint32_t *ref;
 
 	(void)state;
-	s = build(f, NULL, 0);
+	s = build(f, NULL);
 	/* Config order is kept. */
 	for (i = 0; i < 5; i++)
 		assert_string_equal(s->fes[i].name, f->fes[i].name);
@@ -392,7 +392,7 @@ test_lookups(void **state)
 	uint32_t i, used = 0;
 
 	(void)state;
-	s = build(f, NULL, 0);
+	s = build(f, NULL);
 	assert_int_equal(s->fe_mask, 15);
 	for (i = 0; i < s->n_fes; i++) {
 		fe = lb_snap_fe_lookup(s, f->fes[i].vip, f->fes[i].proto, f->fes[i].port);
@@ -493,7 +493,7 @@ test_many_frontends(void **state)
 			(uint16_t)(1000 + i / 2), LB_METHOD_FULLNAT, 7);
 		add_t(fe, "10.1.0.50", (uint16_t)(2000 + i), 1);
 	}
-	s = build(f, NULL, 0);
+	s = build(f, NULL);
 	assert_int_equal(s->fe_mask + 1, 128);
 	assert_int_equal(s->local_mask + 1, 32);	/* 5 VIPs + 2 ports + 2 SNAT */
 	for (i = 0; i < 40; i++)
@@ -537,8 +537,8 @@ test_order_independent(void **state)
 			add_t(fb, addrs[r], (uint16_t)(30000 + j), 1 + r % 3);
 		}
 	}
-	sa = build(a, NULL, 0);
-	sb = build(b, NULL, 0);
+	sa = build(a, NULL);
+	sb = build(b, NULL);
 	for (i = 0; i < 3; i++) {
 		char name[8];
 		const struct lb_snap_fe *x, *y;
@@ -566,29 +566,27 @@ static void
 test_drains(void **state)
 {
 	struct fx *f = fx_ref();
-	struct lb_snap_drain d[4];
+	struct lb_overlay *ov = lb_overlay_new();
+	struct lb_ip a;
 	const struct lb_snap_fe *fe0, *fe1;
 	struct lb_snap *s0, *s1;
 	uint32_t i, di, cnt[8];
 
 	(void)state;
-	s0 = build(f, NULL, 0);
-	memset(d, 0, sizeof(d));
+	s0 = build(f, NULL);
 	/* Global: a target of web-udp and web-tls. */
-	d[0].addr = IP("10.1.0.21");
-	d[0].port = htons(8080);
+	a = lb_ip4(IP("10.1.0.21"));
+	assert_int_equal(lb_overlay_drain(ov, NULL, &a, htons(8080), true), 0);
 	/* Per frontend: web's 10.1.0.12:30080. */
-	snprintf(d[1].fe, sizeof(d[1].fe), "web");
-	d[1].addr = IP("10.1.0.12");
-	d[1].port = htons(30080);
+	a = lb_ip4(IP("10.1.0.12"));
+	assert_int_equal(lb_overlay_drain(ov, "web", &a, htons(30080), true), 0);
 	/* Names another frontend: no effect on web. */
-	snprintf(d[2].fe, sizeof(d[2].fe), "web-tls");
-	d[2].addr = IP("10.1.0.11");
-	d[2].port = htons(30080);
+	a = lb_ip4(IP("10.1.0.11"));
+	assert_int_equal(lb_overlay_drain(ov, "web-tls", &a, htons(30080), true), 0);
 	/* Not a target anywhere. */
-	d[3].addr = IP("10.9.9.9");
-	d[3].port = htons(1);
-	s1 = build(f, d, 4);
+	a = lb_ip4(IP("10.9.9.9"));
+	assert_int_equal(lb_overlay_drain(ov, NULL, &a, htons(1), true), 0);
+	s1 = build(f, ov);
 
 	fe0 = fe_named(s0, "web");
 	fe1 = fe_named(s1, "web");
@@ -632,10 +630,9 @@ test_drains(void **state)
 	lb_snap_free(s1);
 
 	/* Draining the last active target leaves no table. */
-	d[1].fe[0] = '\0';
-	d[1].addr = IP("10.1.0.22");
-	d[1].port = htons(8080);
-	s1 = build(f, d, 2);
+	a = lb_ip4(IP("10.1.0.22"));
+	assert_int_equal(lb_overlay_drain(ov, NULL, &a, htons(8080), true), 0);
+	s1 = build(f, ov);
 	fe1 = fe_named(s1, "web-udp");
 	assert_int_equal(fe1->n_active, 0);
 	assert_null(fe1->maglev);
@@ -644,6 +641,7 @@ test_drains(void **state)
 		assert_int_equal(fe1->targets[i].flags, LB_SNAP_T_DRAINED);
 	lb_snap_free(s1);
 	lb_snap_free(s0);
+	lb_overlay_free(ov);
 	free(f);
 }
 
@@ -653,7 +651,8 @@ test_drain_disruption(void **state)
 {
 	struct fx *f = fx_base();
 	struct lb_config_frontend *fe;
-	struct lb_snap_drain d = { .fe = "big" };
+	struct lb_overlay *ov = lb_overlay_new();
+	struct lb_ip da = lb_ip4(IP("10.1.1.14"));
 	const struct lb_snap_fe *x, *y;
 	struct lb_snap *s0, *s1;
 	uint32_t i, kept = 0, other = 0, di;
@@ -666,10 +665,10 @@ test_drain_disruption(void **state)
 		snprintf(a, sizeof(a), "10.1.1.%u", 10 + i);
 		add_t(fe, a, 30000, 1);
 	}
-	d.addr = IP("10.1.1.14");
-	d.port = htons(30000);
-	s0 = build(f, NULL, 0);
-	s1 = build(f, &d, 1);
+	assert_int_equal(lb_overlay_drain(ov, "big", &da, htons(30000), true), 0);
+	s0 = build(f, NULL);
+	s1 = build(f, ov);
+	lb_overlay_free(ov);
 	x = &s0->fes[0];
 	y = &s1->fes[0];
 	di = (uint32_t)tidx(x, "10.1.1.14", 30000);
@@ -702,7 +701,7 @@ test_errors(void **state)
 	fe = add_fe(f, "dup", "203.0.113.10", LB_PROTO_TCP, 443, LB_METHOD_DNAT, 7);
 	add_t(fe, "10.1.0.11", 1, 1);
 	err[0] = '\0';
-	assert_null(lb_snap_build(&f->cfg, &f->env, NULL, 0, err, sizeof(err)));
+	assert_null(lb_snap_build_config(&f->cfg, &f->env, NULL, err, sizeof(err)));
 	assert_non_null(strstr(err, "web-tls"));
 	assert_non_null(strstr(err, "dup"));
 	free(f);
@@ -711,7 +710,7 @@ test_errors(void **state)
 	f = fx_ref();
 	add_t(&f->fes[0], "10.1.0.11", 30080, 5);
 	err[0] = '\0';
-	assert_null(lb_snap_build(&f->cfg, &f->env, NULL, 0, err, sizeof(err)));
+	assert_null(lb_snap_build_config(&f->cfg, &f->env, NULL, err, sizeof(err)));
 	assert_non_null(strstr(err, "10.1.0.11:30080"));
 	free(f);
 
@@ -719,7 +718,7 @@ test_errors(void **state)
 	f = fx_ref();
 	f->cfg.ports[1].gateway = 0;
 	err[0] = '\0';
-	assert_null(lb_snap_build(&f->cfg, &f->env, NULL, 0, err, sizeof(err)));
+	assert_null(lb_snap_build_config(&f->cfg, &f->env, NULL, err, sizeof(err)));
 	assert_non_null(strstr(err, "10.2.0.5:30080"));
 	free(f);
 
@@ -727,7 +726,7 @@ test_errors(void **state)
 	f = fx_ref();
 	f->fes[2].maglev_size = 250;
 	err[0] = '\0';
-	assert_null(lb_snap_build(&f->cfg, &f->env, NULL, 0, err, sizeof(err)));
+	assert_null(lb_snap_build_config(&f->cfg, &f->env, NULL, err, sizeof(err)));
 	assert_non_null(strstr(err, "250"));
 	free(f);
 
@@ -735,11 +734,11 @@ test_errors(void **state)
 	f = fx_ref();
 	f->env.dev[1] = 3;
 	err[0] = '\0';
-	assert_null(lb_snap_build(&f->cfg, &f->env, NULL, 0, err, sizeof(err)));
+	assert_null(lb_snap_build_config(&f->cfg, &f->env, NULL, err, sizeof(err)));
 	assert_true(err[0] != '\0');
 	f->env.dev[1] = 300;
 	err[0] = '\0';
-	assert_null(lb_snap_build(&f->cfg, &f->env, NULL, 0, err, sizeof(err)));
+	assert_null(lb_snap_build_config(&f->cfg, &f->env, NULL, err, sizeof(err)));
 	assert_true(err[0] != '\0');
 	free(f);
 
@@ -748,7 +747,7 @@ test_errors(void **state)
 	f->cfg.snat_port_lo = 2000;
 	f->cfg.snat_port_hi = 2002;
 	err[0] = '\0';
-	assert_null(lb_snap_build(&f->cfg, &f->env, NULL, 0, err, sizeof(err)));
+	assert_null(lb_snap_build_config(&f->cfg, &f->env, NULL, err, sizeof(err)));
 	assert_true(err[0] != '\0');
 	free(f);
 }
@@ -766,7 +765,7 @@ test_minimal(void **state)
 	f->cfg.n_snat = 0;
 	f->cfg.snat_port_lo = 0;
 	f->cfg.snat_port_hi = 0;
-	s = build(f, NULL, 0);
+	s = build(f, NULL);
 	assert_int_equal(s->n_fes, 0);
 	assert_int_equal(s->fe_mask, 15);
 	assert_null(lb_snap_fe_lookup(s, IP("203.0.113.10"), LB_PROTO_TCP, htons(80)));
@@ -783,7 +782,7 @@ test_minimal(void **state)
 	f->cfg.int_port = 0;
 	fe = add_fe(f, "dnat", "10.1.200.1", LB_PROTO_TCP, 80, LB_METHOD_DNAT, 7);
 	add_t(fe, "10.1.0.11", 8080, 1);
-	s = build(f, NULL, 0);
+	s = build(f, NULL);
 	assert_int_equal(s->n_ports, 1);
 	assert_int_equal(s->dev_to_port[3], 0);
 	assert_int_equal(s->dev_to_port[7], LB_SNAP_NO_PORT);
