@@ -222,9 +222,11 @@ lbd_publish_snapshot(const struct lb_config *cfg, const struct lb_model *cfg_mod
 
 	memset(&env, 0, sizeof(env));
 	env.n_workers = g_lbd.n_workers;
+	env.reta_size = g_lbd.owner.reta_size;
 	for (i = 0; i < g_lbd.n_ports; i++) {
 		env.dev[i] = g_lbd.ports[i].dev;
 		memcpy(env.mac[i], g_lbd.ports[i].info.mac.addr_bytes, LB_ETHER_ADDR_LEN);
+		env.rss_owner[i] = g_lbd.ports[i].info.rss_owner;
 	}
 	memset(&in, 0, sizeof(in));
 	in.settings = cfg;

@@ -245,6 +245,10 @@ static const struct {
 	{ "flows_created", offsetof(struct lb_dp_counters, flows_created) },
 	{ "flows_picked_up", offsetof(struct lb_dp_counters, flows_picked_up) },
 	{ "affinity_hits", offsetof(struct lb_dp_counters, affinity_hits) },
+	{ "flows_evicted", offsetof(struct lb_dp_counters, flows_evicted) },
+	{ "cycles_busy", offsetof(struct lb_dp_counters, cycles_busy) },
+	{ "frames_busy", offsetof(struct lb_dp_counters, frames_busy) },
+	{ "pass_max_cycles", offsetof(struct lb_dp_counters, pass_max_cycles) },
 }, neigh_fields[] = {
 	{ "requests", offsetof(struct lb_neigh_counters, requests) },
 	{ "replies", offsetof(struct lb_neigh_counters, replies) },
@@ -318,6 +322,8 @@ cmd_stats(void)
 		json_object_array_add(a, o);
 	}
 	add(r, "workers", a);
+	/* cycles_* are TSC cycles: tsc_hz converts them to time */
+	add_u64(r, "tsc_hz", rte_get_tsc_hz());
 	counters_json(tot, &sum, flows);
 	add(r, "total", tot);
 	for (k = 0; k < RTE_DIM(neigh_fields); k++)

@@ -95,6 +95,12 @@ struct lb_dp_counters {
 	uint64_t flows_created;
 	uint64_t flows_picked_up;	/* DNAT mid-stream pickups */
 	uint64_t affinity_hits;
+	/* Written by the worker loop, not lib/dp: where the cycles go. */
+	uint64_t flows_evicted;		/* live flows displaced by new ones (lb_flow stats) */
+	uint64_t cycles_busy;		/* TSC cycles of loop passes that had frames */
+	uint64_t frames_busy;		/* frames those passes processed (rx + handoff_in) */
+	uint64_t pass_max_cycles;	/* longest loop pass (the worst gap between two
+					 * quiescent states) over the last second */
 } LB_CACHE_ALIGNED;
 
 /* A worker's data-path state. The worker owns all of it. */

@@ -93,11 +93,18 @@ def base_config(ports, workers=1, fes=None):
     }
 
 
-def snat_range(worker, n_workers):
-    """Worker's SNAT ports, as lib/snat/lb_snat.h defines the split."""
+def snat_owner(port, n_workers):
+    """Worker owning a SNAT port, as lib/owner defines the split (the port's
+    low bits: residue port & mask belongs to worker residue % n_workers,
+    mask + 1 the power of two at or above n_workers); None outside the
+    configured range."""
     lo, hi = F.SNAT_PORTS
-    per = (hi - lo + 1) // n_workers
-    return lo + worker * per, lo + (worker + 1) * per - 1
+    if not lo <= port <= hi:
+        return None
+    mask = 1
+    while mask < n_workers:
+        mask <<= 1
+    return (port & (mask - 1)) % n_workers
 
 
 # --- pcap files ---
