@@ -81,13 +81,20 @@ lb_dp_nat_rewrite(uint8_t *frame, const struct lb_pkt *p, uint32_t src, uint16_t
 	uint32_t dst, uint16_t dport)
 {
 	struct lb_ipv4_hdr *ip = (struct lb_ipv4_hdr *)(frame + p->l3_off);
-	uint16_t old_ttl = lb_dp_load16(&ip->ttl);
-	uint16_t c;
+	uint8_t ttlp[2];
+	uint16_t old_tp, new_tp, c;
 
-	ip->ttl--;
+	/* TTL and protocol as one 16-bit word, decremented in a register: a
+	 * byte store followed by a wider load of the same bytes would stall
+	 * on store forwarding. */
+	memcpy(ttlp, &ip->ttl, 2);
+	memcpy(&old_tp, ttlp, 2);
+	ttlp[0]--;
+	memcpy(&new_tp, ttlp, 2);
+	memcpy(&ip->ttl, &new_tp, 2);
 	c = lb_csum_update32(ip->csum, ip->src, src);
 	c = lb_csum_update32(c, ip->dst, dst);
-	ip->csum = lb_csum_update16(c, old_ttl, lb_dp_load16(&ip->ttl));
+	ip->csum = lb_csum_update16(c, old_tp, new_tp);
 	lb_dp_l4_rewrite(frame + p->l4_off, p->proto, ip->src, ip->dst, src, sport, dst, dport, true);
 	ip->src = src;
 	ip->dst = dst;
@@ -221,6 +228,8 @@ static inline uint32_t
 lb_dp_client_owner(const struct lb_snap *s, const struct lb_dp_ctx *c, uint8_t in_port,
 	uint32_t client)
 {
+	if (s->owner.n_workers == 1)
+		return 0;
 	if ((c->hints & LB_DP_HINT_RSS) && s->ports[in_port].rss_owner)
 		return lb_owner_of_hash(&s->owner, c->rss);
 	return lb_owner_of_client(&s->owner, client);

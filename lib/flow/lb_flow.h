@@ -231,12 +231,26 @@ const struct lb_flow_stats *lb_flow_stats(const struct lb_flow_table *t);
 uint32_t lb_flow_walk(struct lb_flow_table *t, uint32_t *cursor, uint32_t max,
 	void (*fn)(void *ctx, const struct lb_flow *f), void *ctx);
 
-/* Zero-padded key constructor. */
+/* Zero-padded key constructor. The key is put together as two 64-bit words
+ * (the way the table reads it): built field by field in memory and then read
+ * whole, it would stall on store forwarding. */
 static inline struct lb_flow_key
 lb_flow_key_make(uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport, uint8_t proto)
 {
-	struct lb_flow_key k = { .src = src, .dst = dst, .sport = sport, .dport = dport,
-		.proto = proto };
+	struct lb_flow_key k;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	uint64_t w[2] = { (uint64_t)src | (uint64_t)dst << 32,
+		(uint64_t)sport | (uint64_t)dport << 16 | (uint64_t)proto << 32 };
+
+	__builtin_memcpy(&k, w, sizeof(k));
+#else
+	__builtin_memset(&k, 0, sizeof(k));
+	k.src = src;
+	k.dst = dst;
+	k.sport = sport;
+	k.dport = dport;
+	k.proto = proto;
+#endif
 	return k;
 }
 
