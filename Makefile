@@ -13,10 +13,10 @@ PYTHON     ?= /usr/bin/python3
 DEB_PKGS := build-essential meson ninja-build pkg-config \
 	dpdk dpdk-dev libdpdk-dev libconfig-dev libjson-c-dev libcurl4-openssl-dev \
 	libcmocka-dev libpcap-dev \
-	python3-scapy python3-pytest \
+	python3-scapy python3-pytest python3-kubernetes openssl \
 	iproute2 iptables ethtool curl nginx-light procps kmod
 
-.PHONY: all deps build build-asan test test-unit test-pkt test-e2e demo hugepages clean
+.PHONY: all deps build build-asan test test-unit test-pkt test-e2e test-k8s-fake demo hugepages clean
 
 all: build
 
@@ -58,6 +58,14 @@ test-pkt: build-asan
 test-e2e: build
 	PYTHONDONTWRITEBYTECODE=1 LBD_BUILD=$(abspath $(BUILD)) \
 		$(PYTHON) -m pytest -p no:cacheprovider -v -rs tests/e2e/test_e2e.py
+
+# The fake Kubernetes API server checked on its own (no root, ~40 s): raw
+# HTTP/1.1 over TLS, kubectl (every version found; Debian's kubernetes-client
+# is installed when there is none) and python3-kubernetes.
+test-k8s-fake: deps
+	@command -v kubectl >/dev/null || [ "$$(id -u)" != 0 ] || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends kubernetes-client; }
+	cd tests/k8s && PYTHONDONTWRITEBYTECODE=1 $(PYTHON) -m pytest -p no:cacheprovider -v -rs test_fakeapi.py
 
 # The same topology, 40 curl requests through the VIP, lbctl's view (root).
 demo: build

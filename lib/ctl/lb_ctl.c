@@ -56,6 +56,10 @@ struct lb_ctl_server {
 	uint64_t next_token;
 	uint64_t cur_token;	/* token of the request being run, during the handler */
 	bool deferred;		/* the handler called lb_ctl_server_defer */
+	bool in_handler;
+	bool early;		/* completed before the handler returned */
+	struct json_object *early_result;
+	char early_err[512];
 	lb_ctl_handler_fn fn;	/* from the last process call, for completions */
 	void *ctx;
 	/* event-loop attachment (lb_ctl_server_attach) */
@@ -457,15 +461,24 @@ run_line(struct lb_ctl_server *s, struct client *c, char *line, size_t len,
 	err[0] = '\0';
 	s->cur_token = ++s->next_token;
 	s->deferred = false;
+	s->early = false;
+	s->in_handler = true;
 	result = fn(ctx, json_object_get_string(cmd), req, err, sizeof(err));
+	s->in_handler = false;
 	json_object_put(req);
 	if (s->deferred) {
-		/* answered later by lb_ctl_server_complete */
 		s->deferred = false;
-		c->pending = s->cur_token;
 		if (result != NULL)
 			json_object_put(result);
-		return NULL;
+		if (!s->early) {
+			/* answered later by lb_ctl_server_complete */
+			c->pending = s->cur_token;
+			return NULL;
+		}
+		/* deferred, then completed before returning: answer now */
+		result = s->early_result;
+		s->early_result = NULL;
+		snprintf(err, sizeof(err), "%s", s->early_err);
 	}
 	if (result == NULL)
 		return error_response(err[0] != '\0' ? err : "command failed");
@@ -693,6 +706,12 @@ lb_ctl_server_complete(struct lb_ctl_server *s, uint64_t token, struct json_obje
 	struct client *c = NULL;
 	unsigned j;
 
+	if (s != NULL && s->in_handler && s->deferred && token == s->cur_token && !s->early) {
+		s->early = true;
+		s->early_result = result;
+		snprintf(s->early_err, sizeof(s->early_err), "%s", err != NULL ? err : "");
+		return 0;
+	}
 	for (j = 0; s != NULL && token != 0 && j < LB_CTL_MAX_CLIENTS; j++)
 		if (s->clients[j].fd >= 0 && s->clients[j].pending == token)
 			c = &s->clients[j];

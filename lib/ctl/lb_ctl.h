@@ -101,7 +101,8 @@ int lb_ctl_server_attach(struct lb_ctl_server *s, struct lb_ev *ev, lb_ctl_handl
  * lb_ctl_server_complete(token, result, err) sends {"ok":true,"result":...}
  * when result is non-NULL (its reference passes to the server), else
  * {"ok":false,"error":err}. Returns 0, or -ENOENT when the client has gone
- * (result is released).
+ * (result is released). Completing from inside the handler that deferred
+ * (an immediate answer after all) is allowed: the answer goes out as usual.
  */
 uint64_t lb_ctl_server_defer(struct lb_ctl_server *s);
 int lb_ctl_server_complete(struct lb_ctl_server *s, uint64_t token, struct json_object *result,

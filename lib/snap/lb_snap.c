@@ -734,6 +734,38 @@ fail:
 	return NULL;
 }
 
+uint32_t
+lb_snap_check(const struct lb_snap_input *in, lb_snap_reject_fn rej, void *ctx)
+{
+	const struct lb_config *cfg = in->settings;
+	const struct lb_config_port *cp = &cfg->ports[cfg->int_port];
+	struct lb_snap_port ip;
+	struct fe_plan p;
+	struct build b;
+	uint32_t i, k;
+
+	memset(&b, 0, sizeof(b));
+	memset(&ip, 0, sizeof(ip));
+	b.in = in;
+	b.reject = rej;
+	b.ctx = ctx;
+	ip.addr = cp->addr;
+	ip.mask = lb_prefix_mask(cp->net.len);
+	ip.gateway = cp->gateway;
+	copy_name(ip.name, cp->name);
+	b.ip = &ip;
+	for (i = 0; i < in->model->n_fes; i++) {
+		const struct lb_model_fe *fe = in->model->fes[i];
+
+		plan_fe(&b, fe, &p);
+		if (!p.keep)
+			continue;
+		for (k = 0; k < fe->n_targets; k++)
+			target_usable(&b, fe, &fe->targets[k], true);
+	}
+	return b.st.rejected + b.st.targets_rejected;
+}
+
 static void
 reject_is_error(void *ctx, const struct lb_model_fe *fe, const struct lb_model_target *t,
 	const char *msg)

@@ -193,6 +193,14 @@ struct lb_snap *lb_snap_build(const struct lb_snap_input *in, lb_snap_reject_fn 
 	void *ctx, struct lb_snap_build_stats *st, char *err, size_t errlen);
 
 /*
+ * What lb_snap_build would leave out, without building anything: runs the
+ * same checks on every frontend and target of in->model and reports each
+ * problem through reject (in->prev and in->overlay are not used). Returns
+ * the number of frontends and targets it would reject. Cheap: no tables.
+ */
+uint32_t lb_snap_check(const struct lb_snap_input *in, lb_snap_reject_fn reject, void *ctx);
+
+/*
  * Convenience for tests and tools: the config's own frontends (lb_config_model)
  * with an overlay (NULL = none), no previous snapshot; any rejected frontend
  * or target is an error. NULL with err set.

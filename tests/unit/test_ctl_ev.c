@@ -28,7 +28,8 @@ struct fix {
 	int calls;
 };
 
-/* "later" defers; anything else echoes cmd. */
+/* "later" defers; "now" defers and completes at once; anything else echoes
+ * cmd. */
 static struct json_object *
 handler(void *ctx, const char *cmd, struct json_object *req, char *err, size_t errlen)
 {
@@ -42,6 +43,11 @@ handler(void *ctx, const char *cmd, struct json_object *req, char *err, size_t e
 	if (strcmp(cmd, "later") == 0) {
 		assert_true(f->n_tokens < 8);
 		f->tokens[f->n_tokens++] = lb_ctl_server_defer(f->s);
+		return NULL;
+	}
+	if (strcmp(cmd, "now") == 0) {
+		assert_int_equal(lb_ctl_server_complete(f->s, lb_ctl_server_defer(f->s), NULL,
+			"refused at once"), 0);
 		return NULL;
 	}
 	r = json_object_new_object();
@@ -185,6 +191,12 @@ test_deferred(void **state)
 	assert_int_equal(lb_ctl_server_complete(f->s, f->tokens[1], NULL, "build failed"), 0);
 	read_lines(f, fd, 1, buf, sizeof(buf));
 	assert_string_equal(buf, "{\"ok\":false,\"error\":\"build failed\"}\n");
+
+	/* deferred and completed inside the handler */
+	send_str(fd, "{\"cmd\":\"now\"}\n{\"cmd\":\"after\"}\n");
+	read_lines(f, fd, 2, buf, sizeof(buf));
+	assert_string_equal(buf, "{\"ok\":false,\"error\":\"refused at once\"}\n"
+		"{\"ok\":true,\"result\":{\"cmd\":\"after\"}}\n");
 
 	/* a request sent with EOF right after it is still answered */
 	send_str(fd, "{\"cmd\":\"later\"}\n");

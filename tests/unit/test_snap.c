@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "lb_maglev.h"
+#include "lb_model.h"
 #include "lb_snap.h"
 
 /*
@@ -28,8 +29,8 @@
  *   none     203.0.113.12 tcp 80   no targets
  */
 
-#define MAX_FE	64
-#define MAX_T	64
+#define MAX_FE	1024
+#define MAX_T	16
 
 struct fx {
 	struct lb_config cfg;
@@ -687,6 +688,243 @@ test_drain_disruption(void **state)
 	free(f);
 }
 
+/* Incremental: a change to 1 of 1,000 frontends (65537 slots each) builds
+ * one table and reuses 999; the old and new snapshots share them. The time
+ * spent building tables is printed (a figure for the README, not a timed
+ * assertion). */
+static void
+test_incremental(void **state)
+{
+	struct fx *f = fx_base();
+	struct lb_snap_input in = { .settings = &f->cfg, .env = &f->env };
+	struct lb_snap_build_stats st;
+	struct lb_model *m0, *m1;
+	struct lb_overlay *ov = lb_overlay_new();
+	struct lb_snap *s0, *s1, *s2;
+	struct lb_ip a;
+	char err[256];
+	uint32_t i;
+
+	(void)state;
+	for (i = 0; i < 1000; i++) {
+		struct lb_config_frontend *fe;
+		char name[16], vip[20];
+
+		snprintf(name, sizeof(name), "fe%u", i);
+		snprintf(vip, sizeof(vip), "203.0.%u.%u", 113 + i / 250, 1 + i % 250);
+		fe = add_fe(f, name, vip, LB_PROTO_TCP, 80, LB_METHOD_FULLNAT, 65537);
+		add_t(fe, "10.1.0.11", (uint16_t)(30000 + i), 1);
+		add_t(fe, "10.1.0.12", (uint16_t)(30000 + i), 1);
+		add_t(fe, "10.1.0.13", (uint16_t)(30000 + i), 1);
+	}
+	m0 = lb_config_model(&f->cfg, err, sizeof(err));
+	assert_non_null(m0);
+	in.model = m0;
+	s0 = lb_snap_build(&in, NULL, NULL, &st, err, sizeof(err));
+	assert_non_null(s0);
+	assert_int_equal(st.tables_built, 1000);
+	assert_int_equal(st.tables_reused, 0);
+	print_message("initial build: 1000 tables of 65537 slots in %.1f ms\n", st.table_ns / 1e6);
+
+	/* the same model again: nothing to build */
+	in.prev = s0;
+	s1 = lb_snap_build(&in, NULL, NULL, &st, err, sizeof(err));
+	assert_non_null(s1);
+	assert_int_equal(st.tables_built, 0);
+	assert_int_equal(st.tables_reused, 1000);
+	for (i = 0; i < 1000; i++)
+		assert_ptr_equal(s1->fes[i].maglev, s0->fes[i].maglev);
+
+	/* one frontend gains a target (a new model from the config) */
+	add_t(&f->fes[500], "10.1.0.14", 30500, 1);
+	m1 = lb_config_model(&f->cfg, err, sizeof(err));
+	assert_non_null(m1);
+	in.model = m1;
+	in.prev = s1;
+	s2 = lb_snap_build(&in, NULL, NULL, &st, err, sizeof(err));
+	assert_non_null(s2);
+	assert_int_equal(st.tables_built, 1);
+	assert_int_equal(st.tables_reused, 999);
+	print_message("1 of 1000 frontends changed: %u table built in %.3f ms (whole build %.3f ms)\n",
+		st.tables_built, st.table_ns / 1e6, st.total_ns / 1e6);
+	assert_true(s2->fes[500].maglev != s1->fes[500].maglev);
+	assert_ptr_equal(s2->fes[499].maglev, s1->fes[499].maglev);
+	/* tables outlive the snapshot that built them while another uses them */
+	lb_snap_free(s0);
+	lb_snap_free(s1);
+	assert_int_equal(s2->fes[0].maglev[0] < 3, true);
+
+	/* a drain of one target changes one table (effective weight), not more */
+	a = lb_ip4(IP("10.1.0.11"));
+	assert_int_equal(lb_overlay_drain(ov, "fe7", &a, htons(30007), true), 0);
+	in.overlay = ov;
+	in.prev = s2;
+	s1 = lb_snap_build(&in, NULL, NULL, &st, err, sizeof(err));
+	assert_non_null(s1);
+	assert_int_equal(st.tables_built, 1);
+	assert_int_equal(s1->fes[7].n_active, 2);
+	lb_snap_free(s2);
+	lb_snap_free(s1);
+	lb_overlay_free(ov);
+	lb_model_free(m0);
+	lb_model_free(m1);
+	free(f);
+}
+
+/* Overlay flags, fail-open, and terminating targets. */
+static void
+test_flags_and_fail_open(void **state)
+{
+	struct fx *f = fx_ref();
+	struct lb_overlay *ov = lb_overlay_new();
+	struct lb_snap_input in = { .settings = &f->cfg, .env = &f->env, .overlay = ov };
+	struct lb_model *m;
+	const struct lb_snap_fe *fe;
+	struct lb_snap *s;
+	struct lb_ip a;
+	char err[256];
+
+	(void)state;
+	m = lb_config_model(&f->cfg, err, sizeof(err));
+	assert_non_null(m);
+	in.model = m;
+	/* web-udp: both targets unhealthy -> fail open, both keep their slots */
+	a = lb_ip4(IP("10.1.0.21"));
+	assert_int_equal(lb_overlay_set_unhealthy(ov, NULL, &a, 0, true, "down"), 0);
+	a = lb_ip4(IP("10.1.0.22"));
+	assert_int_equal(lb_overlay_set_unhealthy(ov, NULL, &a, 0, true, "down"), 0);
+	s = lb_snap_build(&in, NULL, NULL, NULL, err, sizeof(err));
+	assert_non_null(s);
+	fe = fe_named(s, "web-udp");
+	assert_true(fe->flags & LB_SNAP_FE_FAIL_OPEN);
+	assert_int_equal(fe->n_active, 2);
+	assert_true(fe->targets[0].flags & LB_SNAP_T_UNHEALTHY);
+	/* web-tls shares 10.1.0.21:8080 but has healthy targets: no fail-open */
+	fe = fe_named(s, "web-tls");
+	assert_false(fe->flags & LB_SNAP_FE_FAIL_OPEN);
+	assert_int_equal(fe->n_active, 2);
+	lb_snap_free(s);
+
+	/* one drained and one unhealthy: drained is an operator's choice, so
+	 * failing open brings back only the unhealthy one */
+	assert_int_equal(lb_overlay_drain(ov, "web-udp", &a, htons(8080), true), 0);
+	s = lb_snap_build(&in, NULL, NULL, NULL, err, sizeof(err));
+	fe = fe_named(s, "web-udp");
+	assert_true(fe->flags & LB_SNAP_FE_FAIL_OPEN);
+	assert_int_equal(fe->n_active, 1);
+	assert_true(fe->targets[tidx(fe, "10.1.0.22", 8080)].flags & LB_SNAP_T_DRAINED);
+	lb_snap_free(s);
+	lb_model_free(m);
+
+	/* a terminating target keeps its place but holds no slot */
+	m = lb_config_model(&f->cfg, err, sizeof(err));
+	m->fes[0]->targets[0].flags |= LB_MT_TERMINATING;
+	in.model = m;
+	in.overlay = NULL;
+	s = lb_snap_build(&in, NULL, NULL, NULL, err, sizeof(err));
+	fe = fe_named(s, "web");
+	assert_int_equal(fe->n_targets, 4);
+	assert_int_equal(fe->n_active, 2);
+	{
+		uint32_t cnt[8];
+		int ti = -1;
+
+		for (uint32_t k = 0; k < fe->n_targets; k++)
+			if (fe->targets[k].flags & LB_SNAP_T_TERMINATING)
+				ti = (int)k;
+		assert_true(ti >= 0);
+		slot_counts(fe, cnt);
+		assert_int_equal(cnt[ti], 0);
+	}
+	lb_snap_free(s);
+	lb_model_free(m);
+	lb_overlay_free(ov);
+	free(f);
+}
+
+struct rejects {
+	int n;
+	char msgs[8][512];
+};
+
+static void
+on_reject(void *ctx, const struct lb_model_fe *fe, const struct lb_model_target *t,
+	const char *msg)
+{
+	struct rejects *r = ctx;
+
+	(void)fe;
+	(void)t;
+	if (r->n < 8)
+		snprintf(r->msgs[r->n], sizeof(r->msgs[0]), "%s", msg);
+	r->n++;
+}
+
+static bool
+has_msg(const struct rejects *r, const char *s)
+{
+	for (int i = 0; i < r->n && i < 8; i++)
+		if (strstr(r->msgs[i], s) != NULL)
+			return true;
+	return false;
+}
+
+/* A frontend or target the data path cannot serve is left out and said so;
+ * the rest of the snapshot is built. */
+static void
+test_rejections(void **state)
+{
+	struct fx *f = fx_ref();
+	struct lb_snap_input in = { .settings = &f->cfg, .env = &f->env };
+	struct rejects r = { 0 };
+	struct lb_model *m;
+	struct lb_model_fe *v6;
+	struct lb_snap *s;
+	char err[256];
+
+	(void)state;
+	m = lb_config_model(&f->cfg, err, sizeof(err));
+	assert_non_null(m);
+	/* an IPv6 frontend, and an IPv6 target in an IPv4 one */
+	v6 = lb_model_fe_new(1, 0, 0);
+	snprintf(v6->name, sizeof(v6->name), "ns/v6:http");
+	snprintf(v6->origin, sizeof(v6->origin), "k8s ns/v6 port http");
+	assert_int_equal(lb_ip_parse("2001:db8::1", &v6->vip), 0);
+	v6->proto = LB_PROTO_TCP;
+	v6->port = htons(80);
+	assert_int_equal(lb_ip_parse("2001:db8::10", &v6->targets[0].addr), 0);
+	v6->targets[0].port = htons(80);
+	assert_int_equal(lb_model_fe_seal(v6, err, sizeof(err)), 0);
+	assert_int_equal(lb_model_add(m, v6), 0);
+	lb_model_fe_put(v6);
+	/* a VIP that is lbd's SNAT address */
+	v6 = lb_model_fe_new(0, 0, 0);
+	snprintf(v6->name, sizeof(v6->name), "ns/snat:x");
+	v6->vip = lb_ip4(IP("10.1.0.100"));
+	v6->proto = LB_PROTO_TCP;
+	v6->port = htons(80);
+	assert_int_equal(lb_model_fe_seal(v6, err, sizeof(err)), 0);
+	assert_int_equal(lb_model_add(m, v6), 0);
+	lb_model_fe_put(v6);
+	/* an off-link target while the internal port has no gateway */
+	f->cfg.ports[1].gateway = 0;
+	in.model = m;
+	assert_int_equal(lb_snap_check(&in, on_reject, &r), 3);
+	assert_int_equal(r.n, 3);
+	r.n = 0;
+	s = lb_snap_build(&in, on_reject, &r, NULL, err, sizeof(err));
+	assert_non_null(s);
+	assert_int_equal(r.n, 3);
+	assert_true(has_msg(&r, "frontend web: target 10.2.0.5:30080 is off the internal subnet"));
+	assert_true(has_msg(&r, "frontend ns/v6:http: VIP 2001:db8::1: IPv6 is not served yet"));
+	assert_true(has_msg(&r, "frontend ns/snat:x: VIP 10.1.0.100 is a SNAT address of lbd"));
+	assert_int_equal(s->n_fes, 5);
+	assert_int_equal(fe_named(s, "web")->n_targets, 3);
+	lb_snap_free(s);
+	lb_model_free(m);
+	free(f);
+}
+
 /* Configs the validator should have refused fail cleanly with a message. */
 static void
 test_errors(void **state)
@@ -809,6 +1047,9 @@ main(void)
 		cmocka_unit_test(test_drains),
 		cmocka_unit_test(test_drain_disruption),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_incremental),
+		cmocka_unit_test(test_flags_and_fail_open),
+		cmocka_unit_test(test_rejections),
 		cmocka_unit_test(test_minimal),
 	};
 
