@@ -50,6 +50,7 @@ WORKLOADS = [
          note="1 rx queue: worker 0 hands the other worker's frames over"),
 ]
 QUICK = ["est1k", "est64k", "new", "est64k-w2"]
+RELOAD_EVERY = 20     # churn: one publish in 20 is a reload (target out, target in)
 
 VIP_OF = {("fullnat", "tcp"): "192.0.2.10:80", ("fullnat", "udp"): "192.0.2.10:53",
           ("dnat", "tcp"): "192.0.2.20:8080"}
@@ -363,14 +364,21 @@ class Bench:
         finally:
             lbd.stop()
         d = summarize(s0, s1, None)
-        lost = s1["total"]["rx"] - s0["total"]["rx"] - (s1["total"]["tx"] - s0["total"]["tx"])
+        # every frame received is sent or counted in a drop reason (the
+        # counters add up): lost = dropped, for any reason; rx - tx over the
+        # window also holds the frames in flight at the two samples
+        lost = sum(d["drops"].values())
+        inflight = s1["total"]["rx"] - s0["total"]["rx"] - (s1["total"]["tx"] - s0["total"]["tx"])
         return {"workload": "snapshot-churn", "flows": 65536, "method": "fullnat", "pkt_size": 64,
                 "workers": 1, "publishes": g1 - g0, "publishes_per_s": round((g1 - g0) / busy["s"], 1),
                 "lbd_mpps": round(d["mpps"], 3), "lost": lost, "drops": d["drops"],
+                "rx_minus_tx": inflight,
                 "worst_stall_us": busy["worst_us"], "worst_stall_us_without_churn": quiet["worst_us"],
+                "request_ms_median": busy["request_ms_median"],
+                "request_ms_max": busy["request_ms_max"],
                 "frames_in_worst_stall": int(busy["worst_us"] * d["mpps"]),
                 "tsc_hz": self.tsc_hz, "hugepages": huge,
-                "note": "drain/undrain of one target and, every 10th, a reload that removes one "
+                "note": "drain/undrain of one target and, every 20th, a reload that removes one "
                         "target and adds another, through the control socket; a stall is the "
                         "longest worker loop pass in a second (any cause, the kernel's included)"}
 
@@ -378,18 +386,20 @@ class Bench:
         """Runs for dur seconds, publishing rate snapshots a second; returns the
         worst per-second longest pass in microseconds."""
         t0 = time.monotonic()
-        k, worst, next_sample = 0, 0.0, t0 + 1
+        k, worst, next_sample, lat = 0, 0.0, t0 + 1, []
         while True:
             now = time.monotonic()
             if now - t0 >= dur:
                 break
             if rate > 0 and now >= t0 + k / rate:
-                if k % 10 == 9:
-                    lbd.write_config(alt if (k // 10) % 2 == 0 else conf)
+                # the answer comes once the snapshot is published
+                if k % RELOAD_EVERY == RELOAD_EVERY - 1:
+                    lbd.write_config(alt if (k // RELOAD_EVERY) % 2 == 0 else conf)
                     lbd.request({"cmd": "reload"})
                 else:
                     lbd.request({"cmd": "drain" if k % 2 == 0 else "undrain",
                                  "target": "%s:30080" % B.TARGETS[1], "frontend": "web"})
+                lat.append(time.monotonic() - now)
                 k += 1
             if now >= next_sample:
                 st = lbd.stats()
@@ -398,7 +408,10 @@ class Bench:
                     worst = max(worst, wk["pass_max_cycles"] / hz * 1e6)
                 next_sample += 1
             time.sleep(0.001 if rate == 0 else max(0.0, t0 + k / rate - time.monotonic()))
-        return {"worst_us": round(worst, 1), "s": time.monotonic() - t0}
+        lat.sort()
+        return {"worst_us": round(worst, 1), "s": time.monotonic() - t0,
+                "request_ms_median": round(lat[len(lat) // 2] * 1e3, 2) if lat else None,
+                "request_ms_max": round(lat[-1] * 1e3, 2) if lat else None}
 
 
 def summarize(s0, s1, prof):
@@ -463,13 +476,16 @@ def fmt_table(rows, m):
                                      100 * (r["loss"] or 0), r["lbd_mpps"], r["cycles_per_pkt"],
                                      r["drops"] or 0))
         if r["workload"] == "snapshot-churn":
-            out.append("snapshot churn: %d snapshots in %.0fs (%.1f/s) while forwarding %.2f Mpps: "
-                       "%d frames lost, drops %s; worst worker pass %.0f us with churn, %.0f us "
-                       "without (%d frames at that rate)" % (
+            out.append("snapshot churn: %d snapshots in %.0fs (%.1f/s; each request answered when "
+                       "its snapshot is published: median %.1f ms, max %.1f ms) while forwarding "
+                       "%.2f Mpps: %d frames lost (drops %s; rx - tx %+d, frames in flight); "
+                       "worst worker pass %.0f us with churn, %.0f us without (%d frames at "
+                       "that rate)" % (
                            r["publishes"], r["publishes"] / max(r["publishes_per_s"], 1e-9),
-                           r["publishes_per_s"], r["lbd_mpps"], r["lost"], r["drops"] or 0,
-                           r["worst_stall_us"], r["worst_stall_us_without_churn"],
-                           r["frames_in_worst_stall"]))
+                           r["publishes_per_s"], r["request_ms_median"] or 0,
+                           r["request_ms_max"] or 0, r["lbd_mpps"], r["lost"], r["drops"] or 0,
+                           r["rx_minus_tx"], r["worst_stall_us"],
+                           r["worst_stall_us_without_churn"], r["frames_in_worst_stall"]))
     return "\n".join(out)
 
 
@@ -488,6 +504,7 @@ def main():
     ap.add_argument("--no-memif", dest="memif", action="store_false")
     ap.add_argument("--no-churn", dest="churn", action="store_false")
     ap.add_argument("--no-maglev", dest="maglev", action="store_false")
+    ap.add_argument("--no-dp", dest="dp", action="store_false")
     a = ap.parse_args()
     a.reps = a.reps or (1 if a.quick else 3)
     a.window = a.window or (2.0 if a.quick else 5.0)
@@ -520,10 +537,18 @@ def main():
             rows.append(bench.churn())
         maglev = []
         if a.maglev and not a.only:
+            log("maglev")
             r = subprocess.run([str(bench.build / "tests/bench/bench_maglev"), "-r",
                                 "3" if a.quick else "7"], capture_output=True, text=True,
                                check=True)
             maglev = r.stdout.splitlines()
+        if a.dp and not a.only:
+            # lib/dp alone, on the worker's CPU: lbd's own per-frame cost
+            log("lib/dp alone")
+            r = subprocess.run(["taskset", "-c", "1", str(bench.build / "tests/bench/bench_dp"),
+                                "-s", "1" if a.quick else "3"], capture_output=True, text=True,
+                               check=True)
+            maglev += r.stdout.splitlines()
     finally:
         shutil.rmtree(bench.work, ignore_errors=True)
     print(fmt_table(rows, bench.machine))
