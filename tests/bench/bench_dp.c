@@ -8,7 +8,7 @@
  * A benchmark: it prints figures (the best of many short slices, the least
  * disturbed by other work on the machine), asserts nothing.
  *
- *   bench_dp [-n FLOWS[,FLOWS...]] [-s SECONDS]
+ *   bench_dp [-n FLOWS[,FLOWS...]] [-s SECONDS] [-b BURST]
  *
  * Each frame is copied from a template before processing (as a PMD copies
  * it into an mbuf), so the copy's cost is in the figures for both paths.
@@ -32,6 +32,9 @@
 #define SLOT		128	/* bytes per frame buffer, with headroom */
 #define HEADROOM	64
 #define SLICES		25
+#define MAX_BURST	64
+
+static uint32_t burst_n = 32;
 
 static const char *conf_text =
 	"ports = (\n"
@@ -136,15 +139,22 @@ noop_send(void *c, uint8_t p, void *k, const uint8_t m[6]) { (void)c; (void)p; (
 static void
 noop_drop(void *c, void *k) { (void)c; (void)k; }
 
+/* Table memory as lbd has it: 2 MB hugepages (reserved ones when there are,
+ * else transparent ones where the kernel gives them). Never freed: the
+ * process is short-lived. */
 static void *
 huge_alloc(size_t sz)
 {
-	size_t a = 2u << 20;
-	void *p = aligned_alloc(a, (sz + a - 1) & ~(a - 1));
+	size_t a = 2u << 20, len = (sz + a - 1) & ~(a - 1);
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB,
+		-1, 0);
 
+	if (p != MAP_FAILED)
+		return p;
+	p = aligned_alloc(a, len);
 	if (p != NULL) {
-		madvise(p, (sz + a - 1) & ~(a - 1), MADV_HUGEPAGE);
-		memset(p, 0, (sz + a - 1) & ~(a - 1));
+		madvise(p, len, MADV_HUGEPAGE);
+		memset(p, 0, len);
 	}
 	return p;
 }
@@ -206,8 +216,6 @@ env_init(struct env *e, uint32_t capacity)
 static void
 env_free(struct env *e)
 {
-	free(e->mem[0]);
-	free(e->mem[1]);
 	lb_neigh_table_free(e->nt);
 	lb_neigh_destroy(e->neigh);
 	lb_snap_free(e->snap);
@@ -216,16 +224,16 @@ env_free(struct env *e)
 
 /*
  * Runs the frames tmpl[0..n) round and round for about secs seconds in
- * bursts of 32 (burst API) or one by one; returns the best ns/frame of the
- * SLICES slices of the run and stores cycles/frame. The best slice is the
- * one least disturbed by other work on the machine.
+ * bursts of burst_n (32 by default, as lbd's worker) or one by one; returns
+ * the best ns/frame of the SLICES slices of the run and stores cycles/frame.
+ * The best slice is the one least disturbed by other work on the machine.
  */
 static double
 run(struct env *e, const uint8_t *tmpl, uint32_t n, bool burst, double secs, uint64_t *now,
 	double *cycles, uint64_t *tx)
 {
-	static uint8_t buf[32 * SLOT] __attribute__((aligned(64)));
-	struct lb_dp_pkt p[32];
+	static uint8_t buf[MAX_BURST * SLOT] __attribute__((aligned(64)));
+	struct lb_dp_pkt p[MAX_BURST];
 	double best = 1e9, bestc = 1e9;
 	uint32_t i = 0, k, slice;
 
@@ -234,7 +242,7 @@ run(struct env *e, const uint8_t *tmpl, uint32_t n, bool burst, double secs, uin
 		uint64_t c0 = tsc(), frames = 0;
 
 		do {
-			for (k = 0; k < 32; k++, i = i + 1 == n ? 0 : i + 1) {
+			for (k = 0; k < burst_n; k++, i = i + 1 == n ? 0 : i + 1) {
 				memcpy(buf + k * SLOT + HEADROOM, tmpl + (size_t)i * FRAME_LEN, FRAME_LEN);
 				p[k].frame = buf + k * SLOT + HEADROOM;
 				p[k].len = FRAME_LEN;
@@ -243,15 +251,15 @@ run(struct env *e, const uint8_t *tmpl, uint32_t n, bool burst, double secs, uin
 				p[k].hints = 0;
 			}
 			if (burst) {
-				lb_dp_process_burst(&e->w, e->snap, e->nt, p, 32, *now);
+				lb_dp_process_burst(&e->w, e->snap, e->nt, p, burst_n, *now);
 			} else {
-				for (k = 0; k < 32; k++)
+				for (k = 0; k < burst_n; k++)
 					p[k].verdict = lb_dp_process(&e->w, e->snap, e->nt, p[k].frame,
 						p[k].len, p[k].headroom, 0, *now, &p[k].r);
 			}
-			for (k = 0; k < 32; k++)
+			for (k = 0; k < burst_n; k++)
 				*tx += p[k].verdict == LB_DP_TX;
-			frames += 32;
+			frames += burst_n;
 			if ((frames & 0x3fff) == 0)
 				(*now)++;
 		} while ((t1 = now_s()) - t0 < secs / SLICES);
@@ -308,6 +316,8 @@ main(int argc, char **argv)
 	for (i = 1; i + 1 < (uint32_t)argc; i += 2) {
 		if (strcmp(argv[i], "-s") == 0)
 			secs = atof(argv[i + 1]);
+		else if (strcmp(argv[i], "-b") == 0)
+			burst_n = LB_MIN((uint32_t)atoi(argv[i + 1]), (uint32_t)MAX_BURST);
 		else if (strcmp(argv[i], "-n") == 0)
 			for (s = strtok_r(argv[i + 1], ",", &save); s && n < 16;
 			     s = strtok_r(NULL, ",", &save))
