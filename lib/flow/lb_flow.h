@@ -34,8 +34,8 @@
  * 4.6 h, 4.6 h slots beyond). A refresh only writes the new expiry: the flow
  * stays in its old slot and is moved when the sweep reaches that slot and
  * finds it still live (a few times over a long flow's life, never per packet).
- * lb_flow_expire() advances the wheel to now, freeing expired flows in expiry
- * order, within a budget. Because the wheel is ordered by time, not by use,
+ * lb_flow_expire() advances the wheel to now, freeing expired flows in
+ * timer-slot order, within a budget. Because the wheel is ordered by time, not by use,
  * expired flows behind live ones cannot hide, whatever mix of timeouts the
  * table holds. A lookup never returns an expired flow.
  *
@@ -199,8 +199,9 @@ void lb_flow_touch(struct lb_flow_table *t, struct lb_flow *f, enum lb_flow_clas
 void lb_flow_remove(struct lb_flow_table *t, struct lb_flow *f);
 
 /*
- * Advances the sweep to now and frees expired flows, earliest expiry first;
- * returns how many. Stops after freeing budget flows, or after examining
+ * Advances the sweep to now and frees expired flows in timer-slot order (by
+ * expiry, except that a refreshed flow is met in its old slot); returns how
+ * many. Stops after freeing budget flows, or after examining
  * about LB_FLOW_SWEEP_WORK * (budget + 1) slots and still-live flows, so one
  * call never stalls a worker; later calls resume where it stopped.
  */
