@@ -9,7 +9,7 @@ testpmd-driven run over net_memif, the Maglev figures and the snapshot churn.
 Prints a readable table, then one JSON object per line.
 
     /usr/bin/python3 tests/bench/bench.py [--quick] [--reps N] [--window S]
-        [--only NAME[,NAME]] [--build DIR] [--no-profile]
+        [--only ID[,ID...]] [--build DIR] [--no-profile]
 
 BENCH_QUICK=1 (make bench) or --quick: fewer workloads, one repetition,
 shorter windows: a smoke run of every part in a few minutes.
@@ -43,11 +43,15 @@ WORKLOADS = [
     dict(id="udp64k", name="udp", kind="udp", flows=65536),
     dict(id="est64k-512", name="est-tcp", kind="est", flows=65536, size=512),
     dict(id="bidir64k", name="both-dirs", kind="ack", flows=65536, method="dnat", bidir=True,
-         note="client frames on ext and the targets' replies on int, both net_pcap"),
+         note="client frames on ext and the targets' replies on int, both net_pcap: every frame "
+              "is written to /dev/null through libpcap, which dominates both programs' costs, "
+              "so the ratio says little about lbd"),
     dict(id="est64k-w2", name="est-tcp", kind="est", flows=65536, workers=2, queues=2,
          note="2 rx queues, frames on the queue lbd's RSS rule gives them (no hand-off)"),
     dict(id="est64k-w2-1q", name="est-tcp", kind="est", flows=65536, workers=2, queues=1,
-         note="1 rx queue: worker 0 hands the other worker's frames over"),
+         note="1 rx queue: worker 0 hands the other worker's frames over; they arrive cold in "
+              "the other CPU's cache and it takes them slower than they come, so the hand-off "
+              "ring overflows (handoff_ring_full): what steering on a NIC avoids"),
 ]
 QUICK = ["est1k", "est64k", "new", "est64k-w2"]
 RELOAD_EVERY = 20     # churn: one publish in 20 is a reload (target out, target in)
@@ -322,6 +326,7 @@ class Bench:
                 "delivered": (b[2]["rx"] - a[2]["rx"]) / dt / 1e6,
                 "lbd": summarize(s0, s1, None),
             })
+            self.tsc_hz = s1["tsc_hz"]
         med = lambda k: round(statistics.median([r[k] for r in runs]), 3)  # noqa: E731
         drops = {}
         for r in runs:
@@ -363,6 +368,7 @@ class Bench:
             g1 = lbd.request({"cmd": "status"})["generation"]
         finally:
             lbd.stop()
+        self.tsc_hz = s1["tsc_hz"]
         d = summarize(s0, s1, None)
         # every frame received is sent or counted in a drop reason (the
         # counters add up): lost = dropped, for any reason; rx - tx over the
@@ -374,7 +380,7 @@ class Bench:
                 "lbd_mpps": round(d["mpps"], 3), "lost": lost, "drops": d["drops"],
                 "rx_minus_tx": inflight,
                 "worst_stall_us": busy["worst_us"], "worst_stall_us_without_churn": quiet["worst_us"],
-                "request_ms_median": busy["request_ms_median"],
+                "requests": busy["requests"], "request_ms_median": busy["request_ms_median"],
                 "request_ms_max": busy["request_ms_max"],
                 "frames_in_worst_stall": int(busy["worst_us"] * d["mpps"]),
                 "tsc_hz": self.tsc_hz, "hugepages": huge,
@@ -386,7 +392,7 @@ class Bench:
         """Runs for dur seconds, publishing rate snapshots a second; returns the
         worst per-second longest pass in microseconds."""
         t0 = time.monotonic()
-        k, worst, next_sample, lat = 0, 0.0, t0 + 1, []
+        k, drains, worst, next_sample, lat = 0, 0, 0.0, t0 + 1, []
         while True:
             now = time.monotonic()
             if now - t0 >= dur:
@@ -397,8 +403,10 @@ class Bench:
                     lbd.write_config(alt if (k // RELOAD_EVERY) % 2 == 0 else conf)
                     lbd.request({"cmd": "reload"})
                 else:
-                    lbd.request({"cmd": "drain" if k % 2 == 0 else "undrain",
+                    # alternate, so that every request changes something
+                    lbd.request({"cmd": "drain" if drains % 2 == 0 else "undrain",
                                  "target": "%s:30080" % B.TARGETS[1], "frontend": "web"})
+                    drains += 1
                 lat.append(time.monotonic() - now)
                 k += 1
             if now >= next_sample:
@@ -409,7 +417,7 @@ class Bench:
                 next_sample += 1
             time.sleep(0.001 if rate == 0 else max(0.0, t0 + k / rate - time.monotonic()))
         lat.sort()
-        return {"worst_us": round(worst, 1), "s": time.monotonic() - t0,
+        return {"worst_us": round(worst, 1), "s": time.monotonic() - t0, "requests": k,
                 "request_ms_median": round(lat[len(lat) // 2] * 1e3, 2) if lat else None,
                 "request_ms_max": round(lat[-1] * 1e3, 2) if lat else None}
 
@@ -495,7 +503,7 @@ def main():
     ap.add_argument("--reps", type=int)
     ap.add_argument("--window", type=float)
     ap.add_argument("--warm", type=float, default=2.0)
-    ap.add_argument("--only")
+    ap.add_argument("--only", help="workload ids (WORKLOADS), or memif, churn, maglev, dp")
     ap.add_argument("--build", default=os.environ.get("LBD_BUILD", str(B.REPO / "build")))
     ap.add_argument("--no-profile", dest="profile", action="store_false")
     ap.add_argument("--profile-s", type=float, default=4.0)
@@ -522,8 +530,9 @@ def main():
     # The driver stays off the worker CPU; children may use every CPU.
     os.sched_setaffinity(0, {0})
     bench = Bench(a)
-    sel = [w for w in WORKLOADS if (a.only and w["id"] in a.only.split(",")) or
-           (not a.only and (not a.quick or w["id"] in QUICK))]
+    only = set(a.only.split(",")) if a.only else None
+    sel = [w for w in WORKLOADS if (only and w["id"] in only) or
+           (not only and (not a.quick or w["id"] in QUICK))]
     log("make bench: %d workload(s), %d rep(s), %.0fs windows; work dir %s" % (
         len(sel), a.reps, a.window, bench.work))
     rows = []
@@ -531,18 +540,18 @@ def main():
         for w in sel:
             log("workload %s" % w["id"])
             rows.append(bench.workload(w))
-        if a.memif and not a.only:
+        if a.memif and (not only or "memif" in only):
             rows.append(bench.memif())
-        if a.churn and not a.only:
+        if a.churn and (not only or "churn" in only):
             rows.append(bench.churn())
         maglev = []
-        if a.maglev and not a.only:
+        if a.maglev and (not only or "maglev" in only):
             log("maglev")
             r = subprocess.run([str(bench.build / "tests/bench/bench_maglev"), "-r",
                                 "3" if a.quick else "7"], capture_output=True, text=True,
                                check=True)
             maglev = r.stdout.splitlines()
-        if a.dp and not a.only:
+        if a.dp and (not only or "dp" in only):
             # lib/dp alone, on the worker's CPU: lbd's own per-frame cost
             log("lib/dp alone")
             r = subprocess.run(["taskset", "-c", "1", str(bench.build / "tests/bench/bench_dp"),
