@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,25 +28,6 @@
 #include "lbd.h"
 
 struct lbd g_lbd;
-
-static int log_level = LBD_INFO;
-
-void
-lbd_log(int level, const char *fmt, ...)
-{
-	static const char *const names[] = { "error", "warning", "info", "debug" };
-	struct timespec ts;
-	va_list ap;
-
-	if (level > log_level)
-		return;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	fprintf(stderr, "lbd[%ld.%03ld] %s: ", (long)ts.tv_sec, ts.tv_nsec / 1000000L, names[level]);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
 
 static void
 usage(FILE *f)
@@ -243,11 +225,12 @@ init_mempool(char *err, size_t errlen)
 			rte_strerror(rte_errno));
 		return -ENOMEM;
 	}
-	lbd_log(LBD_INFO, "mbuf pool: %u mbufs (%s; ports, rings and caches need %lu)", n,
-		g_lbd.cfg->mbufs != 0 ? "workers.mbufs" : "sized by lbd", (unsigned long)need);
+	lbd_log(LBD_INFO, "mbuf pool created mbufs=%u sized_by=%s needed=%lu", n,
+		g_lbd.cfg->mbufs != 0 ? "workers.mbufs" : "lbd", (unsigned long)need);
 	if (g_lbd.cfg->mbufs != 0 && g_lbd.cfg->mbufs < need)
-		lbd_log(LBD_WARN, "workers.mbufs = %u is below the %lu the ports, rings and caches "
-			"can hold: rx queues may run dry", g_lbd.cfg->mbufs, (unsigned long)need);
+		lbd_log(LBD_WARN, "workers.mbufs is below what the ports, rings and caches can hold: "
+			"rx queues may run dry mbufs=%u needed=%lu", g_lbd.cfg->mbufs,
+			(unsigned long)need);
 	return 0;
 }
 
@@ -301,21 +284,21 @@ init_ports(char *err, size_t errlen)
 				cfg->ports[i].name, msg);
 			return rc;
 		}
-		lbd_log(LBD_INFO, "port %s: %s (%s), %u rx / %u tx queues%s, mac %02x:%02x:%02x:%02x:%02x:%02x",
-			cfg->ports[i].name, cfg->ports[i].device, p->info.driver, p->info.n_rxq,
-			p->info.n_txq, p->info.rss ? ", RSS" : "",
+		lbd_log(LBD_INFO, "port started port=%s device=%s driver=%s rx_queues=%u tx_queues=%u "
+			"rss=%s mac=%02x:%02x:%02x:%02x:%02x:%02x", cfg->ports[i].name,
+			LBD_Q(cfg->ports[i].device), p->info.driver, p->info.n_rxq, p->info.n_txq,
+			p->info.rss ? "yes" : "no",
 			p->info.mac.addr_bytes[0], p->info.mac.addr_bytes[1], p->info.mac.addr_bytes[2],
 			p->info.mac.addr_bytes[3], p->info.mac.addr_bytes[4], p->info.mac.addr_bytes[5]);
 		if (cfg->ports[i].role & LB_ROLE_INTERNAL) {
 			rc = lb_port_steer_snat(p->dev, &g_lbd.owner, cfg->snat_addrs, cfg->n_snat,
 				&p->info, msg, sizeof(msg));
 			if (rc < 0)
-				lbd_log(LBD_INFO, "port %s: FullNAT replies are handed to their owner "
-					"(no steering: %s)", cfg->ports[i].name, msg);
+				lbd_log(LBD_INFO, "FullNAT replies are handed to their owner, no steering "
+					"port=%s reason=%s", cfg->ports[i].name, LBD_Q(msg));
 		}
-		lbd_log(LBD_INFO, "port %s: steering: %s%s", cfg->ports[i].name, p->info.steering,
-			p->info.snat_rules > 0 ? "; rte_flow rules send FullNAT replies to the "
-			"SNAT port's owner" : "");
+		lbd_log(LBD_INFO, "port steering port=%s steering=%s snat_rules=%u",
+			cfg->ports[i].name, LBD_Q(p->info.steering), p->info.snat_rules);
 		/* rx queue q is polled by worker q % n_workers */
 		for (q = 0; q < p->info.n_rxq; q++) {
 			struct lbd_worker *w = &g_lbd.workers[q % g_lbd.n_workers];
@@ -330,8 +313,8 @@ init_ports(char *err, size_t errlen)
 	}
 	for (wi = 0; wi < g_lbd.n_workers; wi++)
 		if (g_lbd.workers[wi].n_rxq == 0)
-			lbd_log(LBD_INFO, "worker %u (lcore %u) polls no rx queue: it serves hand-offs only",
-				wi, g_lbd.workers[wi].lcore);
+			lbd_log(LBD_INFO, "worker polls no rx queue: it serves hand-offs only "
+				"worker=%u lcore=%u", wi, g_lbd.workers[wi].lcore);
 	return 0;
 }
 
@@ -383,9 +366,10 @@ init_workers(char *err, size_t errlen)
 		}
 		/* rte_zmalloc_socket: hugepage memory (unless eal.no_huge) on the
 		 * worker's NUMA node, so table lookups miss neither TLB nor node */
-		lbd_log(LBD_INFO, "worker %u: flow table of %u flows, %.1f MiB on socket %d%s", i,
-			cfg->flow_capacity, lb_flow_table_memsize(cfg->flow_capacity) / 1048576.0,
-			socket, rte_eal_has_hugepages() ? " (hugepages)" : " (no hugepages)");
+		lbd_log(LBD_INFO, "flow table allocated worker=%u flows=%u mib=%.1f socket=%d "
+			"hugepages=%s", i, cfg->flow_capacity,
+			lb_flow_table_memsize(cfg->flow_capacity) / 1048576.0, socket,
+			rte_eal_has_hugepages() ? "yes" : "no");
 		lb_snat_init(&w->dp.snat, &layout, i, cfg->snat_addrs, cfg->n_snat);
 		/* Start each run at a random SNAT candidate: a restarted lbd that
 		 * began at the first port again would meet the TIME_WAIT sockets
@@ -469,7 +453,7 @@ main(int argc, char **argv)
 		case 'C':
 			return check_config(optarg);
 		case 'v':
-			log_level = LBD_DEBUG;
+			lbd_log_set_level(LBD_DEBUG);
 			break;
 		case 'V':
 			printf("lbd %s\n", LBD_VERSION);
@@ -482,6 +466,12 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
+
+	/* Maglev tables (256 KiB at the default size) come and go with every
+	 * change; from mmap, each would cost page faults and zeroing every
+	 * time (expensive in VMs). Keep them in the heap, and keep the heap. */
+	mallopt(M_MMAP_THRESHOLD, 64 << 20);
+	mallopt(M_TRIM_THRESHOLD, 512 << 20);
 
 	snprintf(g_lbd.config_path, sizeof(g_lbd.config_path), "%s", config);
 	g_lbd.cfg = lb_config_load(config, err, sizeof(err));
@@ -528,7 +518,7 @@ main(int argc, char **argv)
 		for (k = 0; k < eal.argc && off < sizeof(line); k++)
 			off += (size_t)snprintf(line + off, sizeof(line) - off, "%s%s", k ? " " : "",
 				eal.argv[k]);
-		lbd_log(LBD_INFO, "EAL: %s", line);
+		lbd_log(LBD_INFO, "starting EAL args=%s", LBD_Q(line));
 	}
 	{
 		/* rte_eal_init permutes and keeps pointers into argv: give it a copy
@@ -561,8 +551,10 @@ main(int argc, char **argv)
 	    (rc = init_mempool(err, sizeof(err))) != 0 ||
 	    (rc = init_workers(err, sizeof(err))) != 0 ||
 	    (rc = init_ports(err, sizeof(err))) != 0 ||
-	    (rc = lbd_control_init(err, sizeof(err))) != 0) {
+	    (rc = lbd_control_init(err, sizeof(err))) != 0 ||
+	    (rc = lbd_metrics_init(err, sizeof(err))) != 0) {
 		fprintf(stderr, "lbd: %s\n", err);
+		lbd_metrics_term();
 		for (i = 0; i < g_lbd.n_ports; i++)
 			if (g_lbd.ports[i].info.n_txq > 0)
 				lb_port_stop(g_lbd.ports[i].dev);
@@ -579,13 +571,16 @@ main(int argc, char **argv)
 			rte_exit(EXIT_FAILURE, "cannot launch worker %u on lcore %u: %s\n", i,
 				g_lbd.workers[i].lcore, rte_strerror(-rc));
 	}
-	lbd_log(LBD_INFO, "running: %u worker(s), %u frontend(s), lbctl socket %s", g_lbd.n_workers,
-		g_lbd.cfg->n_frontends, g_lbd.cfg->socket);
+	lbd_log(LBD_INFO, "running workers=%u frontends=%u socket=%s version=%s", g_lbd.n_workers,
+		g_lbd.cfg->n_frontends, LBD_Q(g_lbd.cfg->socket), LBD_VERSION);
 
+	lbd_notify("READY=1");
 	lbd_control_loop();
 
+	lbd_notify("STOPPING=1");
 	atomic_store(&g_lbd.quit, true);
 	rte_eal_mp_wait_lcore();
+	lbd_metrics_term();
 	lbd_control_term();
 	for (i = 0; i < g_lbd.n_ports; i++)
 		lb_port_stop(g_lbd.ports[i].dev);
