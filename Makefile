@@ -18,7 +18,7 @@ DEB_PKGS := build-essential meson ninja-build pkg-config \
 	libmicrohttpd-dev prometheus tmux man-db
 
 .PHONY: all deps build build-asan test test-unit test-pkt test-e2e test-k8s-fake test-kapi test-k8s \
-	demo demo-k8s hugepages clean
+	demo demo-k8s hugepages bench clean
 
 all: build
 
@@ -104,6 +104,19 @@ demo-k8s: build
 	LBD_BUILD=$(abspath $(BUILD)) tests/e2e/demo-k8s.sh
 
 test: test-unit test-kapi test-pkt test-k8s test-e2e
+
+# Benchmarks (root; not part of make test): lbd against dpdk-testpmd io and
+# 5tswap on the same cores and vdevs (net_pcap infinite_rx -> net_null), the
+# testpmd-driven net_memif run, Maglev build and disruption, snapshot churn.
+# Prints a table, then one JSON object per line (tests/bench/README.md).
+# BENCH_QUICK=1: every part once, short windows (a few minutes); the full run
+# takes about half an hour. On a shared machine hold the heavy lock:
+#   flock /tmp/lbd-heavy.lock make bench
+# linux-perf (for the profiles) is installed when missing, if possible.
+bench: build
+	@command -v perf >/dev/null || [ "$$(id -u)" != 0 ] || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends linux-perf || true; }
+	BENCH_QUICK=$(BENCH_QUICK) LBD_BUILD=$(abspath $(BUILD)) $(PYTHON) tests/bench/bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN)

@@ -390,6 +390,7 @@ lbd_reload(uint64_t token, char *err, size_t errlen)
 	 * either serves every frontend of the file or changes nothing. */
 	memset(&env, 0, sizeof(env));
 	env.n_workers = g_lbd.n_workers;
+	env.reta_size = g_lbd.owner.reta_size;
 	memset(&in, 0, sizeof(in));
 	in.settings = c;
 	in.env = &env;

@@ -345,6 +345,8 @@ cmd_stats(char *err, size_t errlen)
 
 	if (r == NULL)
 		snprintf(err, errlen, "out of memory");
+	else	/* the workers' cycles_* are TSC cycles: this turns them into time */
+		json_object_object_add(r, "tsc_hz", json_object_new_uint64(rte_get_tsc_hz()));
 	return r;
 }
 

@@ -129,6 +129,7 @@ struct lbd {
 	uint32_t n_ports;
 	struct lbd_port ports[LB_MAX_PORTS];
 	struct rte_mempool *mp;
+	struct lb_owner owner;		/* the owner rule the ports were programmed with */
 	struct rte_ring *to_ctl;	/* workers -> control (MP/SC) */
 	struct rte_rcu_qsbr *qsv;
 	_Atomic(struct lb_snap *) snap;

@@ -169,6 +169,31 @@ build_eal_args(const struct lb_config *cfg, int extra_argc, char **extra_argv,
 
 /* --- init steps --- */
 
+/*
+ * Mbufs lbd needs: every port's rx and tx descriptor rings and what its PMD
+ * keeps for itself (lb_port_mbufs), the rings between threads, the bursts a
+ * worker holds between rx and tx, the per-lcore caches of the pool (mbufs
+ * parked there are not available to other lcores) and the frames queued for
+ * ARP resolution, with slack. workers.mbufs overrides the sum.
+ */
+static uint64_t
+mbufs_needed(void)
+{
+	const uint32_t w = g_lbd.n_workers, cache = 256;
+	uint64_t n = 0;
+	uint16_t dev;
+	uint32_t i;
+
+	for (i = 0; i < g_lbd.n_ports; i++)
+		if (lb_port_find(g_lbd.ports[i].devargs, &dev) == 0)
+			n += lb_port_mbufs(dev, g_lbd.ports[i].devargs, (uint16_t)w, (uint16_t)w);
+	n += (uint64_t)(w + 1) * LBD_RING_SIZE + (uint64_t)w * 1024;	/* hand-off, control */
+	n += (uint64_t)w * LBD_BURST * 2 * (g_lbd.n_ports + w + 2);	/* tx/hand-off buffers */
+	n += (uint64_t)(w + 1) * cache * 3 / 2;
+	n += 4096;	/* ARP queues, control-originated frames */
+	return n;
+}
+
 static int
 init_mempool(char *err, size_t errlen)
 {
@@ -177,6 +202,7 @@ init_mempool(char *err, size_t errlen)
 		.size = sizeof(struct lbd_meta),
 		.align = __alignof__(struct lbd_meta),
 	};
+	uint64_t need = mbufs_needed();
 	uint32_t n;
 
 	g_lbd.meta_off = rte_mbuf_dynfield_register(&meta_desc);
@@ -184,17 +210,52 @@ init_mempool(char *err, size_t errlen)
 		snprintf(err, errlen, "cannot register mbuf metadata: %s", rte_strerror(rte_errno));
 		return -rte_errno;
 	}
-	/* rx and tx rings of every queue, the rings between threads, bursts in
-	 * flight and ARP queues, with slack. */
-	n = g_lbd.n_ports * g_lbd.n_workers * (LB_PORT_RXD + LB_PORT_TXD) +
-		(g_lbd.n_workers + 1) * LBD_RING_SIZE + g_lbd.n_workers * 512 + 4096;
-	n = rte_align32pow2(n) - 1;
+	if (g_lbd.cfg->mbufs != 0)
+		n = g_lbd.cfg->mbufs;
+	else if (need >= (1ULL << 31))
+		n = 1u << 31;
+	else	/* 2^k - 1 fills the pool's ring exactly */
+		n = rte_align32pow2((uint32_t)need) - 1;
 	g_lbd.mp = rte_pktmbuf_pool_create("lbd_mbufs", n, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
 		(int)rte_socket_id());
 	if (g_lbd.mp == NULL) {
-		snprintf(err, errlen, "cannot create a pool of %u mbufs: %s (more memory: eal.memory_mb)",
-			n, rte_strerror(rte_errno));
+		snprintf(err, errlen, "cannot create a pool of %u mbufs (%.0f MiB): %s (more memory: "
+			"eal.memory_mb or hugepages; or set workers.mbufs)", n,
+			(double)n * (RTE_MBUF_DEFAULT_BUF_SIZE + sizeof(struct rte_mbuf)) / 1048576.0,
+			rte_strerror(rte_errno));
 		return -ENOMEM;
+	}
+	lbd_log(LBD_INFO, "mbuf pool created mbufs=%u sized_by=%s needed=%lu", n,
+		g_lbd.cfg->mbufs != 0 ? "workers.mbufs" : "lbd", (unsigned long)need);
+	if (g_lbd.cfg->mbufs != 0 && g_lbd.cfg->mbufs < need)
+		lbd_log(LBD_WARN, "workers.mbufs is below what the ports, rings and caches can hold: "
+			"rx queues may run dry mbufs=%u needed=%lu", g_lbd.cfg->mbufs,
+			(unsigned long)need);
+	return 0;
+}
+
+/* lib/owner's rule for the workers and the smallest redirection table of the
+ * ports (tables of larger ports repeat it). */
+static int
+init_owner(char *err, size_t errlen)
+{
+	uint32_t i, reta = 0, r;
+	uint16_t dev;
+
+	for (i = 0; i < g_lbd.n_ports; i++) {
+		if (lb_port_find(g_lbd.ports[i].devargs, &dev) != 0)
+			continue;
+		r = lb_port_reta_size(dev);
+		if (r == 0)
+			continue;
+		r = r > LB_OWNER_RETA_MAX ? LB_OWNER_RETA_MAX : rte_align32prevpow2(r);
+		if (reta == 0 || r < reta)
+			reta = r;
+	}
+	if (lb_owner_init(&g_lbd.owner, g_lbd.n_workers, reta) != 0) {
+		snprintf(err, errlen, "no owner rule for %u workers (RSS table %u)", g_lbd.n_workers,
+			reta);
+		return -EINVAL;
 	}
 	return 0;
 }
@@ -217,7 +278,7 @@ init_ports(char *err, size_t errlen)
 			return -ENODEV;
 		}
 		rc = lb_port_start(p->dev, (uint16_t)g_lbd.n_workers, (uint16_t)g_lbd.n_workers,
-			g_lbd.mp, &p->info, msg, sizeof(msg));
+			cfg->ports[i].role, &g_lbd.owner, g_lbd.mp, &p->info, msg, sizeof(msg));
 		if (rc != 0) {
 			snprintf(err, errlen, "%s:%d: port %s: %s", cfg->path, cfg->ports[i].line,
 				cfg->ports[i].name, msg);
@@ -229,9 +290,15 @@ init_ports(char *err, size_t errlen)
 			p->info.rss ? "yes" : "no",
 			p->info.mac.addr_bytes[0], p->info.mac.addr_bytes[1], p->info.mac.addr_bytes[2],
 			p->info.mac.addr_bytes[3], p->info.mac.addr_bytes[4], p->info.mac.addr_bytes[5]);
-		if (p->info.n_rxq < g_lbd.n_workers)
-			lbd_log(LBD_INFO, "fewer rx queues than workers: frames are handed to their "
-				"owner worker port=%s", cfg->ports[i].name);
+		if (cfg->ports[i].role & LB_ROLE_INTERNAL) {
+			rc = lb_port_steer_snat(p->dev, &g_lbd.owner, cfg->snat_addrs, cfg->n_snat,
+				&p->info, msg, sizeof(msg));
+			if (rc < 0)
+				lbd_log(LBD_INFO, "FullNAT replies are handed to their owner, no steering "
+					"port=%s reason=%s", cfg->ports[i].name, LBD_Q(msg));
+		}
+		lbd_log(LBD_INFO, "port steering port=%s steering=%s snat_rules=%u",
+			cfg->ports[i].name, LBD_Q(p->info.steering), p->info.snat_rules);
 		/* rx queue q is polled by worker q % n_workers */
 		for (q = 0; q < p->info.n_rxq; q++) {
 			struct lbd_worker *w = &g_lbd.workers[q % g_lbd.n_workers];
@@ -297,6 +364,12 @@ init_workers(char *err, size_t errlen)
 			snprintf(err, errlen, "worker %u: flow table init failed", i);
 			return -EINVAL;
 		}
+		/* rte_zmalloc_socket: hugepage memory (unless eal.no_huge) on the
+		 * worker's NUMA node, so table lookups miss neither TLB nor node */
+		lbd_log(LBD_INFO, "flow table allocated worker=%u flows=%u mib=%.1f socket=%d "
+			"hugepages=%s", i, cfg->flow_capacity,
+			lb_flow_table_memsize(cfg->flow_capacity) / 1048576.0, socket,
+			rte_eal_has_hugepages() ? "yes" : "no");
 		lb_snat_init(&w->dp.snat, &layout, i, cfg->snat_addrs, cfg->n_snat);
 		/* Start each run at a random SNAT candidate: a restarted lbd that
 		 * began at the first port again would meet the TIME_WAIT sockets
@@ -474,7 +547,8 @@ main(int argc, char **argv)
 			g_lbd.cfg->path, g_lbd.cfg->line_control_lcore, g_lbd.cfg->control_lcore,
 			rte_get_main_lcore());
 
-	if ((rc = init_mempool(err, sizeof(err))) != 0 ||
+	if ((rc = init_owner(err, sizeof(err))) != 0 ||
+	    (rc = init_mempool(err, sizeof(err))) != 0 ||
 	    (rc = init_workers(err, sizeof(err))) != 0 ||
 	    (rc = init_ports(err, sizeof(err))) != 0 ||
 	    (rc = lbd_control_init(err, sizeof(err))) != 0 ||

@@ -342,9 +342,12 @@ fill_env(struct lb_snap_env *env)
 
 	memset(env, 0, sizeof(*env));
 	env->n_workers = g_lbd.n_workers;
+	/* the owner rule the ports were programmed with (lib/owner) */
+	env->reta_size = g_lbd.owner.reta_size;
 	for (i = 0; i < g_lbd.n_ports; i++) {
 		env->dev[i] = g_lbd.ports[i].dev;
 		memcpy(env->mac[i], g_lbd.ports[i].info.mac.addr_bytes, LB_ETHER_ADDR_LEN);
+		env->rss_owner[i] = g_lbd.ports[i].info.rss_owner;
 	}
 }
 

@@ -3,7 +3,8 @@
  * The worker loop: poll-mode, run to completion, no locks, no heap, no logs.
  *
  *   rx bursts (own queues, then frames handed over by other workers)
- *   -> lb_dp_process each frame -> per-port tx buffers / hand-off buffers /
+ *   -> lb_dp_process_burst (staged: parse and hash, prefetch buckets,
+ *   prefetch flows, act) -> per-port tx buffers / hand-off buffers /
  *   control ring -> flush -> control-originated frames -> quiescent state
  *   -> bounded housekeeping every HOUSEKEEP_PASSES passes.
  */
@@ -101,62 +102,88 @@ apply_adj(struct rte_mbuf *m, int32_t adj)
 	return true;
 }
 
+/* NIC offload flags as lib/dp's hints (plain fields, no DPDK in lib/). */
+static inline uint8_t
+hints_of(const struct rte_mbuf *m, uint32_t *rss)
+{
+	uint64_t f = m->ol_flags;
+	uint8_t h = 0;
+
+	if ((f & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_GOOD)
+		h |= LB_DP_HINT_IP_CSUM_GOOD;
+	else if ((f & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_BAD)
+		h |= LB_DP_HINT_IP_CSUM_BAD;
+	if (f & RTE_MBUF_F_RX_RSS_HASH) {
+		h |= LB_DP_HINT_RSS;
+		*rss = m->hash.rss;
+	}
+	return h;
+}
+
 static void
 process_burst(struct wstate *ws, const struct lb_snap *s, const struct lb_neigh_table *nt,
 	struct rte_mbuf **pkts, uint16_t n, int fixed_port, uint64_t now)
 {
 	struct lbd_worker *w = ws->w;
-	struct lb_dp_result r;
-	uint16_t i;
+	struct lb_dp_pkt dp[LBD_BURST];
+	uint16_t i, k = 0;
 
-	for (i = 0; i < n && i < 4; i++)
+	/* The parse stage reads every header in turn: start all the loads. */
+	for (i = 0; i < n; i++)
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
 	for (i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
-		uint8_t in_port = fixed_port >= 0 ? (uint8_t)fixed_port : s->dev_to_port[m->port];
-		enum lb_dp_verdict v;
-		struct txbuf *b;
 
-		if (i + 4 < n)
-			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 4], void *));
 		if (unlikely(m->nb_segs != 1)) {
 			/* frames larger than one mbuf do not occur at lbd's MTU */
 			w->dp.ctr.drops[LB_DROP_MALFORMED_L2]++;
 			to_drop(ws, m);
 			continue;
 		}
-		v = lb_dp_process(&w->dp, s, nt, rte_pktmbuf_mtod(m, uint8_t *), m->data_len,
-			rte_pktmbuf_headroom(m), in_port, now, &r);
-		switch (v) {
+		pkts[k] = m;
+		dp[k].frame = rte_pktmbuf_mtod(m, uint8_t *);
+		dp[k].len = m->data_len;
+		dp[k].headroom = rte_pktmbuf_headroom(m);
+		dp[k].in_port = fixed_port >= 0 ? (uint8_t)fixed_port : s->dev_to_port[m->port];
+		dp[k].hints = hints_of(m, &dp[k].rss);
+		k++;
+	}
+	lb_dp_process_burst(&w->dp, s, nt, dp, k, now);
+	for (i = 0; i < k; i++) {
+		struct rte_mbuf *m = pkts[i];
+		const struct lb_dp_result *r = &dp[i].r;
+		struct txbuf *b;
+
+		switch (dp[i].verdict) {
 		case LB_DP_TX:
-			if (unlikely(!apply_adj(m, r.adj))) {
+			if (unlikely(!apply_adj(m, r->adj))) {
 				w->dp.ctr.drops[LB_DROP_NO_MBUF]++;
 				to_drop(ws, m);
 				break;
 			}
-			b = &ws->tx[r.port];
+			b = &ws->tx[r->port];
 			b->m[b->n++] = m;
 			if (b->n == RTE_DIM(b->m))
-				flush_tx(ws, r.port);
+				flush_tx(ws, r->port);
 			break;
 		case LB_DP_HANDOFF:
-			b = &ws->handoff[r.worker];
+			b = &ws->handoff[r->worker];
 			b->m[b->n++] = m;
 			if (b->n == RTE_DIM(b->m))
-				flush_handoff(ws, r.worker);
+				flush_handoff(ws, r->worker);
 			break;
 		case LB_DP_TO_CTL: {
 			struct lbd_meta *meta;
 
-			if (unlikely(!apply_adj(m, r.adj))) {
+			if (unlikely(!apply_adj(m, r->adj))) {
 				w->dp.ctr.drops[LB_DROP_NO_MBUF]++;
 				to_drop(ws, m);
 				break;
 			}
 			meta = lbd_meta(m);
-			meta->kind = r.ctl;
-			meta->port = r.port;
-			meta->nexthop = r.nexthop;
+			meta->kind = r->ctl;
+			meta->port = r->port;
+			meta->nexthop = r->nexthop;
 			b = &ws->ctl;
 			b->m[b->n++] = m;
 			if (b->n == RTE_DIM(b->m))
@@ -219,7 +246,15 @@ housekeep(struct lbd_worker *w, uint64_t now)
 	uint32_t req = atomic_load_explicit(&w->mb.req, memory_order_acquire);
 	struct lbd_mailbox *mb = &w->mb;
 
+	const struct lb_flow_stats *fs;
+	uint64_t ev = 0;
+	int cls;
+
 	lb_dp_housekeep(&w->dp, now, EXPIRE_BUDGET);
+	fs = lb_flow_stats(w->dp.flows);
+	for (cls = 0; cls < LB_FLOW_NCLASS; cls++)
+		ev += fs->evicted[cls];
+	w->dp.ctr.flows_evicted = ev;
 	w->flows_live = lb_flow_count(w->dp.flows);
 	w->affinity_live = lb_flow_count(w->dp.affinity);
 	if (req != atomic_load_explicit(&mb->done, memory_order_relaxed)) {
@@ -245,6 +280,7 @@ lbd_worker_main(void *arg)
 	struct lbd_worker *w = arg;
 	struct rte_mbuf *pkts[LBD_BURST];
 	uint32_t pass = 0, q, p;
+	uint64_t hz = rte_get_tsc_hz(), t0, t1, win = rte_rdtsc(), pass_max = 0;
 
 	memset(&ws, 0, sizeof(ws));
 	ws.w = w;
@@ -255,19 +291,23 @@ lbd_worker_main(void *arg)
 		const struct lb_snap *s = atomic_load_explicit(&g_lbd.snap, memory_order_acquire);
 		const struct lb_neigh_table *nt =
 			atomic_load_explicit(&g_lbd.neigh_tab, memory_order_acquire);
-		uint64_t now = lbd_now_ms();
-		unsigned n;
+		uint64_t now;
+		unsigned n, frames = 0;
 
+		t0 = rte_rdtsc();
+		now = t0 / g_lbd.tsc_per_ms;
 		for (q = 0; q < w->n_rxq; q++) {
 			n = rte_eth_rx_burst(w->rxq[q].dev, w->rxq[q].queue, pkts, LBD_BURST);
 			if (n == 0)
 				continue;
 			w->dp.ctr.rx += n;
+			frames += n;
 			process_burst(&ws, s, nt, pkts, (uint16_t)n, w->rxq[q].port, now);
 		}
 		n = rte_ring_dequeue_burst(w->handoff, (void **)pkts, LBD_BURST, NULL);
 		if (n > 0) {
 			w->dp.ctr.handoff_in += n;
+			frames += n;
 			process_burst(&ws, s, nt, pkts, (uint16_t)n, -1, now);
 		}
 		for (p = 0; p < g_lbd.n_ports; p++)
@@ -287,6 +327,23 @@ lbd_worker_main(void *arg)
 		if (++pass == HOUSEKEEP_PASSES) {
 			pass = 0;
 			housekeep(w, now);
+		}
+
+		/* Cycle accounting: per-frame cost (cycles_busy / frames_busy)
+		 * and the longest pass of each second (a stall of the worker,
+		 * whatever caused it: a snapshot swap, housekeeping, or the
+		 * kernel running something else on this core). */
+		t1 = rte_rdtsc();
+		if (frames > 0) {
+			w->dp.ctr.cycles_busy += t1 - t0;
+			w->dp.ctr.frames_busy += frames;
+		}
+		if (t1 - t0 > pass_max)
+			pass_max = t1 - t0;
+		if (t1 - win >= hz) {
+			w->dp.ctr.pass_max_cycles = pass_max;
+			pass_max = 0;
+			win = t1;
 		}
 	}
 	rte_rcu_qsbr_thread_offline(g_lbd.qsv, w->index);

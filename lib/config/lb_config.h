@@ -45,6 +45,8 @@
 #define LB_CONFIG_DEF_FLOW_CAPACITY	262144
 #define LB_CONFIG_MIN_FLOW_CAPACITY	1024
 #define LB_CONFIG_MAX_FLOW_CAPACITY	67108864
+#define LB_CONFIG_MIN_MBUFS		8192	/* workers.mbufs, when set */
+#define LB_CONFIG_MAX_MBUFS		67108864
 #define LB_CONFIG_DEF_SNAT_LO		1024
 #define LB_CONFIG_DEF_SNAT_HI		65535
 #define LB_CONFIG_DEF_TCP_SYN		30
@@ -197,6 +199,7 @@ struct lb_config {
 	uint32_t n_workers;
 	uint32_t worker_lcores[LB_MAX_WORKERS];
 	uint32_t flow_capacity;		/* per worker */
+	uint32_t mbufs;			/* packet buffers; 0 = sized by lbd from its ports */
 	uint32_t n_snat;
 	uint32_t snat_addrs[LB_MAX_SNAT_ADDRS];
 	uint16_t snat_port_lo;		/* host order */
@@ -243,6 +246,7 @@ struct lb_config {
 	int line_workers;
 	int line_lcores;
 	int line_flow_capacity;
+	int line_mbufs;
 	int line_snat_addrs;
 	int snat_addr_line[LB_MAX_SNAT_ADDRS];
 	int line_snat_ports;

@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 
 #include "lb_config_priv.h"
+#include "lb_snat.h"
 
 #define fail lb_config_fail
 
@@ -318,7 +319,7 @@ parse_ports(struct lb_config_ctx *x, const config_setting_t *root)
 /* ---- workers = { ... } ---- */
 
 static const char *const workers_keys[] = {
-	"lcores", "flow_capacity", "snat_addresses", "snat_ports", "timeouts", NULL
+	"lcores", "flow_capacity", "mbufs", "snat_addresses", "snat_ports", "timeouts", NULL
 };
 static const char *const timeout_keys[] = {
 	"tcp_syn", "tcp_established", "tcp_fin", "udp", NULL
@@ -454,6 +455,7 @@ parse_snat(struct lb_config_ctx *x, const config_setting_t *w)
 static int
 parse_workers(struct lb_config_ctx *x, const config_setting_t *root)
 {
+	struct lb_snat_layout layout;
 	struct lb_config *c = x->c;
 	const config_setting_t *w;
 	int rc;
@@ -463,6 +465,7 @@ parse_workers(struct lb_config_ctx *x, const config_setting_t *root)
 		return rc;
 	c->line_workers = lb_config_line(w);
 	c->line_lcores = c->line_flow_capacity = c->line_snat_addrs = c->line_workers;
+	c->line_mbufs = c->line_workers;
 	c->line_snat_ports = c->line_timeouts = c->line_workers;
 	rc = lb_config_check_keys(x, w, "in workers", workers_keys);
 	if (rc == 0)
@@ -473,16 +476,28 @@ parse_workers(struct lb_config_ctx *x, const config_setting_t *root)
 			LB_CONFIG_MAX_FLOW_CAPACITY, false, &c->flow_capacity,
 			&c->line_flow_capacity);
 	if (rc == 0)
+		rc = lb_config_get_uint(x, w, "workers", "mbufs", 0, LB_CONFIG_MAX_MBUFS, false,
+			&c->mbufs, &c->line_mbufs);
+	if (rc == 0 && c->mbufs != 0 && c->mbufs < LB_CONFIG_MIN_MBUFS)
+		return fail(x, c->line_mbufs, "workers.mbufs = %u is too small: 0 (lbd sizes the "
+			"pool) or at least %u", c->mbufs, LB_CONFIG_MIN_MBUFS);
+	if (rc == 0)
 		rc = parse_snat(x, w);
 	if (rc == 0)
 		rc = parse_timeouts(x, w);
 	if (rc != 0)
 		return rc;
-	/* Each worker owns a slice of the SNAT port range (lb_snat.h). */
+	/* Each worker owns the ports of the range with its low bits (lb_snat.h). */
 	if ((uint32_t)(c->snat_port_hi - c->snat_port_lo) + 1 < c->n_workers)
 		return fail(x, c->line_snat_ports,
 			"workers.snat_ports [%u, %u] has fewer ports than the %u workers",
 			c->snat_port_lo, c->snat_port_hi, c->n_workers);
+	if (lb_snat_layout_init(&layout, c->snat_port_lo, c->snat_port_hi, c->n_workers) != 0)
+		return fail(x, c->line_snat_ports,
+			"workers.snat_ports [%u, %u] leaves a worker without a port (ports are "
+			"split by their low bits; any %u consecutive ports give each of the %u "
+			"workers one)", c->snat_port_lo, c->snat_port_hi,
+			lb_snat_min_ports(c->n_workers), c->n_workers);
 	return 0;
 }
 
@@ -544,6 +559,7 @@ set_defaults(struct lb_config *c)
 	c->line_eal = c->line_file_prefix = c->line_no_huge = c->line_memory_mb = 1;
 	c->line_eal_args = c->line_ports = c->line_workers = c->line_lcores = 1;
 	c->line_flow_capacity = c->line_snat_addrs = c->line_snat_ports = 1;
+	c->line_mbufs = 1;
 	c->line_timeouts = c->line_arp = c->line_frontends = c->line_pools = 1;
 }
 

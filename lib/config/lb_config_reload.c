@@ -121,6 +121,8 @@ lb_config_reload_check(const struct lb_config *cur, const struct lb_config *next
 	if (cur->flow_capacity != next->flow_capacity)
 		return changed(next, next->line_flow_capacity, "workers.flow_capacity", err,
 			errlen);
+	if (cur->mbufs != next->mbufs)
+		return changed(next, next->line_mbufs, "workers.mbufs", err, errlen);
 	if (cur->n_snat != next->n_snat ||
 	    memcmp(cur->snat_addrs, next->snat_addrs,
 		   cur->n_snat * sizeof(cur->snat_addrs[0])) != 0)

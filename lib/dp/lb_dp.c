@@ -1,28 +1,19 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
-#include <string.h>
-#include <arpa/inet.h>
 
 #include "lb_addr.h"
-#include "lb_csum.h"
-#include "lb_dp.h"
+#include "lb_dp_priv.h"
 #include "lb_hash.h"
 #include "lb_maglev.h"
-#include "lb_pkt.h"
 
 /*
- * Fixed seeds: the Maglev pick must be the same on every lbd instance so that
- * flows survive moving between appliances behind ECMP (invariant 2); the
- * ownership hash only has to agree between the workers of one instance, but a
- * fixed value keeps runs reproducible.
+ * Fixed seed: the Maglev pick must be the same on every lbd instance so that
+ * flows survive moving between appliances behind ECMP (invariant 2).
  */
 #define PICK_SEED	0x6c62645fU	/* "lbd_" */
-#define OWNER_SEED	0x6f776e72U	/* "ownr" */
 
 /* SNAT candidates tried per new FullNAT flow before giving up. */
 #define SNAT_PROBES	64
-
-#define IP4_DEFAULT_TTL	64
 
 static const char *const drop_names[LB_DROP_MAX] = {
 #define LB_DROP_NAME(e, s) [LB_DROP_##e] = s,
@@ -46,35 +37,6 @@ static const uint8_t parse_drop[LB_PKT_ERR_MAX] = {
 	[LB_PKT_ERR_ICMP_INNER] = LB_DROP_MALFORMED_ICMP,
 };
 
-/* --- pure helpers shared with lb_dp_trace --- */
-
-static inline bool
-fe_by_client_ip(const struct lb_snap_fe *fe)
-{
-	return fe->method == LB_METHOD_DNAT || fe->affinity == LB_AFFINITY_CLIENT_IP;
-}
-
-static inline uint32_t
-worker_of(uint32_t h, uint32_t n_workers)
-{
-	return (uint32_t)(((uint64_t)h * n_workers) >> 32);
-}
-
-static inline uint32_t
-owner_by_ip(const struct lb_snap *s, uint32_t client)
-{
-	return worker_of(lb_hash32_2(client, 0, OWNER_SEED), s->n_workers);
-}
-
-static inline uint32_t
-owner_by_client(const struct lb_snap *s, const struct lb_snap_fe *fe, uint32_t client,
-	uint16_t cport)
-{
-	if (fe_by_client_ip(fe))
-		return owner_by_ip(s, client);
-	return worker_of(lb_hash32_2(client, cport, OWNER_SEED), s->n_workers);
-}
-
 static inline uint32_t
 pick_hash(const struct lb_snap_fe *fe, uint32_t src, uint16_t sport)
 {
@@ -83,268 +45,15 @@ pick_hash(const struct lb_snap_fe *fe, uint32_t src, uint16_t sport)
 	return lb_hash32_3(src, fe->vip, (uint32_t)sport << 16 | fe->port, PICK_SEED ^ fe->proto);
 }
 
-/* Owner of a frame whose destination is a SNAT address, from the SNAT port. */
-static inline int
-owner_by_snat_port(const struct lb_snap *s, uint16_t port_be)
+/* The flow whose key is the frame's own 5-tuple k, with the hash the burst's
+ * first stage computed when there is one. */
+static inline struct lb_flow *
+frame_flow(struct lb_dp_worker *w, const struct lb_dp_ctx *c, const struct lb_flow_key *k,
+	uint64_t now, int *dir)
 {
-	return lb_snat_owner(&s->snat, ntohs(port_be));
-}
-
-/* --- header rewriting --- */
-
-static inline uint16_t
-load16(const void *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static void
-ip4_set_csum(struct lb_ipv4_hdr *ip)
-{
-	ip->csum = 0;
-	ip->csum = lb_csum(ip, (size_t)(ip->version_ihl & 0xf) * 4);
-}
-
-/*
- * Rewrites the ports of a TCP/UDP header for a move from addresses
- * osrc -> odst to src:sport -> dst:dport, updating its checksum for the
- * pseudo-header and port changes (RFC 1624). A UDP checksum of zero (none)
- * stays zero; with csum false a TCP checksum is left alone (an ICMP error
- * that does not quote it).
- */
-static void
-l4_rewrite(uint8_t *l4, uint8_t proto, uint32_t osrc, uint32_t odst, uint32_t src,
-	uint16_t sport, uint32_t dst, uint16_t dport, bool csum)
-{
-	uint16_t c;
-
-	if (proto == LB_PROTO_TCP) {
-		struct lb_tcp_hdr *th = (struct lb_tcp_hdr *)l4;
-
-		if (csum) {
-			c = lb_csum_update32(th->csum, osrc, src);
-			c = lb_csum_update32(c, odst, dst);
-			c = lb_csum_update16(c, th->sport, sport);
-			th->csum = lb_csum_update16(c, th->dport, dport);
-		}
-		th->sport = sport;
-		th->dport = dport;
-	} else {
-		struct lb_udp_hdr *uh = (struct lb_udp_hdr *)l4;
-
-		c = lb_csum_udp_update32(uh->csum, osrc, src);
-		c = lb_csum_udp_update32(c, odst, dst);
-		c = lb_csum_udp_update16(c, uh->sport, sport);
-		uh->csum = lb_csum_udp_update16(c, uh->dport, dport);
-		uh->sport = sport;
-		uh->dport = dport;
-	}
-}
-
-/*
- * Rewrites the IPv4 addresses and L4 ports of a TCP/UDP packet, decrementing
- * the TTL, with incremental checksum updates.
- */
-static void
-nat_rewrite(uint8_t *frame, const struct lb_pkt *p, uint32_t src, uint16_t sport,
-	uint32_t dst, uint16_t dport)
-{
-	struct lb_ipv4_hdr *ip = (struct lb_ipv4_hdr *)(frame + p->l3_off);
-	uint16_t old_ttl = load16(&ip->ttl);
-	uint16_t c;
-
-	ip->ttl--;
-	c = lb_csum_update32(ip->csum, ip->src, src);
-	c = lb_csum_update32(c, ip->dst, dst);
-	ip->csum = lb_csum_update16(c, old_ttl, load16(&ip->ttl));
-	l4_rewrite(frame + p->l4_off, p->proto, ip->src, ip->dst, src, sport, dst, dport, true);
-	ip->src = src;
-	ip->dst = dst;
-}
-
-/*
- * Makes the frame's 802.1Q tagging match the output port, moving the MAC
- * addresses when a tag is pushed or popped. Returns the new frame start or
- * NULL when there is no headroom for a tag; *adj receives the shift.
- */
-static uint8_t *
-vlan_adjust(uint8_t *frame, const struct lb_pkt *p, uint32_t headroom, uint16_t out_vlan,
-	int32_t *adj)
-{
-	struct lb_vlan_hdr *vh;
-
-	*adj = 0;
-	if (p->has_vlan && out_vlan != 0) {
-		/* retag in place: TPID at 12, TCI at 14 */
-		vh = (struct lb_vlan_hdr *)(frame + 14);
-		vh->tci = htons(out_vlan & 0xfff);
-		return frame;
-	}
-	if (!p->has_vlan && out_vlan == 0)
-		return frame;
-	if (p->has_vlan) {
-		/* pop: slide the two MAC addresses over the tag */
-		memmove(frame + 4, frame, 12);
-		*adj = 4;
-		return frame + 4;
-	}
-	if (headroom < 4)
-		return NULL;
-	/* push: the ether type at offset 12 becomes the tag's inner type */
-	memmove(frame - 4, frame, 12);
-	frame -= 4;
-	*adj = -4;
-	frame[12] = LB_ETHER_TYPE_VLAN >> 8;
-	frame[13] = LB_ETHER_TYPE_VLAN & 0xff;
-	vh = (struct lb_vlan_hdr *)(frame + 14);
-	vh->tci = htons(out_vlan & 0xfff);
-	/* vh->type (offset 16) is the original ether type, already in place */
-	return frame;
-}
-
-static inline void
-set_macs(uint8_t *frame, const uint8_t *dst, const uint8_t *src)
-{
-	struct lb_ether_hdr *eh = (struct lb_ether_hdr *)frame;
-
-	memcpy(eh->dst, dst, LB_ETHER_ADDR_LEN);
-	memcpy(eh->src, src, LB_ETHER_ADDR_LEN);
-}
-
-static inline enum lb_dp_verdict
-drop(struct lb_dp_worker *w, struct lb_dp_result *r, enum lb_drop why)
-{
-	w->ctr.drops[why]++;
-	r->reason = why;
-	return LB_DP_DROP;
-}
-
-static inline enum lb_dp_verdict
-handoff(struct lb_dp_result *r, uint32_t owner)
-{
-	r->worker = (uint16_t)owner;
-	return LB_DP_HANDOFF;
-}
-
-/*
- * Finishes a frame towards a target on the internal side: resolves the next
- * hop of dst, fixes the VLAN tag and MACs. The L3/L4 rewrite is done.
- */
-static enum lb_dp_verdict
-out_internal(struct lb_dp_worker *w, const struct lb_snap *s, const struct lb_neigh_table *nt,
-	uint8_t *frame, const struct lb_pkt *p, uint32_t headroom, uint32_t dst,
-	struct lb_dp_result *r)
-{
-	const struct lb_snap_port *op = &s->ports[s->int_port];
-	uint8_t mac[LB_ETHER_ADDR_LEN];
-	uint32_t nh = dst;
-	int32_t adj;
-	int st;
-
-	if ((dst & op->mask) != (op->addr & op->mask)) {
-		if (op->gateway == 0)
-			return drop(w, r, LB_DROP_NO_ROUTE);
-		nh = op->gateway;
-	}
-	st = lb_neigh_lookup(nt, s->int_port, nh, mac);
-	if (st == LB_NEIGH_DOWN)
-		return drop(w, r, LB_DROP_NEIGH_DOWN);
-	frame = vlan_adjust(frame, p, headroom, op->vlan, &adj);
-	if (frame == NULL)
-		return drop(w, r, LB_DROP_NO_MBUF);
-	r->adj = adj;
-	r->port = s->int_port;
-	if (st == LB_NEIGH_MISS) {
-		/* control sets the destination MAC once ARP answers */
-		set_macs(frame, op->mac, op->mac);
-		r->ctl = LB_DP_CTL_RESOLVE;
-		r->nexthop = nh;
-		return LB_DP_TO_CTL;
-	}
-	set_macs(frame, mac, op->mac);
-	return LB_DP_TX;
-}
-
-/* Finishes a frame towards a client: out the port the flow arrived on, to the
- * MAC its packets came from. */
-static enum lb_dp_verdict
-out_client(const struct lb_snap *s, uint8_t *frame, const struct lb_pkt *p, uint32_t headroom,
-	const struct lb_flow *f, struct lb_dp_worker *w, struct lb_dp_result *r)
-{
-	const struct lb_snap_port *op = &s->ports[f->port];
-	int32_t adj;
-
-	frame = vlan_adjust(frame, p, headroom, op->vlan, &adj);
-	if (frame == NULL)
-		return drop(w, r, LB_DROP_NO_MBUF);
-	set_macs(frame, f->peer_mac, op->mac);
-	r->adj = adj;
-	r->port = f->port;
-	return LB_DP_TX;
-}
-
-/* --- local answers: ARP and ICMP echo --- */
-
-static enum lb_dp_verdict
-arp_input(struct lb_dp_worker *w, const struct lb_snap *s, uint8_t *frame,
-	const struct lb_pkt *p, uint8_t in_port, struct lb_dp_result *r)
-{
-	struct lb_arp_hdr *ah = (struct lb_arp_hdr *)(frame + p->l3_off);
-	const struct lb_snap_port *port = &s->ports[in_port];
-	const struct lb_snap_local *l;
-	uint16_t op = ntohs(ah->op);
-	uint32_t target;
-
-	if (op == LB_ARP_OP_REQUEST && ah->spa != ah->tpa) {
-		memcpy(&target, &ah->tpa, sizeof(target));
-		l = lb_snap_local_lookup(s, target);
-		if (l == NULL || l->port != in_port)
-			return drop(w, r, LB_DROP_ARP_IGNORED);
-		ah->op = htons(LB_ARP_OP_REPLY);
-		memcpy(ah->tha, ah->sha, LB_ETHER_ADDR_LEN);
-		memcpy(&ah->tpa, &ah->spa, sizeof(uint32_t));
-		memcpy(ah->sha, port->mac, LB_ETHER_ADDR_LEN);
-		memcpy(&ah->spa, &target, sizeof(uint32_t));
-		set_macs(frame, ((struct lb_ether_hdr *)frame)->src, port->mac);
-		r->port = in_port;
-		r->adj = 0;
-		w->ctr.arp_replies++;
-		return LB_DP_TX;
-	}
-	/* Replies and gratuitous announcements feed the neighbour table, which
-	 * only the internal side needs. */
-	if ((op == LB_ARP_OP_REPLY || ah->spa == ah->tpa) && (port->role & LB_ROLE_INTERNAL)) {
-		r->port = in_port;
-		r->ctl = LB_DP_CTL_ARP;
-		r->adj = 0;
-		return LB_DP_TO_CTL;
-	}
-	return drop(w, r, LB_DROP_ARP_IGNORED);
-}
-
-static enum lb_dp_verdict
-echo_reply(struct lb_dp_worker *w, const struct lb_snap *s, uint8_t *frame,
-	const struct lb_pkt *p, uint8_t in_port, struct lb_dp_result *r)
-{
-	struct lb_ipv4_hdr *ip = (struct lb_ipv4_hdr *)(frame + p->l3_off);
-	struct lb_icmp_hdr *ic = (struct lb_icmp_hdr *)(frame + p->l4_off);
-	uint16_t old = load16(&ic->type);
-	uint32_t a = ip->src;
-
-	ic->type = LB_ICMP_ECHO_REPLY;
-	ic->csum = lb_csum_update16(ic->csum, old, load16(&ic->type));
-	ip->src = ip->dst;
-	ip->dst = a;
-	ip->ttl = IP4_DEFAULT_TTL;
-	ip4_set_csum(ip);
-	set_macs(frame, ((struct lb_ether_hdr *)frame)->src, s->ports[in_port].mac);
-	r->port = in_port;
-	r->adj = 0;
-	w->ctr.icmp_echo_replies++;
-	return LB_DP_TX;
+	if (c->hashed)
+		return lb_flow_lookup_hash(w->flows, k, c->hash, now, dir);
+	return lb_flow_lookup(w->flows, k, now, dir);
 }
 
 /* --- flows --- */
@@ -411,7 +120,8 @@ pick_target(struct lb_dp_worker *w, const struct lb_snap_fe *fe, const struct lb
 	if (fe->affinity == LB_AFFINITY_CLIENT_IP) {
 		struct lb_flow_key tk = lb_flow_key_make(t->addr, 0, t->port, 0, fe->proto);
 
-		lb_flow_insert(w->affinity, &ak, &tk, LB_FLOW_OTHER, LB_FLOW_F_FWD_ONLY, exp, NULL);
+		lb_flow_insert(w->affinity, &ak, &tk, LB_FLOW_OTHER, LB_FLOW_F_FWD_ONLY, now, exp,
+			LB_FLOW_EVICT_ANY, NULL);
 	}
 	return t;
 }
@@ -478,7 +188,8 @@ flow_create(struct lb_dp_worker *w, const struct lb_snap *s, const struct lb_sna
 		}
 		rev = lb_flow_key_make(t->addr, saddr, t->port, sport, p->proto);
 	}
-	f = lb_flow_insert(w->flows, &fwd, &rev, cls, 0, expiry(s, cls, now), NULL);
+	f = lb_flow_insert(w->flows, &fwd, &rev, cls, 0, now, expiry(s, cls, now),
+		LB_FLOW_EVICT_ANY, NULL);
 	if (f == NULL) {
 		*why = LB_DROP_NO_FLOW;
 		return NULL;
@@ -496,10 +207,10 @@ flow_create(struct lb_dp_worker *w, const struct lb_snap *s, const struct lb_sna
 /* Client -> VIP:port (TCP/UDP). */
 static enum lb_dp_verdict
 forward(struct lb_dp_worker *w, const struct lb_snap *s, const struct lb_neigh_table *nt,
-	uint8_t *frame, const struct lb_pkt *p, uint32_t headroom, uint8_t in_port, uint64_t now,
-	struct lb_dp_result *r)
+	uint8_t *frame, const struct lb_dp_ctx *c, const struct lb_snap_fe *fe, uint32_t headroom,
+	uint8_t in_port, uint64_t now, struct lb_dp_result *r)
 {
-	const struct lb_snap_fe *fe = lb_snap_fe_lookup(s, p->dst, p->proto, p->dport);
+	const struct lb_pkt *p = &c->p;
 	struct lb_flow_key k;
 	struct lb_flow *f;
 	enum lb_drop why;
@@ -507,21 +218,21 @@ forward(struct lb_dp_worker *w, const struct lb_snap *s, const struct lb_neigh_t
 	int dir;
 
 	if (fe == NULL)
-		return drop(w, r, LB_DROP_NO_FRONTEND);
-	owner = owner_by_client(s, fe, p->src, p->sport);
+		return lb_dp_drop(w, r, LB_DROP_NO_FRONTEND);
+	owner = lb_dp_client_owner(s, c, in_port, p->src);
 	if (owner != w->id)
-		return handoff(r, owner);
+		return lb_dp_handoff(r, owner);
 	/* Source ranges apply to every packet, so narrowing them on reload
 	 * also cuts connections that are already open. */
 	if (!lb_snap_fe_allows(fe, p->src))
-		return drop(w, r, LB_DROP_ACL);
+		return lb_dp_drop(w, r, LB_DROP_ACL);
 	if (((const struct lb_ipv4_hdr *)(frame + p->l3_off))->ttl <= 1)
-		return drop(w, r, LB_DROP_TTL);
+		return lb_dp_drop(w, r, LB_DROP_TTL);
 
 	k = lb_flow_key_make(p->src, p->dst, p->sport, p->dport, p->proto);
-	f = lb_flow_lookup(w->flows, &k, now, &dir);
+	f = frame_flow(w, c, &k, now, &dir);
 	if (f != NULL && dir != LB_FLOW_FWD)
-		return drop(w, r, LB_DROP_FLOW_CONFLICT);
+		return lb_dp_drop(w, r, LB_DROP_FLOW_CONFLICT);
 	if (f != NULL && p->proto == LB_PROTO_TCP && f->cls == LB_FLOW_FIN &&
 	    (p->tcp_flags & (LB_TCP_SYN | LB_TCP_ACK | LB_TCP_RST)) == LB_TCP_SYN) {
 		/* the client reuses the tuple of a closed connection: a new
@@ -532,7 +243,7 @@ forward(struct lb_dp_worker *w, const struct lb_snap *s, const struct lb_neigh_t
 	if (f == NULL) {
 		f = flow_create(w, s, fe, frame, p, in_port, now, &why);
 		if (f == NULL)
-			return drop(w, r, why);
+			return lb_dp_drop(w, r, why);
 	} else {
 		enum lb_flow_class cls = (enum lb_flow_class)f->cls;
 
@@ -540,36 +251,38 @@ forward(struct lb_dp_worker *w, const struct lb_snap *s, const struct lb_neigh_t
 			cls = tcp_class_after(cls, p->tcp_flags);
 		lb_flow_touch(w->flows, f, cls, expiry(s, cls, now));
 		/* follow the client side's router if it changes (VRRP etc.) */
-		memcpy(f->peer_mac, ((const struct lb_ether_hdr *)frame)->src, LB_ETHER_ADDR_LEN);
+		if (LB_UNLIKELY(memcmp(f->peer_mac, frame + LB_ETHER_ADDR_LEN, LB_ETHER_ADDR_LEN)))
+			memcpy(f->peer_mac, frame + LB_ETHER_ADDR_LEN, LB_ETHER_ADDR_LEN);
 	}
-	nat_rewrite(frame, p, f->key[LB_FLOW_REV].dst, f->key[LB_FLOW_REV].dport,
+	lb_dp_nat_rewrite(frame, p, f->key[LB_FLOW_REV].dst, f->key[LB_FLOW_REV].dport,
 		f->key[LB_FLOW_REV].src, f->key[LB_FLOW_REV].sport);
 	w->ctr.fwd++;
-	return out_internal(w, s, nt, frame, p, headroom, f->key[LB_FLOW_REV].src, r);
+	return lb_dp_out_internal(w, s, nt, frame, p, headroom, f->key[LB_FLOW_REV].src, r);
 }
 
 /* Target -> SNAT address (FullNAT) or target -> client (DNAT), TCP/UDP. */
 static enum lb_dp_verdict
 reverse(struct lb_dp_worker *w, const struct lb_snap *s, uint8_t *frame,
-	const struct lb_pkt *p, uint32_t headroom, bool snat, uint64_t now,
+	const struct lb_dp_ctx *c, uint32_t headroom, uint8_t in_port, bool snat, uint64_t now,
 	struct lb_dp_result *r)
 {
+	const struct lb_pkt *p = &c->p;
 	struct lb_flow_key k;
 	struct lb_flow *f;
 	enum lb_flow_class cls;
 	int owner, dir;
 
-	owner = snat ? owner_by_snat_port(s, p->dport) : (int)owner_by_ip(s, p->dst);
+	owner = snat ? lb_dp_snat_owner(s, p->dport) : (int)lb_dp_client_owner(s, c, in_port, p->dst);
 	if (owner < 0)
-		return drop(w, r, LB_DROP_NO_FLOW);
+		return lb_dp_drop(w, r, LB_DROP_NO_FLOW);
 	if ((uint32_t)owner != w->id)
-		return handoff(r, (uint32_t)owner);
+		return lb_dp_handoff(r, (uint32_t)owner);
 	k = lb_flow_key_make(p->src, p->dst, p->sport, p->dport, p->proto);
-	f = lb_flow_lookup(w->flows, &k, now, &dir);
+	f = frame_flow(w, c, &k, now, &dir);
 	if (f == NULL || dir != LB_FLOW_REV)
-		return drop(w, r, snat ? LB_DROP_NO_FLOW : LB_DROP_NOT_LOCAL);
+		return lb_dp_drop(w, r, snat ? LB_DROP_NO_FLOW : LB_DROP_NOT_LOCAL);
 	if (((const struct lb_ipv4_hdr *)(frame + p->l3_off))->ttl <= 1)
-		return drop(w, r, LB_DROP_TTL);
+		return lb_dp_drop(w, r, LB_DROP_TTL);
 	cls = (enum lb_flow_class)f->cls;
 	if (p->proto == LB_PROTO_TCP) {
 		/* the target answered the handshake: the connection is real */
@@ -579,136 +292,10 @@ reverse(struct lb_dp_worker *w, const struct lb_snap *s, uint8_t *frame,
 		cls = tcp_class_after(cls, p->tcp_flags);
 	}
 	lb_flow_touch(w->flows, f, cls, expiry(s, cls, now));
-	nat_rewrite(frame, p, f->key[LB_FLOW_FWD].dst, f->key[LB_FLOW_FWD].dport,
+	lb_dp_nat_rewrite(frame, p, f->key[LB_FLOW_FWD].dst, f->key[LB_FLOW_FWD].dport,
 		f->key[LB_FLOW_FWD].src, f->key[LB_FLOW_FWD].sport);
 	w->ctr.rev++;
-	return out_client(s, frame, p, headroom, f, w, r);
-}
-
-/* --- ICMP errors about tracked flows --- */
-
-/*
- * Rewrites an ICMP error in place: the outer addresses become osrc -> odst,
- * the embedded header becomes isrc:isport -> idst:idport. The embedded L4
- * checksum is updated when it is inside the quoted bytes (always for UDP,
- * for TCP only when at least 18 bytes are quoted), the ICMP checksum is
- * recomputed over the whole message.
- */
-static void
-icmp_error_rewrite(uint8_t *frame, const struct lb_pkt *p, uint32_t osrc, uint32_t odst,
-	uint32_t isrc, uint16_t isport, uint32_t idst, uint16_t idport)
-{
-	struct lb_ipv4_hdr *ip = (struct lb_ipv4_hdr *)(frame + p->l3_off);
-	struct lb_icmp_hdr *ic = (struct lb_icmp_hdr *)(frame + p->l4_off);
-	struct lb_ipv4_hdr *in = (struct lb_ipv4_hdr *)(frame + p->inner_l3_off);
-	uint8_t *il4 = frame + p->inner_l4_off;
-	uint32_t quoted = (uint32_t)(p->l3_off + p->l3_len - p->inner_l4_off);
-	uint16_t c;
-
-	c = lb_csum_update32(in->csum, in->src, isrc);
-	in->csum = lb_csum_update32(c, in->dst, idst);
-	l4_rewrite(il4, p->inner_proto, in->src, in->dst, isrc, isport, idst, idport,
-		quoted >= offsetof(struct lb_tcp_hdr, csum) + 2);
-	in->src = isrc;
-	in->dst = idst;
-
-	ic->csum = 0;
-	ic->csum = lb_csum(ic, p->l4_len);
-
-	ip->src = osrc;
-	ip->dst = odst;
-	ip->ttl--;
-	ip4_set_csum(ip);
-}
-
-static inline bool
-icmp_is_error(const struct lb_pkt *p)
-{
-	return p->icmp_type == LB_ICMP_DEST_UNREACH || p->icmp_type == LB_ICMP_TIME_EXCEEDED;
-}
-
-static inline bool
-inner_is_l4(const struct lb_pkt *p)
-{
-	return p->inner_proto == LB_PROTO_TCP || p->inner_proto == LB_PROTO_UDP;
-}
-
-/*
- * ICMP error from the client side about a packet lbd sent to the client
- * (embedded: VIP:port -> client): translated for the target as if the target's
- * own packet had caused it.
- */
-static enum lb_dp_verdict
-icmp_error_from_client(struct lb_dp_worker *w, const struct lb_snap *s,
-	const struct lb_neigh_table *nt, uint8_t *frame, const struct lb_pkt *p,
-	uint32_t headroom, uint64_t now, struct lb_dp_result *r)
-{
-	const struct lb_snap_fe *fe;
-	const struct lb_flow_key *rk;
-	struct lb_flow_key k;
-	struct lb_flow *f;
-	uint32_t owner;
-	int dir;
-
-	if (!inner_is_l4(p))
-		return drop(w, r, LB_DROP_ICMP_NO_FLOW);
-	fe = lb_snap_fe_lookup(s, p->inner_src, p->inner_proto, p->inner_sport);
-	if (fe == NULL)
-		return drop(w, r, LB_DROP_ICMP_NO_FLOW);
-	owner = owner_by_client(s, fe, p->inner_dst, p->inner_dport);
-	if (owner != w->id)
-		return handoff(r, owner);
-	k = lb_flow_key_make(p->inner_dst, p->inner_src, p->inner_dport, p->inner_sport,
-		p->inner_proto);
-	f = lb_flow_lookup(w->flows, &k, now, &dir);
-	if (f == NULL || dir != LB_FLOW_FWD)
-		return drop(w, r, LB_DROP_ICMP_NO_FLOW);
-	if (((const struct lb_ipv4_hdr *)(frame + p->l3_off))->ttl <= 1)
-		return drop(w, r, LB_DROP_TTL);
-	rk = &f->key[LB_FLOW_REV];
-	icmp_error_rewrite(frame, p, rk->dst, rk->src, rk->src, rk->sport, rk->dst, rk->dport);
-	w->ctr.icmp_errors++;
-	return out_internal(w, s, nt, frame, p, headroom, rk->src, r);
-}
-
-/*
- * ICMP error from the cluster side about a packet lbd sent to a target
- * (embedded: SNAT or client -> target): translated for the client as if its
- * own packet to the VIP had caused it. This is what makes path MTU discovery
- * work through lbd.
- */
-static enum lb_dp_verdict
-icmp_error_from_target(struct lb_dp_worker *w, const struct lb_snap *s, uint8_t *frame,
-	const struct lb_pkt *p, uint32_t headroom, uint64_t now, struct lb_dp_result *r)
-{
-	const struct lb_snap_local *l;
-	const struct lb_flow_key *fk;
-	struct lb_flow_key k;
-	struct lb_flow *f;
-	int owner, dir;
-
-	if (!inner_is_l4(p))
-		return drop(w, r, LB_DROP_ICMP_NO_FLOW);
-	l = lb_snap_local_lookup(s, p->inner_src);
-	if (l != NULL && l->kind == LB_LOCAL_SNAT)
-		owner = owner_by_snat_port(s, p->inner_sport);
-	else
-		owner = (int)owner_by_ip(s, p->inner_src);
-	if (owner < 0)
-		return drop(w, r, LB_DROP_ICMP_NO_FLOW);
-	if ((uint32_t)owner != w->id)
-		return handoff(r, (uint32_t)owner);
-	k = lb_flow_key_make(p->inner_dst, p->inner_src, p->inner_dport, p->inner_sport,
-		p->inner_proto);
-	f = lb_flow_lookup(w->flows, &k, now, &dir);
-	if (f == NULL || dir != LB_FLOW_REV)
-		return drop(w, r, LB_DROP_ICMP_NO_FLOW);
-	if (((const struct lb_ipv4_hdr *)(frame + p->l3_off))->ttl <= 1)
-		return drop(w, r, LB_DROP_TTL);
-	fk = &f->key[LB_FLOW_FWD];
-	icmp_error_rewrite(frame, p, fk->dst, fk->src, fk->src, fk->sport, fk->dst, fk->dport);
-	w->ctr.icmp_errors++;
-	return out_client(s, frame, p, headroom, f, w, r);
+	return lb_dp_out_client(s, frame, p, headroom, f, w, r);
 }
 
 /* --- dispatch --- */
@@ -716,21 +303,24 @@ icmp_error_from_target(struct lb_dp_worker *w, const struct lb_snap *s, uint8_t 
 /* A frame addressed to a VIP on a port with the external role. */
 static enum lb_dp_verdict
 to_vip(struct lb_dp_worker *w, const struct lb_snap *s, const struct lb_neigh_table *nt,
-	uint8_t *frame, const struct lb_pkt *p, uint32_t headroom, uint8_t in_port, uint64_t now,
-	struct lb_dp_result *r)
+	uint8_t *frame, const struct lb_dp_ctx *c, uint32_t headroom, uint8_t in_port,
+	uint64_t now, struct lb_dp_result *r)
 {
+	const struct lb_pkt *p = &c->p;
+
 	switch (p->proto) {
 	case LB_PROTO_TCP:
 	case LB_PROTO_UDP:
-		return forward(w, s, nt, frame, p, headroom, in_port, now, r);
+		return forward(w, s, nt, frame, c, lb_snap_fe_lookup(s, p->dst, p->proto, p->dport),
+			headroom, in_port, now, r);
 	case LB_PROTO_ICMP:
 		if (p->icmp_type == LB_ICMP_ECHO_REQUEST)
-			return echo_reply(w, s, frame, p, in_port, r);
-		if (icmp_is_error(p))
-			return icmp_error_from_client(w, s, nt, frame, p, headroom, now, r);
-		return drop(w, r, LB_DROP_ICMP_UNSUPPORTED);
+			return lb_dp_echo_reply(w, s, frame, p, in_port, r);
+		if (lb_dp_icmp_is_error(p))
+			return lb_dp_icmp_from_client(w, s, nt, frame, p, headroom, now, r);
+		return lb_dp_drop(w, r, LB_DROP_ICMP_UNSUPPORTED);
 	default:
-		return drop(w, r, LB_DROP_L4_PROTO);
+		return lb_dp_drop(w, r, LB_DROP_L4_PROTO);
 	}
 }
 
@@ -738,19 +328,115 @@ to_vip(struct lb_dp_worker *w, const struct lb_snap *s, const struct lb_neigh_ta
  * to SNAT addresses (FullNAT) or to clients (DNAT). */
 static enum lb_dp_verdict
 from_cluster(struct lb_dp_worker *w, const struct lb_snap *s, uint8_t *frame,
-	const struct lb_pkt *p, uint32_t headroom, bool snat, uint64_t now, struct lb_dp_result *r)
+	const struct lb_dp_ctx *c, uint32_t headroom, uint8_t in_port, bool snat, uint64_t now,
+	struct lb_dp_result *r)
 {
+	const struct lb_pkt *p = &c->p;
+
 	switch (p->proto) {
 	case LB_PROTO_TCP:
 	case LB_PROTO_UDP:
-		return reverse(w, s, frame, p, headroom, snat, now, r);
+		return reverse(w, s, frame, c, headroom, in_port, snat, now, r);
 	case LB_PROTO_ICMP:
-		if (icmp_is_error(p))
-			return icmp_error_from_target(w, s, frame, p, headroom, now, r);
-		return drop(w, r, snat ? LB_DROP_ICMP_UNSUPPORTED : LB_DROP_NOT_LOCAL);
+		if (lb_dp_icmp_is_error(p))
+			return lb_dp_icmp_from_target(w, s, frame, p, headroom, now, r);
+		return lb_dp_drop(w, r, snat ? LB_DROP_ICMP_UNSUPPORTED : LB_DROP_NOT_LOCAL);
 	default:
-		return drop(w, r, snat ? LB_DROP_LOCAL_UNSUPPORTED : LB_DROP_NOT_LOCAL);
+		return lb_dp_drop(w, r, snat ? LB_DROP_LOCAL_UNSUPPORTED : LB_DROP_NOT_LOCAL);
 	}
+}
+
+/*
+ * Everything after the parse (err is its result): the frame's fate from its
+ * headers, the port it arrived on and the snapshot. lb_dp_process and the
+ * burst's last stage both end here, so a frame meets the same checks either
+ * way.
+ */
+static enum lb_dp_verdict
+dispatch(struct lb_dp_worker *w, const struct lb_snap *s, const struct lb_neigh_table *nt,
+	uint8_t *frame, enum lb_pkt_err err, const struct lb_dp_ctx *c, uint32_t headroom,
+	uint8_t in_port, uint64_t now, struct lb_dp_result *r)
+{
+	const struct lb_pkt *p = &c->p;
+	const struct lb_snap_local *l;
+	const struct lb_snap_port *port;
+
+	r->adj = 0;
+	if (LB_UNLIKELY(in_port >= s->n_ports))
+		return lb_dp_drop(w, r, LB_DROP_NOT_LOCAL);
+	port = &s->ports[in_port];
+	if (LB_UNLIKELY(err != LB_PKT_OK))
+		return lb_dp_drop(w, r, (enum lb_drop)parse_drop[err]);
+	if (LB_UNLIKELY(p->vlan != port->vlan || (p->has_vlan != 0) != (port->vlan != 0)))
+		return lb_dp_drop(w, r, LB_DROP_VLAN);
+	/* Only ARP may arrive group-addressed (broadcast requests). IPv4 must
+	 * be unicast to this port: a flooded frame for another station, or IPv4
+	 * in a broadcast frame, is not forwarded (RFC 1812 5.3.4), or every
+	 * appliance on the segment would forward the same frame. */
+	if (LB_UNLIKELY(memcmp(frame, port->mac, LB_ETHER_ADDR_LEN) != 0) &&
+	    (!(frame[0] & 1) || p->ether_type != LB_ETHER_TYPE_ARP))
+		return lb_dp_drop(w, r, LB_DROP_DST_MAC);
+	if (p->ether_type == LB_ETHER_TYPE_ARP)
+		return lb_dp_arp_input(w, s, frame, p, in_port, r);
+	if (LB_UNLIKELY(p->is_frag))
+		return lb_dp_drop(w, r, LB_DROP_FRAGMENT);
+
+	/* The common case first: TCP/UDP to a frontend. A destination with a
+	 * frontend is a VIP (the compiler leaves out frontends on lbd's other
+	 * addresses), so this takes the same turn as the general path below,
+	 * with one hash probe instead of two. */
+	if (LB_LIKELY(p->proto == LB_PROTO_TCP || p->proto == LB_PROTO_UDP) &&
+	    (port->role & LB_ROLE_EXTERNAL)) {
+		const struct lb_snap_fe *fe = lb_snap_fe_lookup(s, p->dst, p->proto, p->dport);
+
+		if (fe != NULL)
+			return forward(w, s, nt, frame, c, fe, headroom, in_port, now, r);
+	}
+
+	l = lb_snap_local_lookup(s, p->dst);
+	if (l == NULL) {
+		if (port->role & LB_ROLE_INTERNAL)
+			return from_cluster(w, s, frame, c, headroom, in_port, false, now, r);
+		return lb_dp_drop(w, r, LB_DROP_NOT_LOCAL);
+	}
+	switch (l->kind) {
+	case LB_LOCAL_VIP:
+		if (!(port->role & LB_ROLE_EXTERNAL))
+			return lb_dp_drop(w, r, LB_DROP_NOT_LOCAL);
+		return to_vip(w, s, nt, frame, c, headroom, in_port, now, r);
+	case LB_LOCAL_SNAT:
+		if (!(port->role & LB_ROLE_INTERNAL))
+			return lb_dp_drop(w, r, LB_DROP_NOT_LOCAL);
+		if (p->proto == LB_PROTO_ICMP && p->icmp_type == LB_ICMP_ECHO_REQUEST)
+			return lb_dp_echo_reply(w, s, frame, p, in_port, r);
+		return from_cluster(w, s, frame, c, headroom, in_port, true, now, r);
+	default:
+		if (l->port != in_port)
+			return lb_dp_drop(w, r, LB_DROP_NOT_LOCAL);
+		if (p->proto == LB_PROTO_ICMP && p->icmp_type == LB_ICMP_ECHO_REQUEST)
+			return lb_dp_echo_reply(w, s, frame, p, in_port, r);
+		return lb_dp_drop(w, r, LB_DROP_LOCAL_UNSUPPORTED);
+	}
+}
+
+/*
+ * Parses a frame with the NIC's checksum verdict when it gave one. A bad
+ * checksum reported by the NIC is the same drop as one found in software:
+ * the parser checks the checksum right after the IPv4 header's structure, so
+ * anything it would find later (L4) is reported as the checksum error too.
+ */
+static inline enum lb_pkt_err
+parse(const uint8_t *frame, uint32_t len, uint8_t hints, struct lb_pkt *p)
+{
+	enum lb_pkt_err err;
+
+	if (LB_LIKELY(!(hints & (LB_DP_HINT_IP_CSUM_GOOD | LB_DP_HINT_IP_CSUM_BAD))))
+		return lb_pkt_parse(frame, len, true, p);
+	err = lb_pkt_parse(frame, len, false, p);
+	if (LB_UNLIKELY(hints & LB_DP_HINT_IP_CSUM_BAD) && p->ether_type == LB_ETHER_TYPE_IPV4 &&
+	    (err == LB_PKT_OK || err == LB_PKT_ERR_L4 || err == LB_PKT_ERR_ICMP_INNER))
+		return LB_PKT_ERR_IP_CSUM;
+	return err;
 }
 
 enum lb_dp_verdict
@@ -758,56 +444,68 @@ lb_dp_process(struct lb_dp_worker *w, const struct lb_snap *s, const struct lb_n
 	uint8_t *frame, uint32_t len, uint32_t headroom, uint8_t in_port, uint64_t now,
 	struct lb_dp_result *r)
 {
-	const struct lb_snap_local *l;
-	const struct lb_snap_port *port;
+	struct lb_dp_ctx c;
 	enum lb_pkt_err err;
-	struct lb_pkt p;
 
-	r->adj = 0;
-	if (LB_UNLIKELY(in_port >= s->n_ports))
-		return drop(w, r, LB_DROP_NOT_LOCAL);
-	port = &s->ports[in_port];
-	err = lb_pkt_parse(frame, len, true, &p);
-	if (LB_UNLIKELY(err != LB_PKT_OK))
-		return drop(w, r, (enum lb_drop)parse_drop[err]);
-	if (LB_UNLIKELY(p.vlan != port->vlan || (p.has_vlan != 0) != (port->vlan != 0)))
-		return drop(w, r, LB_DROP_VLAN);
-	/* Only ARP may arrive group-addressed (broadcast requests). IPv4 must
-	 * be unicast to this port: a flooded frame for another station, or IPv4
-	 * in a broadcast frame, is not forwarded (RFC 1812 5.3.4), or every
-	 * appliance on the segment would forward the same frame. */
-	if (LB_UNLIKELY(memcmp(frame, port->mac, LB_ETHER_ADDR_LEN) != 0) &&
-	    (!(frame[0] & 1) || p.ether_type != LB_ETHER_TYPE_ARP))
-		return drop(w, r, LB_DROP_DST_MAC);
-	if (p.ether_type == LB_ETHER_TYPE_ARP)
-		return arp_input(w, s, frame, &p, in_port, r);
-	if (LB_UNLIKELY(p.is_frag))
-		return drop(w, r, LB_DROP_FRAGMENT);
+	c.hashed = false;
+	c.hints = 0;
+	c.rss = 0;
+	err = lb_pkt_parse(frame, len, true, &c.p);
+	return dispatch(w, s, nt, frame, err, &c, headroom, in_port, now, r);
+}
 
-	l = lb_snap_local_lookup(s, p.dst);
-	if (l == NULL) {
-		if (port->role & LB_ROLE_INTERNAL)
-			return from_cluster(w, s, frame, &p, headroom, false, now, r);
-		return drop(w, r, LB_DROP_NOT_LOCAL);
+/* Stage 1: parse, and for a TCP/UDP frame hash its 5-tuple (the key of its
+ * flow in either direction) and prefetch the bucket. */
+static inline enum lb_pkt_err
+stage_parse(struct lb_dp_worker *w, const struct lb_dp_pkt *pk, struct lb_dp_ctx *c)
+{
+	const struct lb_pkt *p = &c->p;
+	enum lb_pkt_err err;
+	struct lb_flow_key k;
+
+	c->hints = pk->hints;
+	c->rss = pk->rss;
+	c->hashed = false;
+	err = parse(pk->frame, pk->len, pk->hints, &c->p);
+	if (LB_LIKELY(err == LB_PKT_OK) && p->ether_type == LB_ETHER_TYPE_IPV4 && !p->is_frag &&
+	    (p->proto == LB_PROTO_TCP || p->proto == LB_PROTO_UDP)) {
+		k = lb_flow_key_make(p->src, p->dst, p->sport, p->dport, p->proto);
+		c->hash = lb_flow_hash(w->flows, &k);
+		c->hashed = true;
+		lb_flow_prefetch_bucket(w->flows, c->hash);
 	}
-	switch (l->kind) {
-	case LB_LOCAL_VIP:
-		if (!(port->role & LB_ROLE_EXTERNAL))
-			return drop(w, r, LB_DROP_NOT_LOCAL);
-		return to_vip(w, s, nt, frame, &p, headroom, in_port, now, r);
-	case LB_LOCAL_SNAT:
-		if (!(port->role & LB_ROLE_INTERNAL))
-			return drop(w, r, LB_DROP_NOT_LOCAL);
-		if (p.proto == LB_PROTO_ICMP && p.icmp_type == LB_ICMP_ECHO_REQUEST)
-			return echo_reply(w, s, frame, &p, in_port, r);
-		return from_cluster(w, s, frame, &p, headroom, true, now, r);
-	default:
-		if (l->port != in_port)
-			return drop(w, r, LB_DROP_NOT_LOCAL);
-		if (p.proto == LB_PROTO_ICMP && p.icmp_type == LB_ICMP_ECHO_REQUEST)
-			return echo_reply(w, s, frame, &p, in_port, r);
-		return drop(w, r, LB_DROP_LOCAL_UNSUPPORTED);
-	}
+	return err;
+}
+
+static void
+burst_chunk(struct lb_dp_worker *w, const struct lb_snap *s, const struct lb_neigh_table *nt,
+	struct lb_dp_pkt *pkts, uint32_t n, uint64_t now)
+{
+	struct lb_dp_ctx ctx[LB_DP_BURST_MAX];
+	enum lb_pkt_err err[LB_DP_BURST_MAX];
+	uint32_t i;
+
+	for (i = 0; i < n; i++)
+		err[i] = stage_parse(w, &pkts[i], &ctx[i]);
+	/* Stage 2: the buckets are (mostly) in cache by now; prefetch the flow
+	 * whose signature matches. */
+	for (i = 0; i < n; i++)
+		if (ctx[i].hashed)
+			lb_flow_prefetch_flow(w->flows, ctx[i].hash);
+	/* Stage 3: act, in arrival order. */
+	for (i = 0; i < n; i++)
+		pkts[i].verdict = dispatch(w, s, nt, pkts[i].frame, err[i], &ctx[i],
+			pkts[i].headroom, pkts[i].in_port, now, &pkts[i].r);
+}
+
+void
+lb_dp_process_burst(struct lb_dp_worker *w, const struct lb_snap *s,
+	const struct lb_neigh_table *nt, struct lb_dp_pkt *pkts, uint32_t n, uint64_t now)
+{
+	uint32_t k;
+
+	for (k = 0; k < n; k += LB_DP_BURST_MAX)
+		burst_chunk(w, s, nt, pkts + k, LB_MIN(n - k, (uint32_t)LB_DP_BURST_MAX), now);
 }
 
 void
@@ -834,7 +532,8 @@ lb_dp_trace(const struct lb_snap *s, uint32_t src, uint16_t sport, uint32_t vip,
 	t->affinity = fe->affinity == LB_AFFINITY_CLIENT_IP;
 	t->hash = pick_hash(fe, src, sport);
 	t->slot = t->hash % fe->maglev_size;
-	t->owner = (int)owner_by_client(s, fe, src, sport);
+	t->rss_hash = lb_owner_hash_addr(&s->owner, src);
+	t->owner = (int)lb_owner_of_client(&s->owner, src);
 	/* a denied source's frames go nowhere: name no target */
 	if (t->allowed && fe->maglev != NULL)
 		t->target = (int)fe->maglev[t->slot];

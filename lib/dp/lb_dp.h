@@ -3,15 +3,25 @@
 #define LB_DP_H
 
 /*
- * The data path: what one worker does with one frame. Plain C on a byte
- * buffer, so every behaviour is unit-testable without the EAL; app/lbd's
- * worker loop only moves mbufs in and out around lb_dp_process().
+ * The data path: what one worker does with its frames. Plain C on byte
+ * buffers, so every behaviour is unit-testable without the EAL; app/lbd's
+ * worker loop only moves mbufs in and out around lb_dp_process_burst().
+ *
+ * A burst goes through in stages, as DPDK's l3fwd and VPP's lb node do, so
+ * that the flow table's cache misses of different frames overlap instead of
+ * following one another: parse every frame and hash its flow key, prefetching
+ * the bucket; then prefetch the flow each bucket points to; then act on each
+ * frame in order (lookup, NAT, output), by then mostly from cache. Acting in
+ * order keeps the per-frame semantics exactly those of lb_dp_process() on
+ * each frame in turn: a flow created by one frame of the burst is found by the
+ * next.
  *
  * The caller passes the snapshot and neighbour table it read at the top of the
- * burst; lb_dp_process never blocks, allocates or logs.
+ * burst; the data path never blocks, allocates or logs.
  */
 #include "lb_common.h"
 #include "lb_flow.h"
+#include "lb_owner.h"
 #include "lb_snat.h"
 #include "lb_snap.h"
 #include "lb_neigh.h"
@@ -85,6 +95,12 @@ struct lb_dp_counters {
 	uint64_t flows_created;
 	uint64_t flows_picked_up;	/* DNAT mid-stream pickups */
 	uint64_t affinity_hits;
+	/* Written by the worker loop, not lib/dp: where the cycles go. */
+	uint64_t flows_evicted;		/* live flows displaced by new ones (lb_flow stats) */
+	uint64_t cycles_busy;		/* TSC cycles of loop passes that had frames */
+	uint64_t frames_busy;		/* frames those passes processed (rx + handoff_in) */
+	uint64_t pass_max_cycles;	/* longest loop pass (the worst gap between two
+					 * quiescent states) over the last second */
 } LB_CACHE_ALIGNED;
 
 /* A worker's data-path state. The worker owns all of it. */
@@ -119,16 +135,51 @@ struct lb_dp_result {
 };
 
 /*
- * Ownership: a flow's packets in both directions are processed by one worker.
- * The owner is computed from the frame alone: for FullNAT flows from the
- * client's address and port (client side) or the SNAT port's range (target
- * side); for DNAT flows and session-affinity frontends from the client's
- * address only, which both directions carry. lb_dp_process returns
- * LB_DP_HANDOFF with the owner when the caller is not it.
+ * Ownership: a flow's packets in both directions are processed by one worker,
+ * computed from the frame alone by the rule in lib/owner (s->owner): the
+ * client's address for client frames and DNAT replies, the SNAT port's low
+ * bits for FullNAT replies, the quoted header for ICMP errors. The data path
+ * returns LB_DP_HANDOFF with the owner when the caller is not it.
+ */
+
+/* NIC hints about a frame, as plain fields (the worker translates the mbuf's
+ * offload flags); 0 means the NIC said nothing and lib/dp works it out. */
+#define LB_DP_HINT_IP_CSUM_GOOD	0x01	/* IPv4 header checksum verified good */
+#define LB_DP_HINT_IP_CSUM_BAD	0x02	/* IPv4 header checksum verified bad */
+#define LB_DP_HINT_RSS		0x04	/* rss is the NIC's RSS hash of the frame */
+
+/* One frame of a burst. Caller fields are read, the others written. */
+struct lb_dp_pkt {
+	uint8_t *frame;		/* caller: rewritten in place */
+	uint32_t len;		/* caller */
+	uint32_t headroom;	/* caller: bytes before frame usable to push a VLAN tag */
+	uint8_t in_port;	/* caller: port index it arrived on */
+	uint8_t hints;		/* caller: LB_DP_HINT_* */
+	uint32_t rss;		/* caller: with LB_DP_HINT_RSS */
+	enum lb_dp_verdict verdict;	/* out */
+	struct lb_dp_result r;		/* out */
+};
+
+#define LB_DP_BURST_MAX	64
+
+/*
+ * Processes n frames (1..LB_DP_BURST_MAX; more are processed in chunks) that
+ * arrived on (or were handed off to) this worker, filling each one's verdict
+ * and result as lb_dp_process would. now is a millisecond clock.
  *
- * Processes one frame received on port index in_port (or handed off from
- * another worker). The frame is rewritten in place; headroom is how many bytes
- * before frame may be used to push a VLAN tag. now is a millisecond clock.
+ * The RSS hint is used for the owner check of client frames (and DNAT
+ * replies) on ports whose snapshot entry says the NIC hashes them as lib/owner
+ * does (lb_snap_port.rss_owner); the checksum hints replace the software
+ * check of the IPv4 header.
+ */
+void lb_dp_process_burst(struct lb_dp_worker *w, const struct lb_snap *s,
+	const struct lb_neigh_table *nt, struct lb_dp_pkt *pkts, uint32_t n, uint64_t now);
+
+/*
+ * One frame received on port index in_port (or handed off from another
+ * worker), without hints: the same as a burst of one. The frame is rewritten
+ * in place; headroom is how many bytes before frame may be used to push a VLAN
+ * tag. now is a millisecond clock.
  */
 enum lb_dp_verdict lb_dp_process(struct lb_dp_worker *w, const struct lb_snap *s,
 	const struct lb_neigh_table *nt, uint8_t *frame, uint32_t len, uint32_t headroom,
@@ -146,6 +197,7 @@ struct lb_dp_trace {
 	uint32_t slot;
 	int target;			/* index into fe->targets; -1: none, or source denied */
 	int owner;			/* worker that would own the flow */
+	uint32_t rss_hash;		/* the client address's Toeplitz hash (lib/owner) */
 };
 int lb_dp_trace(const struct lb_snap *s, uint32_t src, uint16_t sport, uint32_t vip,
 	uint16_t vport, uint8_t proto, struct lb_dp_trace *t);

@@ -237,6 +237,7 @@ fill_ports(struct lb_snap *s, const struct lb_config *cfg, const struct lb_snap_
 		p->addr = cp->addr;
 		p->mask = lb_prefix_mask(cp->net.len);
 		p->gateway = cp->gateway;
+		p->rss_owner = env->rss_owner[i];
 		memcpy(p->mac, env->mac[i], LB_ETHER_ADDR_LEN);
 		copy_name(p->name, cp->name);
 		s->dev_to_port[env->dev[i]] = (uint8_t)i;
@@ -704,6 +705,11 @@ lb_snap_build(const struct lb_snap_input *in, lb_snap_reject_fn rej, void *ctx,
 	s->local_mask = local_slots - 1;
 
 	s->n_workers = in->env->n_workers;
+	if (lb_owner_init(&s->owner, in->env->n_workers, in->env->reta_size) < 0) {
+		fail(err, errlen, "no owner rule for %u workers and %u RSS table entries",
+			in->env->n_workers, in->env->reta_size);
+		goto fail;
+	}
 	s->settings = cfg;
 	s->overlay = in->overlay != NULL;
 	s->overlay_version = in->overlay != NULL ? lb_overlay_version(in->overlay) : 0;

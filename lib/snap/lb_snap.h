@@ -28,6 +28,7 @@
 #include "lb_config.h"
 #include "lb_flow.h"
 #include "lb_model.h"
+#include "lb_owner.h"
 #include "lb_snat.h"
 
 #define LB_SNAP_NO_PORT	0xff
@@ -35,6 +36,8 @@
 struct lb_snap_port {
 	uint16_t dev;		/* DPDK port id (from lb_snap_env) */
 	uint8_t role;		/* enum lb_role bits */
+	uint8_t rss_owner;	/* the NIC's RSS hash of this port's client frames and
+				 * DNAT replies is lib/owner's (from lb_snap_env) */
 	uint16_t vlan;		/* 0 = untagged */
 	uint32_t addr;		/* own address */
 	uint32_t mask;		/* subnet mask */
@@ -105,6 +108,8 @@ struct lb_snap_local {
 struct lb_snap {
 	uint64_t generation;	/* set by the caller after build */
 	uint32_t n_workers;
+	struct lb_owner owner;	/* which worker owns a frame (lb_owner_init with the
+				 * env's workers and RSS table size) */
 	/* What it was built from, so the next build can copy frontends whose
 	 * model object, settings and overlay did not change. */
 	const void *settings;
@@ -140,6 +145,8 @@ struct lb_snap_env {
 	uint16_t dev[LB_MAX_PORTS];	/* DPDK port id of config port i */
 	uint8_t mac[LB_MAX_PORTS][LB_ETHER_ADDR_LEN];
 	uint32_t n_workers;
+	uint32_t reta_size;		/* RSS redirection entries lbd programmed; 0: default */
+	uint8_t rss_owner[LB_MAX_PORTS];	/* port i's NIC hashes as lib/owner does */
 };
 
 /* What to compile. */

@@ -5,11 +5,12 @@
 /*
  * SNAT address:port allocation for FullNAT flows.
  *
- * The configured port range [lo, hi] is split into one contiguous, disjoint
- * range per worker; a worker uses every SNAT address but only ports of its own
- * range. Return packets therefore name their owner worker in their
- * destination port (lb_snat_owner), which is how the data path finds a FullNAT
- * flow's owner from either side.
+ * The configured port range [lo, hi] is split between the workers by the
+ * ports' low bits (lib/owner: residue port & port_mask belongs to worker
+ * residue % nworkers); a worker uses every SNAT address but only ports of its
+ * own. Return packets therefore name their owner worker in their destination
+ * port (lb_snat_owner), which is how the data path, and the NIC's rte_flow
+ * rules, find a FullNAT flow's owner from the target's side.
  *
  * A candidate (address, port) is free when no live flow uses the reverse
  * 5-tuple (target, SNAT address:port): the caller's in_use callback asks its
@@ -20,65 +21,68 @@
  * order.
  */
 #include "lb_common.h"
+#include "lb_owner.h"
 
 /*
- * Worker w (0-based) gets ports [lo + w * per_worker, lo + (w + 1) * per_worker - 1].
- * When the range does not divide evenly, the (hi - lo + 1) % nworkers ports at
- * the top of the range belong to no worker and are never used: giving them to
- * one worker would make the ranges unequal for a handful of ports, and keeping
- * the ranges equal keeps lb_snat_owner a single division. lbd's config loader
- * may want to warn about them.
- *
  * Written by the control thread when it builds a snapshot; read by workers.
+ * With a worker count that is a power of two every worker gets the same
+ * number of ports (give or take one at the ends of the range); otherwise the
+ * workers owning two residues get about twice as many.
  */
 struct lb_snat_layout {
 	uint16_t lo;		/* first port of the whole range */
 	uint16_t hi;		/* last port, inclusive */
 	uint32_t nworkers;
-	uint32_t per_worker;	/* ports per worker: (hi - lo + 1) / nworkers */
+	uint32_t port_mask;	/* lib/owner's split */
+	uint8_t port_worker[LB_OWNER_PORT_RESIDUES];
 };
 
-/* 0, or -EINVAL when l is NULL, lo > hi, lo == 0, nworkers == 0 or fewer ports
- * than workers (*l is then left unchanged). */
+/* 0, or -EINVAL when l is NULL, lo > hi, lo == 0, nworkers is 0 or above
+ * LB_MAX_WORKERS, or some worker would own no port of the range (*l is then
+ * left unchanged). A range of at least lb_snat_min_ports(nworkers)
+ * consecutive ports always works. */
 int lb_snat_layout_init(struct lb_snat_layout *l, uint16_t lo, uint16_t hi, uint32_t nworkers);
 
-/* Worker w's ports: [*first, *last]. For w >= nworkers (or a layout that was
- * never initialised) the range is empty: *first = 1, *last = 0. */
-void lb_snat_worker_range(const struct lb_snat_layout *l, uint32_t w, uint16_t *first,
-	uint16_t *last);
+/* Consecutive ports that give every one of nworkers workers a port: the
+ * next power of two at or above nworkers. */
+uint32_t lb_snat_min_ports(uint32_t nworkers);
 
-/* Owner worker of a SNAT port (host order), or -1 outside every worker's range
- * (including the unused leftover ports at the top). A zeroed layout (no SNAT
- * configured) owns no port. */
+/* How many ports of the range worker w owns (0 for w >= nworkers or a layout
+ * that was never initialised). */
+uint32_t lb_snat_worker_ports(const struct lb_snat_layout *l, uint32_t w);
+
+/* Owner worker of a SNAT port (host order), or -1 outside the range. A
+ * zeroed layout (no SNAT configured) owns no port. */
 static inline int
 lb_snat_owner(const struct lb_snat_layout *l, uint16_t port)
 {
-	uint32_t w;
-
-	if (port < l->lo || port > l->hi || l->per_worker == 0)
+	if (port < l->lo || port > l->hi || l->nworkers == 0)
 		return -1;
-	w = (uint32_t)(port - l->lo) / l->per_worker;
-	return w < l->nworkers ? (int)w : -1;
+	return l->port_worker[port & l->port_mask];
 }
 
 /*
- * One worker's allocator; the worker owns it. Candidates are numbered
- * 0 .. naddr * nports - 1, candidate c being address c % naddr and port
- * first + c / naddr, so consecutive picks spread over the addresses. The
- * cursor walks them round, which also keeps a just-released (address, port)
- * from being reused before every other candidate has had its turn (the
- * target may still hold the old connection in TIME_WAIT).
+ * One worker's allocator; the worker owns it. Its ports, in increasing order,
+ * are numbered 0 .. nports - 1; candidates are numbered
+ * 0 .. naddr * nports - 1, candidate c being address c % naddr and port number
+ * c / naddr, so consecutive picks spread over the addresses. The cursor walks
+ * them round, which also keeps a just-released (address, port) from being
+ * reused before every other candidate has had its turn (the target may still
+ * hold the old connection in TIME_WAIT).
  */
 struct lb_snat {
 	uint32_t naddr;
 	uint32_t addrs[LB_MAX_SNAT_ADDRS];	/* network order */
-	uint16_t first;				/* host order */
-	uint16_t last;
+	uint32_t nports;	/* ports this worker owns in the range */
+	uint32_t g_first;	/* index of its first port in the sequence below */
+	uint16_t block;		/* port_mask + 1 */
+	uint8_t nres;		/* residues it owns (1 or 2) */
+	uint8_t res[2];		/* its ports are k * block + res[i], all k */
 	uint32_t cursor;	/* next candidate, over naddr * nports; the caller may
 				 * set any value below that after init (e.g. random) */
 };
 
-/* Sets up worker `worker`'s allocator over its range of l and the addresses
+/* Sets up worker `worker`'s allocator over its ports of l and the addresses
  * (network order; 1..LB_MAX_SNAT_ADDRS of them). Returns 0 or -EINVAL (NULL
  * arguments, naddr out of range, worker >= l->nworkers); on -EINVAL a non-NULL
  * *s is left zeroed, and lb_snat_pick on it returns -ENOSPC. The cursor
@@ -86,13 +90,22 @@ struct lb_snat {
 int lb_snat_init(struct lb_snat *s, const struct lb_snat_layout *l, uint32_t worker,
 	const uint32_t *addrs, uint32_t naddr);
 
-/* Number of (address, port) candidates: naddr * ports in the worker's range. */
+/* Number of (address, port) candidates: naddr * ports of the worker. */
 static inline uint32_t
 lb_snat_candidates(const struct lb_snat *s)
 {
-	if (s->naddr == 0 || s->last < s->first)
-		return 0;
-	return s->naddr * ((uint32_t)s->last - s->first + 1);
+	return s->naddr * s->nports;
+}
+
+/* Port number i (0 .. nports - 1) of the worker, host order. */
+static inline uint16_t
+lb_snat_port(const struct lb_snat *s, uint32_t i)
+{
+	uint32_t g = s->g_first + i;
+
+	if (s->nres == 1)
+		return (uint16_t)(g * s->block + s->res[0]);
+	return (uint16_t)((g >> 1) * s->block + s->res[g & 1]);
 }
 
 /* Returns true when (addr, port) is taken towards the target in ctx. port is

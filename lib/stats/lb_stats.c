@@ -59,6 +59,9 @@ lb_stats_worker_add(struct lb_stats_worker *out, const struct lb_stats_worker *i
 
 	for (i = 0; i < sizeof(out->c) / sizeof(uint64_t); i++)
 		o[i] += x[i];
+	/* a gauge, not a count: the total is the worst worker's */
+	out->c.pass_max_cycles = LB_MAX(out->c.pass_max_cycles - in->c.pass_max_cycles,
+		in->c.pass_max_cycles);
 	out->flows += in->flows;
 	out->affinity += in->affinity;
 }

@@ -112,7 +112,18 @@ struct lb_stats_worker {
 	X(c.affinity_hits, "affinity_hits", "worker_affinity_hits", NULL, COUNTER, ONE, \
 		"New flows that followed a session-affinity entry.") \
 	X(affinity, "affinity_entries", "worker_affinity_entries", NULL, GAUGE, ONE, \
-		"Session-affinity entries in the worker's table.")
+		"Session-affinity entries in the worker's table.") \
+	X(c.flows_evicted, "flows_evicted", "worker_flows_evicted", NULL, COUNTER, ONE, \
+		"Live flows displaced by new ones (a full flow table; expired flows are reclaimed " \
+		"first).") \
+	X(c.cycles_busy, "cycles_busy", "worker_busy_cycles", NULL, COUNTER, ONE, \
+		"TSC cycles of the worker's polling passes that had frames (per frame with " \
+		"frames_busy: the worker's cost per frame, I/O included).") \
+	X(c.frames_busy, "frames_busy", "worker_busy_frames", NULL, COUNTER, ONE, \
+		"Frames those passes processed (received and handed over).") \
+	X(c.pass_max_cycles, "pass_max_cycles", "worker_pass_max_cycles", NULL, GAUGE, ONE, \
+		"Longest polling pass of the last second in TSC cycles (the worst gap between two " \
+		"quiescent states); the total is the worst worker's.")
 
 /* Drops: one counter per reason of LB_DROP_LIST (lib/dp), exported as
  * lbd_worker_dropped_packets_total{worker, reason}, "drops": {reason: n} in

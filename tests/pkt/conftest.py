@@ -61,7 +61,7 @@ def _sanitizer_check(instances):
 @pytest.fixture
 def pcap_lbd(tmp_path):
     """make(**kw) -> PcapLbd in its own directory under the test's tmp_path.
-    kw: workers, fes, extra_eal, ext_opts, int_opts, conf_hook."""
+    kw: workers, fes, extra_eal, ext_opts, int_opts, conf_hook, ext_queues."""
     made = []
 
     def make(**kw):

@@ -76,8 +76,11 @@ def libconfig(conf):
 
 
 def base_config(ports, workers=1, fes=None):
-    """A config with lbd.socket and eal.file_prefix left for Lbd to fill."""
-    return {
+    """A config with lbd.socket and eal.file_prefix left for Lbd to fill.
+    With more than two workers the packet buffer pool is set by hand
+    (workers.mbufs): sized for every queue's full rings it would not fit the
+    tests' 256 MB without hugepages, and vdevs hold few buffers at once."""
+    conf = {
         "lbd": {"socket": "", "control_lcore": 0},
         "eal": {"file_prefix": "", "no_huge": True, "memory_mb": 256},
         "ports": ports,
@@ -91,13 +94,46 @@ def base_config(ports, workers=1, fes=None):
         },
         "frontends": F.frontends() if fes is None else fes,
     }
+    if workers > 2:
+        conf["workers"]["mbufs"] = 16384
+    return conf
 
 
-def snat_range(worker, n_workers):
-    """Worker's SNAT ports, as lib/snat/lb_snat.h defines the split."""
+# lib/owner's rule, implemented again here from its definition: Toeplitz
+# (Microsoft RSS) with the key 0x6d 0x5a repeated over the client address alone,
+# then a redirection table of 128 entries, entry i -> worker i % n_workers.
+OWNER_KEY = bytes([0x6d, 0x5a] * 20)
+
+
+def toeplitz(data, key=OWNER_KEY):
+    bits = int.from_bytes(key, "big")
+    nbits = len(key) * 8
+    h = 0
+    for i, byte in enumerate(data):
+        for b in range(8):
+            if byte & (0x80 >> b):
+                h ^= (bits >> (nbits - 32 - (i * 8 + b))) & 0xffffffff
+    return h
+
+
+def client_owner(addr, n_workers, reta_size=128):
+    """Worker owning a client address (dotted quad): what a NIC programmed by
+    lbd delivers it to, and what lbd checks."""
+    return (toeplitz(socket.inet_aton(addr)) & (reta_size - 1)) % n_workers
+
+
+def snat_owner(port, n_workers):
+    """Worker owning a SNAT port, as lib/owner defines the split (the port's
+    low bits: residue port & mask belongs to worker residue % n_workers,
+    mask + 1 the power of two at or above n_workers); None outside the
+    configured range."""
     lo, hi = F.SNAT_PORTS
-    per = (hi - lo + 1) // n_workers
-    return lo + worker * per, lo + (worker + 1) * per - 1
+    if not lo <= port <= hi:
+        return None
+    mask = 1
+    while mask < n_workers:
+        mask <<= 1
+    return (port & (mask - 1)) % n_workers
 
 
 # --- pcap files ---
@@ -374,15 +410,27 @@ class PcapLbd:
     finish() stops it and reads the outputs."""
 
     def __init__(self, workdir, workers=1, fes=None, extra_eal=(), ext_opts=None, int_opts=None,
-                 conf_hook=None):
+                 conf_hook=None, ext_queues=1):
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.workers = workers
+        self.ext_queues = ext_queues
         d = self.dir
 
         def dev(i, name):
-            return "net_pcap%d,rx_pcap=%s/%s-in.pcap,%s" % (i, d, name, ",".join(
-                "tx_pcap=%s/%s-out-%d.pcap" % (d, name, q) for q in range(workers)))
+            # ext may have several rx queues (one file each), as a NIC with
+            # RSS would; worker q polls rx queue q
+            if ext_queues > 1:
+                # names relative to lbd's working directory (this one): the
+                # device string must fit the config's limit
+                rx = ["%s-in.pcap" % name] if name != "ext" else [
+                    "%s-in-%d.pcap" % (name, q) for q in range(ext_queues)]
+                tx = ["%s-out-%d.pcap" % (name, q) for q in range(workers)]
+            else:
+                rx = ["%s/%s-in.pcap" % (d, name)]
+                tx = ["%s/%s-out-%d.pcap" % (d, name, q) for q in range(workers)]
+            return "net_pcap%d,%s,%s" % (i, ",".join("rx_pcap=%s" % f for f in rx),
+                                         ",".join("tx_pcap=%s" % f for f in tx))
         ports = [
             dict({"name": "ext", "device": dev(0, "ext"), "role": "external",
                   "address": F.EXT_ADDR + "/24"}, **(ext_opts or {})),
@@ -403,9 +451,17 @@ class PcapLbd:
         """Writes the inputs, starts lbd and waits until every frame is
         counted and the counters add up. Returns the stats."""
         ext, int_ = list(ext), list(int_)
-        write_pcap(self.dir / "ext-in.pcap", ext)
+        if self.ext_queues > 1:
+            # ext: one list of frames per rx queue
+            assert len(ext) == self.ext_queues
+            for q, frames in enumerate(ext):
+                write_pcap(self.dir / ("ext-in-%d.pcap" % q), frames)
+            n_ext = sum(len(f) for f in ext)
+        else:
+            write_pcap(self.dir / "ext-in.pcap", ext)
+            n_ext = len(ext)
         write_pcap(self.dir / "int-in.pcap", int_)
-        self.fed = len(ext) + len(int_)
+        self.fed = n_ext + len(int_)
         self.lbd.start()
         st = self.lbd.status
         macs = [p["mac"] for p in st["ports"]]

@@ -1,8 +1,11 @@
 # SPDX-License-Identifier: BSD-3-Clause
-"""Two workers on one rx queue behave like one: worker 0 polls the only
-queue and hands frames owned by worker 1 over its ring. Mirrors
-test_spread_and_owners in tests/unit/test_dp.c, on the real binary with
---lcores=0@0,1@1,2@1."""
+"""Several workers behave like one. On one rx queue worker 0 polls it and
+hands the others' frames over their rings; on one rx queue per worker, with
+frames where a NIC programmed by lbd puts them (lib/owner's rule, implemented
+again in pktharness.client_owner), no frame crosses between workers; spread
+over the queues at random, they are handed over and the results are the same.
+Mirrors tests/unit/test_dp_burst.c's test_owner_steering on the real binary
+(all workers share CPU 1: --lcores=0@0,1@1,2@1,...)."""
 
 import random
 
@@ -90,8 +93,8 @@ def test_two_workers_one_queue_same_results(pcap_lbd):
             fullnat = key[2:] in {(s[1], s[2], s[3]) for s in SERVICES if s[4]}
             if fullnat:
                 assert p.src in F.SNAT_ADDRS
-                lo, hi = H.snat_range(q, workers)
-                assert lo <= p.sport <= hi, "SNAT port %d outside worker %d's range" % (p.sport, q)
+                assert H.snat_owner(p.sport, workers) == q, \
+                    "SNAT port %d is not worker %d's" % (p.sport, q)
             else:
                 assert (p.src, p.sport) == key[:2]
             got = (p.dst, p.dport, p.src, p.sport, q)
@@ -117,27 +120,87 @@ def test_two_workers_one_queue_same_results(pcap_lbd):
     assert {d for d, _ in used} == set(F.NODES) | set(F.PODS)
 
 
-def test_two_workers_live_both_directions(live):
-    """Two workers on af_packet (two queue pairs, the kernel spreads frames
-    over them by its own hash, not lbd's): connections owned by either worker
-    work both ways, ICMP errors included, each from its owner's SNAT range."""
+def outputs(lb, frames, by_id, workers):
+    """{key: (dst, dport, src, sport, tx queue)} of what lbd sent, checking
+    checksums, SNAT ports against their owner and one NAT per flow."""
+    nat = {}
+    out = [(q, fr) for q, fr in lb.out["int"] if not F.is_arp(fr)]
+    assert len(out) == len(frames) and lb.frames("ext") == []
+    fullnat = {(s[1], s[2], s[3]) for s in SERVICES if s[4]}
+    for q, fr in out:
+        n, key, fin = by_id[ident(fr)]
+        p = F.Parsed(fr)
+        assert F.checksum_problems(fr) == [], F.describe(fr)
+        if key[2:] in fullnat:
+            assert p.src in F.SNAT_ADDRS
+            assert H.snat_owner(p.sport, workers) == q, \
+                "SNAT port %d is not worker %d's" % (p.sport, q)
+        else:
+            assert (p.src, p.sport) == key[:2]
+        assert q == H.client_owner(key[0], workers), "%s sent by worker %d" % (key, q)
+        got = (p.dst, p.dport, p.src, p.sport, q)
+        assert nat.setdefault(key, got) == got, "second packet of %s went elsewhere" % (key,)
+    return nat
+
+
+@pytest.mark.parametrize("workers", [3, 4])
+def test_queue_per_worker_steered_and_spread(pcap_lbd, workers):
+    """One ext rx queue per worker. Frames on the queue of their owner: no
+    hand-off at all, each worker receives exactly its queue. Frames dealt
+    round robin: the ones off their owner's queue are handed over (counted),
+    and every flow gets the same target as with one worker."""
+    frames = workload()
+    by_id = {ident(fr): (n, key, fr) for n, (key, fr) in enumerate(frames)}
+    lb1, st1, _ = replay(pcap_lbd, frames, 1)
+    one = {k: v[:2] for k, v in outputs(lb1, frames, by_id, 1).items()}
+    for spread in ("owner", "round_robin"):
+        queues = [[] for _ in range(workers)]
+        off_owner = 0
+        for i, (key, fr) in enumerate(frames):
+            q = H.client_owner(key[0], workers) if spread == "owner" else i % workers
+            off_owner += q != H.client_owner(key[0], workers)
+            queues[q].append(fr)
+        lb = pcap_lbd(workers=workers, ext_queues=workers)
+        st = lb.feed(ext=queues, timeout=90)
+        lb.finish()
+        t = st["total"]
+        assert H.drops_of(t) == {}, H.brief(st)
+        assert t["rx"] == t["tx"] == t["fwd"] == len(frames)
+        assert t["handoff_out"] == t["handoff_in"] == off_owner
+        for w in st["workers"]:
+            assert w["rx"] == len(queues[w["id"]]), "worker %d polls rx queue %d" % (w["id"], w["id"])
+            assert w["flows_created"] > 0
+        if spread == "owner":
+            assert off_owner == 0
+        else:
+            assert off_owner > len(frames) // 2
+        nat = outputs(lb, frames, by_id, workers)
+        assert {k: v[:2] for k, v in nat.items()} == one, "targets differ from one worker's"
+
+
+@pytest.mark.parametrize("workers", [2, 4])
+def test_workers_live_both_directions(live, workers):
+    """Workers on af_packet (a queue pair each; the kernel spreads frames over
+    them by its own hash, not lbd's, so many are handed over): connections
+    owned by every worker work both ways, ICMP errors included, each with its
+    owner's SNAT ports."""
     from pktharness import tcp_open
     translated, is_icmp_to = F.icmp_translated, F.is_icmp_to
-    lbd = live.start(workers=2)
-    assert lbd.json("status")["workers"] == 2
+    lbd = live.start(workers=workers)
+    assert lbd.json("status")["workers"] == workers
     pairs = [("203.0.113.%d" % (100 + i), 54000 + i) for i in range(64)]
     traces = H.bulk_trace(lbd, pairs, F.VIP, 80)
-    mine = {0: [], 1: []}
+    mine = {w: [] for w in range(workers)}
     for (c, p), tr in zip(pairs, traces):
         if len(mine[tr["owner_worker"]]) < 4:
             mine[tr["owner_worker"]].append((c, p))
     flows = []
     for w, cps in mine.items():
         assert len(cps) == 4
-        lo, hi = H.snat_range(w, 2)
         for c, p in cps:
             f = tcp_open(live, c, p)
-            assert lo <= f.sport <= hi, "worker %d's flow got SNAT port %d" % (w, f.sport)
+            assert H.snat_owner(f.sport, workers) == w, "worker %d's flow got SNAT port %d" % (
+                w, f.sport)
             flows.append(f)
     dnat = [tcp_open(live, "203.0.113.%d" % (200 + i), 55000 + i, vip=F.VIP_POD, vport=8080)
             for i in range(6)]
@@ -170,3 +233,6 @@ def test_two_workers_live_both_directions(live):
     assert H.drops_of(st["total"]) == {}, H.brief(st)
     assert all(w["flows_created"] > 0 for w in st["workers"])
     assert st["total"]["icmp_errors"] == 6
+    # the kernel's fanout is not lbd's rule: frames were handed over, and
+    # every one that left a worker reached another
+    assert st["total"]["handoff_out"] == st["total"]["handoff_in"] > 0

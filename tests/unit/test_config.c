@@ -451,6 +451,7 @@ test_defaults(void **state)
 	assert_int_equal(c->n_workers, 1);
 	assert_int_equal(c->worker_lcores[0], 3);
 	assert_int_equal(c->flow_capacity, 262144);
+	assert_int_equal(c->mbufs, 0);
 	assert_int_equal(c->snat_port_lo, 1024);
 	assert_int_equal(c->snat_port_hi, 65535);
 	assert_int_equal(c->timeouts.tcp_syn, 30);
@@ -601,6 +602,9 @@ test_accepts(void **state)
 	assert_int_equal(c->flow_capacity, 4096);
 	assert_int_equal(c->n_snat, 2);
 	lb_config_free(c);
+	c = edit_ok("	flow_capacity = 4096;\n", "	flow_capacity = 4096;\n	mbufs = 100000;\n");
+	assert_int_equal(c->mbufs, 100000);
+	lb_config_free(c);
 	/* Comments of all three kinds, colons for assignment, empty arrays. */
 	c = edit_ok("	args = [ \"--no-pci\" ];\n", "	// c\n	/* c */ args: [ ]; # c\n");
 	assert_int_equal(c->n_eal_args, 0);
@@ -683,6 +687,8 @@ test_string_errors(void **state)
 		{ "	memory_mb = 128;", "	memory_mb = -1;", "memory_mb", "eal.memory_mb = -1 is out of range" },
 		{ "	flow_capacity = 4096;", "	flow_capacity = 1023;", "flow_capacity", "workers.flow_capacity = 1023 is out of range (1024..67108864)" },
 		{ "	flow_capacity = 4096;", "	flow_capacity = 67108865;", "flow_capacity", "(1024..67108864)" },
+		{ "	flow_capacity = 4096;", "	flow_capacity = 4096; mbufs = 8191;", "flow_capacity", "workers.mbufs = 8191 is too small: 0 (lbd sizes the pool) or at least 8192" },
+		{ "	flow_capacity = 4096;", "	flow_capacity = 4096; mbufs = 67108865;", "flow_capacity", "workers.mbufs = 67108865 is out of range (0..67108864)" },
 		{ "		tcp_syn = 5;", "		tcp_syn = 86401;", "tcp_syn", "workers.timeouts.tcp_syn = 86401 is out of range (1..86400)" },
 		{ "		tcp_established = 600;", "		tcp_established = 2000001;", "tcp_established", "(1..2000000)" },
 		{ "		tcp_fin = 6;", "		tcp_fin = 0;", "tcp_fin", "workers.timeouts.tcp_fin = 0 is out of range" },
@@ -701,6 +707,8 @@ test_string_errors(void **state)
 		{ "	snat_ports = [ 2000, 3999 ];", "	snat_ports = [ 0, 3999 ];", "snat_ports", "workers.snat_ports[0] = 0 is out of range (1..65535)" },
 		{ "	snat_ports = [ 2000, 3999 ];", "	snat_ports = [ 2000 ];", "snat_ports", "must be [ first, last ]" },
 		{ "	snat_ports = [ 2000, 3999 ];", "	snat_ports = [ 2000, 2000 ];", "snat_ports", "fewer ports than the 2 workers" },
+		{ "	snat_ports = [ 2000, 3999 ];", "	snat_ports = [ 2000, 2001 ];", "snat_ports", "" },
+		{ "	snat_ports = [ 2000, 3999 ];", "	snat_ports = [ 2001, 2002 ];", "snat_ports", "" },
 		{ "		vlan = 10;", "		vlan = -1;", "vlan", "ports[0].vlan = -1 is out of range" },
 		/* strings and enums */
 		{ "		protocol = \"tcp\";", "		protocol = \"TCP\";", "protocol", "frontends[0].protocol = \"TCP\" is not one of \"tcp\", \"udp\"" },
@@ -1061,6 +1069,8 @@ test_reload(void **state)
 		"workers.lcores");
 	expect_reload_reject(cur, "	flow_capacity = 4096;", "	flow_capacity = 8192;",
 		"flow_capacity", "workers.flow_capacity");
+	expect_reload_reject(cur, "	flow_capacity = 4096;", "	flow_capacity = 4096; mbufs = 65535;",
+		"flow_capacity", "workers.mbufs");
 	expect_reload_reject(cur, "\"198.51.100.2\", \"198.51.100.3\"", "\"198.51.100.2\"",
 		"snat_addresses", "workers.snat_addresses");
 	expect_reload_reject(cur, "	snat_ports = [ 2000, 3999 ];", "	snat_ports = [ 2000, 3998 ];",

@@ -13,6 +13,27 @@
 
 #include "lb_flow.h"
 
+/* The clock the tests' inserts pass (most tests do not care; those that do
+ * set it). */
+static uint64_t g_now;
+
+/* Insert with the clock at g_now, allowed to displace any class. */
+static struct lb_flow *
+ins_any(struct lb_flow_table *t, const struct lb_flow_key *fwd, const struct lb_flow_key *rev,
+	enum lb_flow_class cls, uint8_t flags, uint64_t expire, int *ev)
+{
+	return lb_flow_insert(t, fwd, rev, cls, flags, g_now, expire, LB_FLOW_EVICT_ANY, ev);
+}
+
+static uint64_t
+xorshift(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
 /* A table in 64-byte aligned heap memory. */
 struct tbl {
 	void *mem;
@@ -25,6 +46,7 @@ tbl_new(struct tbl *x, uint32_t capacity, uint64_t seed)
 	size_t sz = lb_flow_table_memsize(capacity);
 
 	assert_true(sz > 0);
+	g_now = 0;
 	sz = (sz + 63) & ~(size_t)63;
 	x->mem = aligned_alloc(64, sz);
 	assert_non_null(x->mem);
@@ -93,10 +115,12 @@ test_sizes(void **state)
 	assert_int_equal(lb_flow_table_memsize(0), 0);
 	assert_int_equal(lb_flow_table_memsize(LB_FLOW_MAX_CAPACITY + 1), 0);
 	assert_int_equal(lb_flow_table_memsize(UINT32_MAX), 0);
-	assert_true(lb_flow_table_memsize(1) >= 64 + 8);
-	/* 64 bytes of flow plus at least two 4-byte bucket heads per flow. */
-	assert_true(lb_flow_table_memsize(1000) >= 1000 * (64 + 8));
-	assert_true(lb_flow_table_memsize(1000) < 1000 * (64 + 16) + 4096);
+	assert_true(lb_flow_table_memsize(1) >= 64 + 64);
+	/* 64 bytes of flow plus a 64-byte bucket per two flows at least (and
+	 * per flow at most), plus the header and its timer wheels. */
+	assert_true(lb_flow_table_memsize(1000) >= 1000 * (64 + 32));
+	assert_true(lb_flow_table_memsize(1000) < 1000 * (64 + 64) + 65536);
+	assert_true(lb_flow_table_memsize(1u << 20) < (1u << 20) * (64 + 32) + 65536);
 	assert_true(lb_flow_table_memsize(LB_FLOW_MAX_CAPACITY) >
 		(size_t)LB_FLOW_MAX_CAPACITY * 64);
 	assert_int_equal(k.pad[0] | k.pad[1] | k.pad[2], 0);
@@ -138,7 +162,7 @@ test_insert_lookup(void **state)
 	for (i = 0; i < 200; i++) {
 		struct lb_flow_key a = fk(i), b = rk(i);
 
-		f[i] = lb_flow_insert(x.t, &a, &b, LB_FLOW_SYN, 0, 1000 + i, &ev);
+		f[i] = ins_any(x.t, &a, &b, LB_FLOW_SYN, 0, 1000 + i, &ev);
 		assert_non_null(f[i]);
 		assert_int_equal(ev, -1);
 		assert_memory_equal(&f[i]->key[LB_FLOW_FWD], &a, sizeof(a));
@@ -184,8 +208,8 @@ test_insert_lookup(void **state)
 	check_stats_add_up(x.t);
 	/* Invalid arguments. */
 	k = fk(500);
-	assert_null(lb_flow_insert(x.t, &k, NULL, LB_FLOW_SYN, 0, 100, NULL));
-	assert_null(lb_flow_insert(x.t, &k, &k, LB_FLOW_NCLASS, 0, 100, NULL));
+	assert_null(ins_any(x.t, &k, NULL, LB_FLOW_SYN, 0, 100, NULL));
+	assert_null(ins_any(x.t, &k, &k, LB_FLOW_NCLASS, 0, 100, NULL));
 	assert_int_equal(lb_flow_count(x.t), 200);
 	assert_int_equal(lb_flow_class_count(x.t, LB_FLOW_NCLASS), 0);
 	tbl_free(&x);
@@ -221,23 +245,23 @@ test_fwd_only(void **state)
 	(void)state;
 	memset(&zero, 0, sizeof(zero));
 	tbl_new(&x, 8, 7);
-	f = lb_flow_insert(x.t, &a, &b, LB_FLOW_OTHER, LB_FLOW_F_FWD_ONLY, 1000, NULL);
+	f = ins_any(x.t, &a, &b, LB_FLOW_OTHER, LB_FLOW_F_FWD_ONLY, 1000, NULL);
 	assert_non_null(f);
-	assert_int_equal(f->flags, LB_FLOW_F_FWD_ONLY);
+	assert_int_equal(f->flags & ~LB_FLOW_F_TABLE, LB_FLOW_F_FWD_ONLY);
 	assert_ptr_equal(lb_flow_lookup(x.t, &a, 0, &dir), f);
 	assert_int_equal(dir, LB_FLOW_FWD);
 	assert_null(lb_flow_lookup(x.t, &b, 0, &dir));
 	/* key[REV] is payload, kept intact. */
 	assert_memory_equal(&f->key[LB_FLOW_REV], &b, sizeof(b));
 	/* Another flow may use f's payload as its own forward key. */
-	g = lb_flow_insert(x.t, &b, &c, LB_FLOW_EST, 0, 1000, NULL);
+	g = ins_any(x.t, &b, &c, LB_FLOW_EST, 0, 1000, NULL);
 	assert_non_null(g);
 	assert_ptr_equal(lb_flow_lookup(x.t, &b, 0, &dir), g);
 	assert_int_equal(dir, LB_FLOW_FWD);
 	assert_ptr_equal(lb_flow_lookup(x.t, &c, 0, &dir), g);
 	assert_int_equal(dir, LB_FLOW_REV);
 	/* rev may be NULL for FWD_ONLY: key[REV] is then zero. */
-	h = lb_flow_insert(x.t, &zero, NULL, LB_FLOW_OTHER, LB_FLOW_F_FWD_ONLY, 1000, NULL);
+	h = ins_any(x.t, &zero, NULL, LB_FLOW_OTHER, LB_FLOW_F_FWD_ONLY, 1000, NULL);
 	assert_non_null(h);
 	assert_memory_equal(&h->key[LB_FLOW_REV], &zero, sizeof(zero));
 	assert_ptr_equal(lb_flow_lookup(x.t, &zero, 0, &dir), h);
@@ -264,7 +288,7 @@ test_remove(void **state)
 	for (i = 0; i < 64; i++) {
 		a = fk(i);
 		b = rk(i);
-		f[i] = lb_flow_insert(x.t, &a, &b, (enum lb_flow_class)(i % LB_FLOW_NCLASS), 0,
+		f[i] = ins_any(x.t, &a, &b, (enum lb_flow_class)(i % LB_FLOW_NCLASS), 0,
 			5000, NULL);
 		assert_non_null(f[i]);
 	}
@@ -290,7 +314,7 @@ test_remove(void **state)
 
 		a = fk(i);
 		b = rk(i);
-		assert_non_null(lb_flow_insert(x.t, &a, &b, LB_FLOW_EST, 0, 5000, &ev));
+		assert_non_null(ins_any(x.t, &a, &b, LB_FLOW_EST, 0, 5000, &ev));
 		assert_int_equal(ev, -1);
 	}
 	assert_int_equal(lb_flow_count(x.t), 64);
@@ -306,12 +330,13 @@ test_touch(void **state)
 	struct lb_flow *fa, *fb, *fc, *fd;
 	struct lb_flow_key a = fk(1), b = fk(2), c = fk(3), d = fk(4);
 	struct lb_flow_key ra = rk(1), rb = rk(2), rc = rk(3), rd = rk(4);
+	const uint64_t T = 10000;
 	int ev;
 
 	(void)state;
 	tbl_new(&x, 3, 11);
-	fa = lb_flow_insert(x.t, &a, &ra, LB_FLOW_SYN, 0, 1000, NULL);
-	fb = lb_flow_insert(x.t, &b, &rb, LB_FLOW_SYN, 0, 1000, NULL);
+	fa = ins_any(x.t, &a, &ra, LB_FLOW_SYN, 0, 1000, NULL);
+	fb = ins_any(x.t, &b, &rb, LB_FLOW_SYN, 0, 1000, NULL);
 	/* Class move and refresh. */
 	lb_flow_touch(x.t, fa, LB_FLOW_EST, 5000);
 	assert_int_equal(fa->cls, LB_FLOW_EST);
@@ -328,27 +353,44 @@ test_touch(void **state)
 	lb_flow_remove(x.t, fa);
 	(void)fb;
 
-	/* LRU order within a class: touching a makes b the oldest. */
-	fa = lb_flow_insert(x.t, &a, &ra, LB_FLOW_UDP, 0, 1000, NULL);
-	fb = lb_flow_insert(x.t, &b, &rb, LB_FLOW_UDP, 0, 1000, NULL);
-	fc = lb_flow_insert(x.t, &c, &rc, LB_FLOW_UDP, 0, 1000, NULL);
+	/* The clock is now at 2000 (the sweep above). */
+	g_now = 2000;
+	/* Within a class the flow closest to expiry goes first: refreshing a
+	 * (a later expiry, as a packet would) makes b the next victim, though
+	 * a stays in its old timer slot until the sweep meets it there. */
+	fa = ins_any(x.t, &a, &ra, LB_FLOW_UDP, 0, T + 1000, NULL);
+	fb = ins_any(x.t, &b, &rb, LB_FLOW_UDP, 0, T + 1001, NULL);
+	fc = ins_any(x.t, &c, &rc, LB_FLOW_UDP, 0, T + 1002, NULL);
 	assert_non_null(fc);
-	lb_flow_touch(x.t, fa, LB_FLOW_UDP, 1000);
-	fd = lb_flow_insert(x.t, &d, &rd, LB_FLOW_UDP, 0, 1000, &ev);
+	lb_flow_touch(x.t, fa, LB_FLOW_UDP, T + 1500);
+	assert_int_equal(fa->expire, T + 1500);
+	fd = ins_any(x.t, &d, &rd, LB_FLOW_UDP, 0, T + 1003, &ev);
 	assert_non_null(fd);
 	assert_int_equal(ev, LB_FLOW_UDP);
-	assert_null(lb_flow_lookup(x.t, &b, 0, NULL));
-	assert_null(lb_flow_lookup(x.t, &rb, 0, NULL));
-	assert_non_null(lb_flow_lookup(x.t, &a, 0, NULL));
-	assert_non_null(lb_flow_lookup(x.t, &c, 0, NULL));
-	assert_ptr_equal(lb_flow_lookup(x.t, &d, 0, NULL), fd);
-	/* Touching the newest (a no-op move) keeps the order: c is next out. */
-	lb_flow_touch(x.t, fd, LB_FLOW_UDP, 1000);
-	fb = lb_flow_insert(x.t, &b, &rb, LB_FLOW_UDP, 0, 1000, &ev);
+	assert_null(lb_flow_lookup(x.t, &b, g_now, NULL));
+	assert_null(lb_flow_lookup(x.t, &rb, g_now, NULL));
+	assert_non_null(lb_flow_lookup(x.t, &a, g_now, NULL));
+	assert_non_null(lb_flow_lookup(x.t, &c, g_now, NULL));
+	assert_ptr_equal(lb_flow_lookup(x.t, &d, g_now, NULL), fd);
+	/* Refreshing d past a leaves c, then a, as the next victims. */
+	lb_flow_touch(x.t, fd, LB_FLOW_UDP, T + 2000);
+	fb = ins_any(x.t, &b, &rb, LB_FLOW_UDP, 0, T + 1800, &ev);
 	assert_int_equal(ev, LB_FLOW_UDP);
-	assert_null(lb_flow_lookup(x.t, &c, 0, NULL));
-	assert_non_null(lb_flow_lookup(x.t, &a, 0, NULL));
-	assert_int_equal(lb_flow_stats(x.t)->evicted[LB_FLOW_UDP], 2);
+	assert_null(lb_flow_lookup(x.t, &c, g_now, NULL));
+	assert_non_null(lb_flow_lookup(x.t, &a, g_now, NULL));
+	c = fk(5);
+	rc = rk(5);
+	assert_non_null(ins_any(x.t, &c, &rc, LB_FLOW_UDP, 0, T + 1900, &ev));
+	assert_null(lb_flow_lookup(x.t, &a, g_now, NULL));
+	assert_non_null(lb_flow_lookup(x.t, &d, g_now, NULL));
+	assert_non_null(lb_flow_lookup(x.t, &b, g_now, NULL));
+	/* An earlier expiry moves the flow to an earlier slot: d goes next. */
+	lb_flow_touch(x.t, fd, LB_FLOW_UDP, T + 1200);
+	a = fk(6);
+	ra = rk(6);
+	assert_non_null(ins_any(x.t, &a, &ra, LB_FLOW_UDP, 0, T + 5000, &ev));
+	assert_null(lb_flow_lookup(x.t, &d, g_now, NULL));
+	assert_int_equal(lb_flow_stats(x.t)->evicted[LB_FLOW_UDP], 4);
 	check_stats_add_up(x.t);
 	tbl_free(&x);
 }
@@ -365,12 +407,13 @@ expire_classes_at(uint64_t base)
 	uint64_t steps[] = { 0, 99, 100, 299, 300, 1499, 1500, 1999, 2000, 6999, 7000, 100000 };
 
 	tbl_new(&x, 1000, base);
+	g_now = base;
 	/* 50 flows per class, all inserted at base. */
 	for (i = 0; i < 250; i++) {
 		c = i % LB_FLOW_NCLASS;
 		a = fk(i);
 		b = rk(i);
-		assert_non_null(lb_flow_insert(x.t, &a, &b, (enum lb_flow_class)c, 0,
+		assert_non_null(ins_any(x.t, &a, &b, (enum lb_flow_class)c, 0,
 			base + timeout[c], NULL));
 	}
 	for (i = 0; i < LB_ARRAY_SIZE(steps); i++) {
@@ -420,8 +463,9 @@ test_lookup_frees_expired(void **state)
 
 	(void)state;
 	tbl_new(&x, 4, 5);
-	assert_non_null(lb_flow_insert(x.t, &a, &ra, LB_FLOW_EST, 0, base + 0x20, NULL));
-	assert_non_null(lb_flow_insert(x.t, &b, &rb, LB_FLOW_EST, 0, base + 0x40, NULL));
+	g_now = base;
+	assert_non_null(ins_any(x.t, &a, &ra, LB_FLOW_EST, 0, base + 0x20, NULL));
+	assert_non_null(ins_any(x.t, &b, &rb, LB_FLOW_EST, 0, base + 0x40, NULL));
 	/* Still live across the wrap. */
 	assert_non_null(lb_flow_lookup(x.t, &ra, base + 0x1f, NULL));
 	/* Exactly at its expiry: gone, by its reverse key, and freed. */
@@ -444,34 +488,33 @@ test_expire_budget(void **state)
 {
 	struct tbl x;
 	struct lb_flow_key a, b;
+	struct lb_flow *f[1000];
 	uint32_t i, n, total = 0, calls = 0;
 
 	(void)state;
-	tbl_new(&x, 200, 9);
+	tbl_new(&x, 1000, 9);
+	/* The SYN flows are inserted first but expire later: only expiry order
+	 * explains what goes first. */
 	for (i = 0; i < 100; i++) {
 		a = fk(i);
 		b = rk(i);
-		assert_non_null(lb_flow_insert(x.t, &a, &b, i < 50 ? LB_FLOW_SYN : LB_FLOW_EST, 0,
-			100, NULL));
+		assert_non_null(ins_any(x.t, &a, &b, i < 50 ? LB_FLOW_SYN : LB_FLOW_EST, 0,
+			i < 50 ? 101 : 100, NULL));
 	}
-	/* Budget respected, and classes take turns going first: SYN (class 0)
-	 * leads the first sweep (nothing expired yet), EST (class 1) the second,
-	 * FIN the third, where the empty FIN, UDP and OTHER lists pass the turn
-	 * on to SYN. */
 	assert_int_equal(lb_flow_expire(x.t, 99, 10), 0);
-	assert_int_equal(lb_flow_expire(x.t, 100, 10), 10);
+	assert_int_equal(lb_flow_expire(x.t, 101, 10), 10);
 	assert_int_equal(lb_flow_count(x.t), 90);
 	assert_int_equal(lb_flow_class_count(x.t, LB_FLOW_SYN), 50);
 	assert_int_equal(lb_flow_class_count(x.t, LB_FLOW_EST), 40);
-	assert_int_equal(lb_flow_expire(x.t, 100, 10), 10);
-	assert_int_equal(lb_flow_class_count(x.t, LB_FLOW_SYN), 40);
-	assert_int_equal(lb_flow_class_count(x.t, LB_FLOW_EST), 40);
-	/* A budget larger than one class spills over into the next. */
-	assert_int_equal(lb_flow_expire(x.t, 100, 45), 45);
-	assert_int_equal(lb_flow_class_count(x.t, LB_FLOW_SYN), 0);
-	assert_int_equal(lb_flow_class_count(x.t, LB_FLOW_EST), 35);
+	assert_int_equal(lb_flow_expire(x.t, 101, 10), 10);
+	assert_int_equal(lb_flow_class_count(x.t, LB_FLOW_SYN), 50);
+	assert_int_equal(lb_flow_class_count(x.t, LB_FLOW_EST), 30);
+	/* A budget larger than what expired at one tick goes on to the next. */
+	assert_int_equal(lb_flow_expire(x.t, 101, 45), 45);
+	assert_int_equal(lb_flow_class_count(x.t, LB_FLOW_EST), 0);
+	assert_int_equal(lb_flow_class_count(x.t, LB_FLOW_SYN), 35);
 	total = 65;
-	while ((n = lb_flow_expire(x.t, 100, 7)) > 0) {
+	while ((n = lb_flow_expire(x.t, 101, 7)) > 0) {
 		assert_true(n <= 7);
 		total += n;
 		calls++;
@@ -479,10 +522,118 @@ test_expire_budget(void **state)
 	}
 	assert_int_equal(total, 100);
 	assert_int_equal(lb_flow_count(x.t), 0);
-	assert_int_equal(lb_flow_expire(x.t, 100, 0), 0);
+	assert_int_equal(lb_flow_expire(x.t, 101, 0), 0);
 	assert_int_equal(lb_flow_stats(x.t)->expired, 100);
+
+	/* Refreshed flows cost the sweep work when it meets them in their old
+	 * slot, but one call does a bounded amount of it: freeing the 100 that
+	 * expired behind 900 refreshed ones in the same slot takes many calls. */
+	g_now = 101;
+	for (i = 0; i < 1000; i++) {
+		a = fk(i);
+		b = rk(i);
+		f[i] = ins_any(x.t, &a, &b, LB_FLOW_UDP, 0, 200, NULL);
+		assert_non_null(f[i]);
+		if (i < 900)
+			lb_flow_touch(x.t, f[i], LB_FLOW_UDP, 100000);
+	}
+	n = lb_flow_expire(x.t, 300, 1);
+	assert_true(n <= 1);
+	total = n;
+	calls = 1;
+	while ((n = lb_flow_expire(x.t, 300, 1)) > 0 || total < 100) {
+		total += n;
+		calls++;
+		assert_true(calls < 10000);
+	}
+	assert_int_equal(total, 100);
+	/* 900 flows met in their old slot at most (1 + 1) * LB_FLOW_SWEEP_WORK
+	 * at a time, plus the 100 that expired. */
+	assert_true(calls >= 900 / (2 * LB_FLOW_SWEEP_WORK));
+	assert_int_equal(lb_flow_count(x.t), 900);
+	for (i = 0; i < 1000; i++) {
+		a = fk(i);
+		if (i >= 900)
+			assert_null(lb_flow_lookup(x.t, &a, 300, NULL));
+		else
+			assert_ptr_equal(lb_flow_lookup(x.t, &a, 300, NULL), f[i]);
+	}
 	check_stats_add_up(x.t);
 	tbl_free(&x);
+}
+
+/*
+ * Expiries at every scale the wheel has (1 ms slots up to 256 ms, 256 ms up to
+ * 65 s, 65 s up to 4.6 h, beyond), swept with irregular steps: every flow is
+ * freed by the first sweep at or after its expiry and not before.
+ */
+static void
+test_wheel_levels(void **state)
+{
+	static const uint64_t bases[] = { 5, 0xffffffffULL - 70000, 0x3fffffff00ULL };
+	const uint32_t n = 600;
+	struct tbl x;
+	struct lb_flow_key a, b;
+	uint32_t *exp = malloc(n * sizeof(*exp)), i, live;
+	uint8_t *gone = calloc(n, 1);
+	uint64_t rng = 77, now, base;
+	unsigned bi;
+
+	(void)state;
+	assert_non_null(exp);
+	assert_non_null(gone);
+	for (bi = 0; bi < LB_ARRAY_SIZE(bases); bi++) {
+		base = bases[bi];
+		tbl_new(&x, n, bi);
+		g_now = base;
+		memset(gone, 0, n);
+		for (i = 0; i < n; i++) {
+			uint64_t r = xorshift(&rng);
+			/* a timeout from 1 ms to ~2^31 ms, log-uniform */
+			uint32_t bits = 1 + (uint32_t)(r % 31);
+			uint32_t d = 1 + (uint32_t)((r >> 8) & ((1ULL << bits) - 1));
+
+			if (d >= 1u << 31)
+				d = (1u << 31) - 1;
+			exp[i] = (uint32_t)(base + d);
+			a = fk(i);
+			b = rk(i);
+			assert_non_null(ins_any(x.t, &a, &b, (enum lb_flow_class)(i % LB_FLOW_NCLASS), 0,
+				base + d, NULL));
+		}
+		now = base;
+		live = n;
+		while (live > 0) {
+			uint64_t r = xorshift(&rng);
+
+			/* steps from 1 ms to ~2^28 ms */
+			now += 1 + ((r >> 4) & ((1ULL << (r % 29)) - 1));
+			lb_flow_expire(x.t, now, UINT32_MAX);
+			for (i = 0; i < n; i++) {
+				bool expired = (int32_t)((uint32_t)now - exp[i]) >= 0;
+
+				if (gone[i])
+					continue;
+				a = fk(i);
+				if (expired) {
+					/* freed by the sweep, not by this lookup */
+					uint64_t before = lb_flow_stats(x.t)->expired;
+
+					assert_null(lb_flow_lookup(x.t, &a, now, NULL));
+					assert_int_equal(lb_flow_stats(x.t)->expired, before);
+					gone[i] = 1;
+					live--;
+				} else {
+					assert_non_null(lb_flow_lookup(x.t, &a, now, NULL));
+				}
+			}
+			assert_int_equal(lb_flow_count(x.t), live);
+		}
+		check_stats_add_up(x.t);
+		tbl_free(&x);
+	}
+	free(exp);
+	free(gone);
 }
 
 static void
@@ -506,13 +657,13 @@ test_evict_order(void **state)
 	for (i = 0; i < 10; i++) {
 		a = fk(i);
 		b = rk(i);
-		assert_non_null(lb_flow_insert(x.t, &a, &b, mix[i], 0, 1000, &ev));
+		assert_non_null(ins_any(x.t, &a, &b, mix[i], 0, 1000, &ev));
 		assert_int_equal(ev, -1);
 	}
 	for (i = 0; i < 10; i++) {
 		a = fk(100 + i);
 		b = rk(100 + i);
-		assert_non_null(lb_flow_insert(x.t, &a, &b, LB_FLOW_EST, 0, 1000, &ev));
+		assert_non_null(ins_any(x.t, &a, &b, LB_FLOW_EST, 0, 1000, &ev));
 		assert_int_equal(ev, mix[victims[i]]);
 		assert_int_equal(lb_flow_count(x.t), 10);
 		/* Victims so far are gone, the rest are still there. */
@@ -536,7 +687,7 @@ test_evict_order(void **state)
 		assert_int_equal(lb_flow_stats(x.t)->evicted[i], 2);
 	/* Now only the new EST flows remain: they go oldest first. */
 	a = fk(200);
-	assert_non_null(lb_flow_insert(x.t, &a, NULL, LB_FLOW_SYN, LB_FLOW_F_FWD_ONLY, 1000, &ev));
+	assert_non_null(ins_any(x.t, &a, NULL, LB_FLOW_SYN, LB_FLOW_F_FWD_ONLY, 1000, &ev));
 	assert_int_equal(ev, LB_FLOW_EST);
 	a = fk(100);
 	assert_null(lb_flow_lookup(x.t, &a, 0, NULL));
@@ -544,10 +695,150 @@ test_evict_order(void **state)
 	assert_non_null(lb_flow_lookup(x.t, &a, 0, NULL));
 	/* And the new SYN is the first to go after that. */
 	a = fk(201);
-	assert_non_null(lb_flow_insert(x.t, &a, NULL, LB_FLOW_EST, LB_FLOW_F_FWD_ONLY, 1000, &ev));
+	assert_non_null(ins_any(x.t, &a, NULL, LB_FLOW_EST, LB_FLOW_F_FWD_ONLY, 1000, &ev));
 	assert_int_equal(ev, LB_FLOW_SYN);
 	a = fk(200);
 	assert_null(lb_flow_lookup(x.t, &a, 0, NULL));
+	check_stats_add_up(x.t);
+	tbl_free(&x);
+}
+
+/*
+ * Issue 7, "tables whose entries have different lifetimes": expired flows are
+ * reclaimed before any live one is displaced, whatever mix of timeouts a
+ * class holds and in whatever order they were inserted.
+ */
+static void
+test_expired_before_live(void **state)
+{
+	const uint32_t cap = 1024;
+	const uint64_t t0 = 5000000;
+	struct tbl x;
+	struct lb_flow_key a, b;
+	struct lb_flow *keep[100];
+	uint32_t i;
+	int ev;
+
+	(void)state;
+	/* A UDP flow under a 600 s timeout, then (a reload shortened the
+	 * timeout) 1023 more under 1 s. 3 s later every short one has expired
+	 * and no sweep ran: a new flow takes an expired one's slot and the long
+	 * one, behind which they were all inserted, stays. */
+	tbl_new(&x, cap, 41);
+	g_now = t0;
+	a = fk(0);
+	b = rk(0);
+	keep[0] = ins_any(x.t, &a, &b, LB_FLOW_UDP, 0, t0 + 600000, &ev);
+	for (i = 1; i < cap; i++) {
+		a = fk(i);
+		b = rk(i);
+		g_now = t0 + 1 + i / 100;
+		assert_non_null(ins_any(x.t, &a, &b, LB_FLOW_UDP, 0, g_now + 1000, &ev));
+		assert_int_equal(ev, -1);
+	}
+	assert_int_equal(lb_flow_count(x.t), cap);
+	g_now = t0 + 3000;
+	a = fk(5000);
+	b = rk(5000);
+	assert_non_null(ins_any(x.t, &a, &b, LB_FLOW_UDP, 0, g_now + 1000, &ev));
+	assert_int_equal(ev, -1);
+	assert_int_equal(lb_flow_stats(x.t)->evicted[LB_FLOW_UDP], 0);
+	assert_true(lb_flow_stats(x.t)->expired >= 1);
+	a = fk(0);
+	assert_ptr_equal(lb_flow_lookup(x.t, &a, g_now, NULL), keep[0]);
+	/* The sweep then frees the rest; only the two live flows remain. */
+	lb_flow_expire(x.t, g_now, UINT32_MAX);
+	assert_int_equal(lb_flow_count(x.t), 2);
+	check_stats_add_up(x.t);
+	tbl_free(&x);
+
+	/* Affinity-style entries (one class, per-frontend timeouts): 100 with
+	 * 600 s, then a 1 s frontend fills the table; 2 s later the 1 s
+	 * frontend refills it. All 100 long entries survive. */
+	tbl_new(&x, cap, 43);
+	g_now = t0;
+	for (i = 0; i < 100; i++) {
+		a = fk(i);
+		keep[i] = ins_any(x.t, &a, NULL, LB_FLOW_OTHER, LB_FLOW_F_FWD_ONLY,
+			t0 + 600000, NULL);
+		assert_non_null(keep[i]);
+	}
+	for (i = 100; i < 3 * cap; i++) {
+		a = fk(i);
+		g_now = i < cap ? t0 + 10 : t0 + 2010;
+		assert_non_null(ins_any(x.t, &a, NULL, LB_FLOW_OTHER, LB_FLOW_F_FWD_ONLY,
+			g_now + 1000, &ev));
+		/* the second fill displaces its own live entries once the
+		 * expired first fill is gone, never the long ones */
+		if (i >= cap && i < 2 * cap - 100)
+			assert_int_equal(ev, -1);
+	}
+	for (i = 0; i < 100; i++) {
+		a = fk(i);
+		assert_ptr_equal(lb_flow_lookup(x.t, &a, g_now, NULL), keep[i]);
+	}
+	check_stats_add_up(x.t);
+	tbl_free(&x);
+}
+
+/* The evict argument: what an insert into a full table may displace. */
+static void
+test_evict_mask(void **state)
+{
+	struct tbl x;
+	struct lb_flow_key a, b;
+	struct lb_flow *syn;
+	uint32_t i;
+	int ev;
+
+	(void)state;
+	tbl_new(&x, 16, 47);
+	g_now = 1000;
+	for (i = 0; i < 16; i++) {
+		a = fk(i);
+		b = rk(i);
+		assert_non_null(ins_any(x.t, &a, &b, i < 8 ? LB_FLOW_EST : LB_FLOW_UDP, 0,
+			5000 + i, NULL));
+	}
+	/* Full of confirmed flows: an insert that may only displace
+	 * unconfirmed ones is refused and changes nothing. */
+	a = fk(100);
+	b = rk(100);
+	assert_null(lb_flow_insert(x.t, &a, &b, LB_FLOW_SYN, 0, 1000, 2000,
+		LB_FLOW_EVICT_UNCONFIRMED, &ev));
+	assert_int_equal(ev, -1);
+	assert_null(lb_flow_insert(x.t, &a, &b, LB_FLOW_SYN, 0, 1000, 2000, LB_FLOW_EVICT_NONE,
+		&ev));
+	assert_int_equal(lb_flow_stats(x.t)->refused, 2);
+	assert_int_equal(lb_flow_count(x.t), 16);
+	assert_null(lb_flow_lookup(x.t, &a, 1000, NULL));
+	/* A class outside the set is not touched even when earlier in the
+	 * eviction order: EST only, so an EST flow goes, not a UDP one. */
+	assert_non_null(lb_flow_insert(x.t, &a, &b, LB_FLOW_EST, 0, 1000, 9000,
+		LB_FLOW_EVICT(LB_FLOW_EST), &ev));
+	assert_int_equal(ev, LB_FLOW_EST);
+	assert_int_equal(lb_flow_class_count(x.t, LB_FLOW_UDP), 8);
+	/* With one unconfirmed flow present, it is the one displaced. */
+	lb_flow_remove(x.t, lb_flow_lookup(x.t, &a, 1000, NULL));
+	a = fk(101);
+	b = rk(101);
+	syn = ins_any(x.t, &a, &b, LB_FLOW_SYN, 0, 30000, NULL);
+	assert_non_null(syn);
+	a = fk(102);
+	b = rk(102);
+	assert_non_null(lb_flow_insert(x.t, &a, &b, LB_FLOW_SYN, 0, 1000, 2000,
+		LB_FLOW_EVICT_UNCONFIRMED, &ev));
+	assert_int_equal(ev, LB_FLOW_SYN);
+	a = fk(101);
+	assert_null(lb_flow_lookup(x.t, &a, 1000, NULL));
+	/* Expired confirmed flows are reclaimed whatever the set: at 5003 the
+	 * EST flows that expire at 5001..5003 are. */
+	a = fk(103);
+	b = rk(103);
+	assert_non_null(lb_flow_insert(x.t, &a, &b, LB_FLOW_SYN, 0, 5003, 9000, LB_FLOW_EVICT_NONE,
+		&ev));
+	assert_int_equal(ev, -1);
+	assert_true(lb_flow_stats(x.t)->expired >= 1);
 	check_stats_add_up(x.t);
 	tbl_free(&x);
 }
@@ -566,7 +857,7 @@ test_capacity_one(void **state)
 	for (i = 0; i < 50; i++) {
 		a = fk(i);
 		b = rk(i);
-		f = lb_flow_insert(x.t, &a, &b, (enum lb_flow_class)(i % LB_FLOW_NCLASS),
+		f = ins_any(x.t, &a, &b, (enum lb_flow_class)(i % LB_FLOW_NCLASS),
 			i % 3 == 0 ? LB_FLOW_F_FWD_ONLY : 0, 1000, &ev);
 		assert_non_null(f);
 		if (i == 0) {
@@ -592,7 +883,7 @@ test_capacity_one(void **state)
 	lb_flow_remove(x.t, first);
 	assert_int_equal(lb_flow_count(x.t), 0);
 	a = fk(1000);
-	assert_non_null(lb_flow_insert(x.t, &a, NULL, LB_FLOW_EST, LB_FLOW_F_FWD_ONLY, 5, &ev));
+	assert_non_null(ins_any(x.t, &a, NULL, LB_FLOW_EST, LB_FLOW_F_FWD_ONLY, 5, &ev));
 	assert_int_equal(ev, -1);
 	check_stats_add_up(x.t);
 	tbl_free(&x);
@@ -612,14 +903,14 @@ test_capacity_n(void **state)
 	for (i = 0; i < n; i++) {
 		a = fk(i);
 		b = rk(i);
-		assert_non_null(lb_flow_insert(x.t, &a, &b, LB_FLOW_EST, 0, 1000, &ev));
+		assert_non_null(ins_any(x.t, &a, &b, LB_FLOW_EST, 0, 1000, &ev));
 		assert_int_equal(ev, -1);
 	}
 	assert_int_equal(lb_flow_count(x.t), n);
 	for (i = n; i < 2 * n; i++) {
 		a = fk(i);
 		b = rk(i);
-		assert_non_null(lb_flow_insert(x.t, &a, &b, LB_FLOW_EST, 0, 1000, &ev));
+		assert_non_null(ins_any(x.t, &a, &b, LB_FLOW_EST, 0, 1000, &ev));
 		assert_int_equal(ev, LB_FLOW_EST);
 		assert_int_equal(lb_flow_count(x.t), n);
 	}
@@ -673,7 +964,7 @@ test_walk(void **state)
 	for (i = 0; i < 600; i++) {
 		a = fk(i);
 		b = rk(i);
-		f[i] = lb_flow_insert(x.t, &a, &b, (enum lb_flow_class)(i % LB_FLOW_NCLASS),
+		f[i] = ins_any(x.t, &a, &b, (enum lb_flow_class)(i % LB_FLOW_NCLASS),
 			i % 4 == 0 ? LB_FLOW_F_FWD_ONLY : 0, 1000, NULL);
 	}
 	for (i = 0; i < 600; i += 3)
@@ -725,11 +1016,14 @@ test_walk(void **state)
 }
 
 /*
- * Reference model: a plain array of flows with a use sequence number for LRU
- * order. It spells out the contract (eviction order, per-class LRU, sweep that
- * stops at the first unexpired flow of each class with rotating first class,
- * lazy expiry in lookups, wrapping clock) without sharing any code with the
- * table.
+ * Reference model: a plain array of flows. It spells out the contract without
+ * sharing any code with the table: lookups free expired flows; an insert into
+ * a full table reclaims an expired flow whenever one exists, and otherwise
+ * displaces a live flow of the first non-empty allowed class in the order
+ * SYN, OTHER, UDP, FIN, EST, within 256 ms of that class's earliest expiry
+ * (the model's timeouts keep every flow within 65 s, where the wheel's slots
+ * are at most 256 ms wide), or refuses; the sweep frees only expired flows,
+ * within its budget, and all of them when the budget is unlimited.
  */
 #define M_CAP	48
 #define M_IDS	400	/* key ids cycle through this many, so freed keys come back */
@@ -740,25 +1034,13 @@ struct m_flow {
 	uint8_t cls;
 	bool fwd_only;
 	uint32_t expire;
-	uint64_t seq;
 	struct lb_flow *f;
 };
 
 struct model {
 	struct m_flow e[M_CAP];
-	uint64_t seq;
-	uint32_t sweep_first;
-	uint64_t inserted, expired, removed, evicted[LB_FLOW_NCLASS];
+	uint64_t inserted, expired, removed, evicted[LB_FLOW_NCLASS], refused;
 };
-
-static uint64_t
-xorshift(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
 
 static bool
 m_expired(uint32_t expire, uint64_t now)
@@ -777,16 +1059,15 @@ m_find_id(struct model *m, uint32_t id)
 	return -1;
 }
 
-/* Least recently used entry of a class, or -1. */
 static int
-m_oldest(struct model *m, uint8_t cls)
+m_find_flow(struct model *m, const struct lb_flow *f)
 {
-	int i, best = -1;
+	int i;
 
 	for (i = 0; i < M_CAP; i++)
-		if (m->e[i].used && m->e[i].cls == cls && (best < 0 || m->e[i].seq < m->e[best].seq))
-			best = i;
-	return best;
+		if (m->e[i].used && m->e[i].f == f)
+			return i;
+	return -1;
 }
 
 static uint32_t
@@ -797,6 +1078,17 @@ m_count(struct model *m, int cls)
 
 	for (i = 0; i < M_CAP; i++)
 		n += m->e[i].used && (cls < 0 || m->e[i].cls == cls);
+	return n;
+}
+
+static uint32_t
+m_count_expired(struct model *m, uint64_t now)
+{
+	uint32_t n = 0;
+	int i;
+
+	for (i = 0; i < M_CAP; i++)
+		n += m->e[i].used && m_expired(m->e[i].expire, now);
 	return n;
 }
 
@@ -814,6 +1106,7 @@ m_check(struct model *m, struct lb_flow_table *t)
 	assert_int_equal(st->inserted, m->inserted);
 	assert_int_equal(st->expired, m->expired);
 	assert_int_equal(st->removed, m->removed);
+	assert_int_equal(st->refused, m->refused);
 	check_stats_add_up(t);
 }
 
@@ -841,13 +1134,95 @@ m_lookup(struct model *m, struct lb_flow_table *t, uint32_t id, int dir, uint64_
 	assert_int_equal(f->fe, (uint16_t)id);
 }
 
+/* The table may have freed some expired flows on its own (sweep, insert):
+ * every expired flow is gone after a lookup, counted once either way. */
+static void
+m_settle_expired(struct model *m, struct lb_flow_table *t, uint64_t now)
+{
+	int i;
+
+	for (i = 0; i < M_CAP; i++)
+		if (m->e[i].used && m_expired(m->e[i].expire, now))
+			m_lookup(m, t, m->e[i].id, LB_FLOW_FWD, now);
+}
+
+static uint32_t
+m_evict_mask(uint64_t r)
+{
+	unsigned k = (unsigned)((r >> 44) % 20);
+
+	if (k < 14)
+		return LB_FLOW_EVICT_ANY;
+	if (k < 17)
+		return LB_FLOW_EVICT_UNCONFIRMED;
+	if (k < 18)
+		return LB_FLOW_EVICT_NONE;
+	return (uint32_t)(r >> 50) & LB_FLOW_EVICT_ANY;
+}
+
+static void
+m_insert(struct model *m, struct lb_flow_table *t, uint32_t id, uint8_t cls, uint64_t now,
+	uint32_t timeout, uint64_t r)
+{
+	static const uint8_t evict_order[LB_FLOW_NCLASS] = {
+		LB_FLOW_SYN, LB_FLOW_OTHER, LB_FLOW_UDP, LB_FLOW_FIN, LB_FLOW_EST,
+	};
+	bool fwd_only = ((r >> 12) & 7) == 0, full = m_count(m, -1) == M_CAP;
+	uint32_t exp = (uint32_t)(now + timeout), evict = m_evict_mask(r);
+	uint32_t nexp = m_count_expired(m, now);
+	struct lb_flow_key a = fk(id), b = rk(id);
+	struct lb_flow *f;
+	int slot = -1, victim = -1, ev = -2, i;
+
+	f = lb_flow_insert(t, &a, &b, (enum lb_flow_class)cls, fwd_only ? LB_FLOW_F_FWD_ONLY : 0,
+		now, exp, evict, &ev);
+	if (full && nexp > 0) {
+		/* an expired flow's slot, whatever the evict mask says */
+		assert_non_null(f);
+		assert_int_equal(ev, -1);
+		slot = m_find_flow(m, f);
+		assert_true(slot >= 0);
+		assert_true(m_expired(m->e[slot].expire, now));
+		m->e[slot].used = false;
+		m->expired++;
+		m_settle_expired(m, t, now);
+	} else if (full) {
+		for (unsigned c = 0; c < LB_FLOW_NCLASS && victim < 0; c++)
+			if ((evict & LB_FLOW_EVICT(evict_order[c])) && m_count(m, evict_order[c]) > 0)
+				victim = evict_order[c];
+		if (victim < 0) {
+			assert_null(f);
+			assert_int_equal(ev, -1);
+			m->refused++;
+			return;
+		}
+		assert_non_null(f);
+		assert_int_equal(ev, victim);
+		slot = m_find_flow(m, f);
+		assert_true(slot >= 0);
+		assert_int_equal(m->e[slot].cls, victim);
+		for (i = 0; i < M_CAP; i++)
+			if (m->e[i].used && m->e[i].cls == victim)
+				assert_true(m->e[slot].expire - m->e[i].expire < 256 ||
+					(int32_t)(m->e[slot].expire - m->e[i].expire) <= 0);
+		m->evicted[victim]++;
+	} else {
+		assert_non_null(f);
+		assert_int_equal(ev, -1);
+		for (i = 0; i < M_CAP && slot < 0; i++)
+			if (!m->e[i].used)
+				slot = i;
+	}
+	f->fe = (uint16_t)id;
+	m->e[slot] = (struct m_flow){ .used = true, .id = id, .cls = cls, .fwd_only = fwd_only,
+		.expire = exp, .f = f };
+	m->inserted++;
+}
+
 static void
 test_random_vs_model(void **state)
 {
 	static const uint32_t timeout[LB_FLOW_NCLASS] = { 50, 3000, 200, 400, 1000 };
-	static const uint8_t evict_order[LB_FLOW_NCLASS] = {
-		LB_FLOW_SYN, LB_FLOW_OTHER, LB_FLOW_UDP, LB_FLOW_FIN, LB_FLOW_EST,
-	};
 	struct model *m = calloc(1, sizeof(*m));
 	uint64_t rng = 0x243f6a8885a308d3ULL;
 	/* The clock starts below 2^32 and crosses it during the run. */
@@ -866,6 +1241,9 @@ test_random_vs_model(void **state)
 		uint32_t id = (uint32_t)(r >> 32) % M_IDS;
 		unsigned kind = (unsigned)(r % 100);
 		uint8_t cls = (uint8_t)((r >> 8) % LB_FLOW_NCLASS);
+		/* per-flow timeouts differ within a class (as per-frontend
+		 * affinity timeouts and reloads make them) */
+		uint32_t to = timeout[cls] >> ((r >> 56) & 3);
 		int i;
 
 		now += (r >> 16) % 8;
@@ -876,38 +1254,7 @@ test_random_vs_model(void **state)
 			m_lookup(m, x.t, id, LB_FLOW_FWD, now);
 			if (m_find_id(m, id) >= 0)
 				continue;
-			bool fwd_only = ((r >> 12) & 7) == 0;
-			uint32_t exp = (uint32_t)(now + timeout[cls]);
-			int slot = -1, victim = -1, ev = -2;
-
-			for (i = 0; i < M_CAP; i++)
-				if (!m->e[i].used) {
-					slot = i;
-					break;
-				}
-			if (slot < 0) {
-				for (unsigned c = 0; c < LB_FLOW_NCLASS; c++) {
-					slot = m_oldest(m, evict_order[c]);
-					if (slot >= 0) {
-						victim = evict_order[c];
-						break;
-					}
-				}
-				assert_true(slot >= 0);
-				m->evicted[victim]++;
-			}
-			struct lb_flow_key a = fk(id), b = rk(id);
-			struct lb_flow *f = lb_flow_insert(x.t, &a, &b, (enum lb_flow_class)cls,
-				fwd_only ? LB_FLOW_F_FWD_ONLY : 0, exp, &ev);
-
-			assert_non_null(f);
-			assert_int_equal(ev, victim);
-			if (victim >= 0)
-				assert_ptr_equal(f, m->e[slot].f);	/* the victim's slot is reused */
-			f->fe = (uint16_t)id;
-			m->e[slot] = (struct m_flow){ .used = true, .id = id, .cls = cls,
-				.fwd_only = fwd_only, .expire = exp, .seq = ++m->seq, .f = f };
-			m->inserted++;
+			m_insert(m, x.t, id, cls, now, to, r);
 		} else if (kind < 60) {
 			m_lookup(m, x.t, id, (r >> 40) & 1 ? LB_FLOW_REV : LB_FLOW_FWD, now);
 		} else if (kind < 80) {
@@ -916,12 +1263,11 @@ test_random_vs_model(void **state)
 			i = m_find_id(m, id);
 			if (i < 0)
 				continue;
-			uint32_t exp = (uint32_t)(now + timeout[cls]);
+			uint32_t exp = (uint32_t)(now + to);
 
 			lb_flow_touch(x.t, m->e[i].f, (enum lb_flow_class)cls, exp);
 			m->e[i].cls = cls;
 			m->e[i].expire = exp;
-			m->e[i].seq = ++m->seq;
 		} else if (kind < 88) {
 			i = m_find_id(m, id);
 			if (i < 0)
@@ -930,23 +1276,17 @@ test_random_vs_model(void **state)
 			m->e[i].used = false;
 			m->removed++;
 		} else {
-			uint32_t budget = (uint32_t)((r >> 20) % 6), n = 0, got;
+			bool all = ((r >> 20) & 7) == 0;
+			uint32_t budget = all ? UINT32_MAX : (uint32_t)((r >> 24) % 6);
+			uint32_t nexp = m_count_expired(m, now), got;
+			uint64_t before = lb_flow_stats(x.t)->expired;
 
-			for (unsigned c = 0; c < LB_FLOW_NCLASS && n < budget; c++) {
-				uint8_t cl = (uint8_t)((m->sweep_first + c) % LB_FLOW_NCLASS);
-
-				while (n < budget) {
-					i = m_oldest(m, cl);
-					if (i < 0 || !m_expired(m->e[i].expire, now))
-						break;
-					m->e[i].used = false;
-					n++;
-				}
-			}
-			m->sweep_first = (m->sweep_first + 1) % LB_FLOW_NCLASS;
-			m->expired += n;
 			got = lb_flow_expire(x.t, now, budget);
-			assert_int_equal(got, n);
+			assert_true(got <= nexp && got <= budget);
+			if (all)
+				assert_int_equal(got, nexp);
+			assert_int_equal(lb_flow_stats(x.t)->expired, before + got);
+			m_settle_expired(m, x.t, now);
 		}
 		m_check(m, x.t);
 		if (op % 4096 == 0) {
@@ -961,6 +1301,7 @@ test_random_vs_model(void **state)
 	assert_true(now > 0xffffffffULL);
 	assert_true(m->expired > 1000);
 	assert_true(m->removed > 1000);
+	assert_true(m->refused > 0);
 	for (int c = 0; c < LB_FLOW_NCLASS; c++)
 		assert_true(m->evicted[c] > 0);
 	tbl_free(&x);
@@ -985,7 +1326,8 @@ bench_one(uint32_t cap)
 	struct lb_flow_key *keys, *lk;
 	struct timespec t0, t1;
 	uint64_t rng = 1, hits = 0;
-	uint32_t i, j, hsh[32];
+	uint32_t i, j;
+	uint64_t hsh[32];
 
 	/* 2 MB pages where the kernel allows, as lbd's table lives in DPDK
 	 * hugepage memory: otherwise TLB misses dominate the figures. */
@@ -1007,7 +1349,7 @@ bench_one(uint32_t cap)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 0; i < cap; i++)
-		lb_flow_insert(x.t, &keys[2 * i], &keys[2 * i + 1], LB_FLOW_EST, 0, 1u << 30, NULL);
+		ins_any(x.t, &keys[2 * i], &keys[2 * i + 1], LB_FLOW_EST, 0, 1u << 30, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	printf("flow bench: capacity %u, %zu bytes\n", cap, lb_flow_table_memsize(cap));
 	printf("  insert:                          %6.1f M/s\n", cap / elapsed(&t0, &t1) / 1e6);
@@ -1074,7 +1416,10 @@ main(void)
 		cmocka_unit_test(test_expire_classes),
 		cmocka_unit_test(test_lookup_frees_expired),
 		cmocka_unit_test(test_expire_budget),
+		cmocka_unit_test(test_wheel_levels),
 		cmocka_unit_test(test_evict_order),
+		cmocka_unit_test(test_expired_before_live),
+		cmocka_unit_test(test_evict_mask),
 		cmocka_unit_test(test_capacity_one),
 		cmocka_unit_test(test_capacity_n),
 		cmocka_unit_test(test_walk),

@@ -14,7 +14,7 @@
 static void
 test_layout_errors(void **state)
 {
-	struct lb_snat_layout l = { .lo = 7, .hi = 9, .nworkers = 3, .per_worker = 1 };
+	struct lb_snat_layout l = { .lo = 7, .hi = 9, .nworkers = 3, .port_mask = 3 };
 	struct lb_snat_layout before = l;
 
 	(void)state;
@@ -22,63 +22,80 @@ test_layout_errors(void **state)
 	assert_int_equal(lb_snat_layout_init(&l, 0, 2000, 1), -EINVAL);
 	assert_int_equal(lb_snat_layout_init(&l, 2001, 2000, 1), -EINVAL);
 	assert_int_equal(lb_snat_layout_init(&l, 1000, 2000, 0), -EINVAL);
+	assert_int_equal(lb_snat_layout_init(&l, 1000, 2000, LB_MAX_WORKERS + 1), -EINVAL);
+	/* Residues 0, 1, 2 only: worker 3 would own nothing. */
 	assert_int_equal(lb_snat_layout_init(&l, 1000, 1002, 4), -EINVAL);
 	assert_int_equal(lb_snat_layout_init(&l, 65535, 65535, 2), -EINVAL);
+	/* Three ports for three workers, but residues 2, 3, 0 of 4: worker 1
+	 * has none (it owns residue 1 only). */
+	assert_int_equal(lb_snat_layout_init(&l, 1002, 1004, 3), -EINVAL);
 	/* Failures leave the layout alone. */
 	assert_memory_equal(&l, &before, sizeof(l));
 
 	assert_int_equal(lb_snat_layout_init(&l, 1000, 1003, 4), 0);
-	assert_int_equal(l.per_worker, 1);
+	assert_int_equal(l.port_mask, 3);
+	for (uint32_t w = 0; w < 4; w++)
+		assert_int_equal(lb_snat_worker_ports(&l, w), 1);
+	assert_int_equal(lb_snat_worker_ports(&l, 4), 0);
 	assert_int_equal(lb_snat_layout_init(&l, 65535, 65535, 1), 0);
-	assert_int_equal(l.per_worker, 1);
+	assert_int_equal(lb_snat_worker_ports(&l, 0), 1);
 	assert_int_equal(lb_snat_layout_init(&l, 1, 65535, 1), 0);
-	assert_int_equal(l.per_worker, 65535);
+	assert_int_equal(lb_snat_worker_ports(&l, 0), 65535);
 	assert_int_equal(lb_snat_layout_init(&l, 1024, 65535, LB_MAX_WORKERS), 0);
-	assert_int_equal(l.per_worker, (65535 - 1024 + 1) / LB_MAX_WORKERS);
+	assert_int_equal(l.port_mask, LB_MAX_WORKERS - 1);
+	assert_int_equal(lb_snat_worker_ports(&l, 0), (65535 - 1024 + 1) / LB_MAX_WORKERS);
 	assert_int_equal(l.lo, 1024);
 	assert_int_equal(l.hi, 65535);
 	assert_int_equal(l.nworkers, LB_MAX_WORKERS);
+	for (uint32_t n = 1; n <= LB_MAX_WORKERS; n++) {
+		uint32_t m = lb_snat_min_ports(n);
+
+		assert_true(m >= n && m < 2 * n && (m & (m - 1)) == 0);
+		/* any m consecutive ports do */
+		for (uint32_t lo = 1; lo < 1 + m; lo++)
+			assert_int_equal(lb_snat_layout_init(&l, (uint16_t)lo,
+				(uint16_t)(lo + m - 1), n), 0);
+	}
 }
 
-/* Checks ranges against the layout's definition and owner() against the
- * ranges for every port number. */
+/* Checks the layout against its definition (residue of the low bits) for
+ * every port number, and each worker's allocator against the list of its
+ * ports. */
 static void
 check_layout(uint16_t lo, uint16_t hi, uint32_t nworkers)
 {
+	static uint16_t mine[65536];
 	struct lb_snat_layout l;
-	uint16_t first[LB_MAX_WORKERS + 1], last[LB_MAX_WORKERS + 1];
-	uint32_t count = (uint32_t)hi - lo + 1, w, p, covered = 0;
+	struct lb_snat s;
+	uint32_t mask = 0, w, p, n, total = 0, addr = htonl(0x0a000001);
 
-	assert_true(nworkers <= LB_MAX_WORKERS + 1);
+	while (mask + 1 < nworkers)
+		mask = mask << 1 | 1;
 	assert_int_equal(lb_snat_layout_init(&l, lo, hi, nworkers), 0);
-	assert_int_equal(l.per_worker, count / nworkers);
-	for (w = 0; w < nworkers; w++) {
-		lb_snat_worker_range(&l, w, &first[w], &last[w]);
-		assert_true(first[w] <= last[w]);
-		assert_true(first[w] >= lo && last[w] <= hi);
-		assert_int_equal((uint32_t)last[w] - first[w] + 1, l.per_worker);
-		/* Contiguous and in worker order, so disjoint. */
-		if (w == 0)
-			assert_int_equal(first[w], lo);
-		else
-			assert_int_equal(first[w], (uint32_t)last[w - 1] + 1);
-		covered += (uint32_t)last[w] - first[w] + 1;
-	}
-	/* Only the documented leftover at the top is unused. */
-	assert_true(count - covered < nworkers);
-	assert_int_equal((uint32_t)hi - last[nworkers - 1], count - covered);
-
+	assert_int_equal(l.port_mask, mask);
 	for (p = 0; p <= UINT16_MAX; p++) {
-		int want = -1;
+		int want = p < lo || p > hi ? -1 : (int)((p & mask) % nworkers);
 
-		for (w = 0; w < nworkers; w++)
-			if (p >= first[w] && p <= last[w])
-				want = (int)w;
 		assert_int_equal(lb_snat_owner(&l, (uint16_t)p), want);
 	}
-	/* Workers beyond the layout have empty ranges. */
-	lb_snat_worker_range(&l, nworkers, &first[0], &last[0]);
-	assert_true(first[0] > last[0]);
+	for (w = 0; w < nworkers; w++) {
+		n = 0;
+		for (p = lo; p <= hi; p++)
+			if ((p & mask) % nworkers == w)
+				mine[n++] = (uint16_t)p;
+		assert_true(n > 0);
+		assert_int_equal(lb_snat_worker_ports(&l, w), n);
+		assert_int_equal(lb_snat_init(&s, &l, w, &addr, 1), 0);
+		assert_int_equal(s.nports, n);
+		assert_int_equal(lb_snat_candidates(&s), n);
+		/* in increasing order, every one of them */
+		for (p = 0; p < n; p++)
+			assert_int_equal(lb_snat_port(&s, p), mine[p]);
+		total += n;
+	}
+	/* No leftover: every port of the range belongs to a worker. */
+	assert_int_equal(total, (uint32_t)hi - lo + 1);
+	assert_int_equal(lb_snat_worker_ports(&l, nworkers), 0);
 }
 
 static void
@@ -87,11 +104,12 @@ test_ranges_and_owner(void **state)
 	(void)state;
 	check_layout(1024, 65535, 1);
 	check_layout(1024, 65535, 2);
-	check_layout(1024, 65535, 7);		/* uneven: leftover ports */
+	check_layout(1024, 65535, 3);		/* workers 0 owns two residues */
+	check_layout(1024, 65535, 7);
 	check_layout(1024, 65535, LB_MAX_WORKERS);
 	check_layout(1, 65535, 3);
-	check_layout(1, 65535, LB_MAX_WORKERS + 1);
-	check_layout(40000, 40009, 3);		/* 10 ports, 1 left over */
+	check_layout(1, 65535, LB_MAX_WORKERS - 1);
+	check_layout(40001, 40010, 3);
 	check_layout(40000, 40003, 4);		/* one port each */
 	check_layout(65535, 65535, 1);
 	check_layout(500, 500, 1);
@@ -101,15 +119,13 @@ static void
 test_zero_layout(void **state)
 {
 	struct lb_snat_layout l;
-	uint16_t first, last;
 	uint32_t p;
 
 	(void)state;
 	memset(&l, 0, sizeof(l));
 	for (p = 0; p <= UINT16_MAX; p++)
 		assert_int_equal(lb_snat_owner(&l, (uint16_t)p), -1);
-	lb_snat_worker_range(&l, 0, &first, &last);
-	assert_true(first > last);
+	assert_int_equal(lb_snat_worker_ports(&l, 0), 0);
 }
 
 static void
@@ -131,9 +147,10 @@ test_init_errors(void **state)
 	memset(&s, 0x5a, sizeof(s));
 	assert_int_equal(lb_snat_init(&s, &l, 0, addrs, 0), -EINVAL);
 	assert_int_equal(lb_snat_candidates(&s), 0);
+	/* Worker 3 of 4: the ports 2003, 2007, ..., 2999. */
 	assert_int_equal(lb_snat_init(&s, &l, 3, addrs, LB_MAX_SNAT_ADDRS), 0);
-	assert_int_equal(s.first, 2750);
-	assert_int_equal(s.last, 2999);
+	assert_int_equal(lb_snat_port(&s, 0), 2003);
+	assert_int_equal(lb_snat_port(&s, s.nports - 1), 2999);
 	assert_int_equal(s.naddr, LB_MAX_SNAT_ADDRS);
 	assert_int_equal(lb_snat_candidates(&s), 250 * LB_MAX_SNAT_ADDRS);
 }
@@ -163,14 +180,18 @@ addr_index(const struct lb_snat *s, uint32_t addr)
 	return 0;
 }
 
+/* Index of a port among the worker's own. */
 static uint32_t
 port_offset(const struct lb_snat *s, uint16_t port_be)
 {
 	uint16_t p = ntohs(port_be);
+	uint32_t i;
 
-	assert_true(p >= s->first && p <= s->last);
-	assert_true(p - s->first < T_PORTS);
-	return p - s->first;
+	for (i = 0; i < s->nports && i < T_PORTS; i++)
+		if (lb_snat_port(s, i) == p)
+			return i;
+	fail_msg("port %u is not one of the worker's first %u", p, T_PORTS);
+	return 0;
 }
 
 static bool
@@ -195,8 +216,9 @@ setup_snat(struct lb_snat *s, struct lb_snat_layout *l, uint32_t worker)
 
 	for (i = 0; i < T_ADDRS; i++)
 		addrs[i] = htonl(0x0a000100 + i + 1);
-	/* Three workers of T_PORTS ports each, plus two leftover ports. */
-	assert_int_equal(lb_snat_layout_init(l, 30000, 30000 + 3 * T_PORTS + 1, 3), 0);
+	/* Four workers of T_PORTS ports each (one residue of the low two bits
+	 * each). */
+	assert_int_equal(lb_snat_layout_init(l, 30000, 30000 + 4 * T_PORTS - 1, 4), 0);
 	assert_int_equal(lb_snat_init(s, l, worker, addrs, T_ADDRS), 0);
 	assert_int_equal(lb_snat_candidates(s), T_ADDRS * T_PORTS);
 }
@@ -223,7 +245,7 @@ test_pick_order(void **state)
 			assert_int_equal(lb_snat_pick(&s, in_use_cb, u, 8, &addr, &port), 0);
 			assert_int_equal(u->probes, 1);
 			assert_int_equal(addr, htonl(0x0a000100 + i % T_ADDRS + 1));
-			assert_int_equal(ntohs(port), 30000 + T_PORTS + i / T_ADDRS);
+			assert_int_equal(ntohs(port), 30000 + 1 + 4 * (i / T_ADDRS));
 			assert_int_equal(lb_snat_owner(&l, ntohs(port)), 1);
 		}
 	}
@@ -231,7 +253,7 @@ test_pick_order(void **state)
 	s.cursor = 1000000;
 	assert_int_equal(lb_snat_pick(&s, in_use_cb, u, 8, &addr, &port), 0);
 	assert_int_equal(addr, htonl(0x0a000101));
-	assert_int_equal(ntohs(port), 30000 + T_PORTS);
+	assert_int_equal(ntohs(port), 30001);
 	/* max_probes 0 probes nothing. */
 	u->probes = 0;
 	assert_int_equal(lb_snat_pick(&s, in_use_cb, u, 0, &addr, &port), -ENOSPC);

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Local answers: ARP for lbd's addresses, ICMP echo. */
+#include "lb_dp_priv.h"
+
+void
+lb_dp_ip4_set_csum(struct lb_ipv4_hdr *ip)
+{
+	ip->csum = 0;
+	ip->csum = lb_csum(ip, (size_t)(ip->version_ihl & 0xf) * 4);
+}
+
+enum lb_dp_verdict
+lb_dp_arp_input(struct lb_dp_worker *w, const struct lb_snap *s, uint8_t *frame,
+	const struct lb_pkt *p, uint8_t in_port, struct lb_dp_result *r)
+{
+	struct lb_arp_hdr *ah = (struct lb_arp_hdr *)(frame + p->l3_off);
+	const struct lb_snap_port *port = &s->ports[in_port];
+	const struct lb_snap_local *l;
+	uint16_t op = ntohs(ah->op);
+	uint32_t target;
+
+	if (op == LB_ARP_OP_REQUEST && ah->spa != ah->tpa) {
+		memcpy(&target, &ah->tpa, sizeof(target));
+		l = lb_snap_local_lookup(s, target);
+		if (l == NULL || l->port != in_port)
+			return lb_dp_drop(w, r, LB_DROP_ARP_IGNORED);
+		ah->op = htons(LB_ARP_OP_REPLY);
+		memcpy(ah->tha, ah->sha, LB_ETHER_ADDR_LEN);
+		memcpy(&ah->tpa, &ah->spa, sizeof(uint32_t));
+		memcpy(ah->sha, port->mac, LB_ETHER_ADDR_LEN);
+		memcpy(&ah->spa, &target, sizeof(uint32_t));
+		lb_dp_set_macs(frame, ((struct lb_ether_hdr *)frame)->src, port->mac);
+		r->port = in_port;
+		r->adj = 0;
+		w->ctr.arp_replies++;
+		return LB_DP_TX;
+	}
+	/* Replies and gratuitous announcements feed the neighbour table, which
+	 * only the internal side needs. */
+	if ((op == LB_ARP_OP_REPLY || ah->spa == ah->tpa) && (port->role & LB_ROLE_INTERNAL)) {
+		r->port = in_port;
+		r->ctl = LB_DP_CTL_ARP;
+		r->adj = 0;
+		return LB_DP_TO_CTL;
+	}
+	return lb_dp_drop(w, r, LB_DROP_ARP_IGNORED);
+}
+
+enum lb_dp_verdict
+lb_dp_echo_reply(struct lb_dp_worker *w, const struct lb_snap *s, uint8_t *frame,
+	const struct lb_pkt *p, uint8_t in_port, struct lb_dp_result *r)
+{
+	struct lb_ipv4_hdr *ip = (struct lb_ipv4_hdr *)(frame + p->l3_off);
+	struct lb_icmp_hdr *ic = (struct lb_icmp_hdr *)(frame + p->l4_off);
+	uint16_t old = lb_dp_load16(&ic->type);
+	uint32_t a = ip->src;
+
+	ic->type = LB_ICMP_ECHO_REPLY;
+	ic->csum = lb_csum_update16(ic->csum, old, lb_dp_load16(&ic->type));
+	ip->src = ip->dst;
+	ip->dst = a;
+	ip->ttl = IP4_DEFAULT_TTL;
+	lb_dp_ip4_set_csum(ip);
+	lb_dp_set_macs(frame, ((struct lb_ether_hdr *)frame)->src, s->ports[in_port].mac);
+	r->port = in_port;
+	r->adj = 0;
+	w->ctr.icmp_echo_replies++;
+	return LB_DP_TX;
+}
