@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -26,12 +27,19 @@
 #define JSON_DEPTH	32
 #define ACCEPT_BURST	32
 #define LISTEN_BACKLOG	32
+/* How long the listening socket rests after accept4 ran out of descriptors or
+ * memory: the pending connection keeps the socket readable, and polling it
+ * again at once would spin the control loop. */
+#define ACCEPT_BACKOFF_MS	100
+
+const int lb_ctl_deferred_marker;
 
 
 struct client {
 	int fd;			/* -1: slot free */
 	bool eof;		/* peer sent EOF: answer what is buffered, then close */
 	bool closing;		/* close as soon as the output is flushed */
+	uint64_t deferred;	/* ticket of the request whose response is awaited, 0: none */
 	char *in;		/* IN_CAP bytes and a spare one for a NUL */
 	size_t in_off;		/* start of unconsumed input */
 	size_t in_len;		/* end of unconsumed input */
@@ -43,6 +51,12 @@ struct client {
 
 struct lb_ctl_server {
 	int fd;
+	int reserve;		/* a spare descriptor (a dup of fd) given up to shed a
+				 * connection when the process runs out of them; -1: none */
+	uint64_t accept_resume;	/* monotonic ms before which the listener is not polled */
+	uint64_t tickets;	/* deferred responses handed out */
+	struct client *running;	/* the client whose request the handler is running */
+	uint64_t ticket;	/* set by lb_ctl_server_defer during that call */
 	dev_t dev;		/* identity of the socket file we created */
 	ino_t ino;
 	unsigned n_clients;
@@ -176,6 +190,7 @@ lb_ctl_server_open(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	s->fd = -1;
+	s->reserve = -1;
 	for (i = 0; i < LB_CTL_MAX_CLIENTS; i++)
 		s->clients[i].fd = -1;
 	snprintf(s->path, sizeof(s->path), "%s", path);
@@ -209,6 +224,7 @@ lb_ctl_server_open(const char *path, char *err, size_t errlen)
 		s->ino = st.st_ino;
 	}
 	s->fd = fd;
+	s->reserve = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	return s;
 fail:
 	if (fd >= 0)
@@ -241,6 +257,8 @@ lb_ctl_server_close(struct lb_ctl_server *s)
 	for (i = 0; i < LB_CTL_MAX_CLIENTS; i++)
 		if (s->clients[i].fd >= 0)
 			client_drop(s, &s->clients[i]);
+	if (s->reserve >= 0)
+		close(s->reserve);
 	close(s->fd);
 	/* Only remove the socket we created: if someone replaced it, it is theirs. */
 	if (lstat(s->path, &st) == 0 && st.st_dev == s->dev && st.st_ino == s->ino)
@@ -255,11 +273,20 @@ lb_ctl_server_clients(const struct lb_ctl_server *s)
 	return s == NULL ? 0 : s->n_clients;
 }
 
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 /* A client may send its next request once its last response has gone out. */
 static bool
 client_wants_input(const struct client *c)
 {
-	return !c->eof && !c->closing && c->out_len == c->out_off;
+	return !c->eof && !c->closing && c->deferred == 0 && c->out_len == c->out_off;
 }
 
 int
@@ -270,7 +297,8 @@ lb_ctl_server_pollfds(struct lb_ctl_server *s, struct pollfd *fds, int max)
 
 	if (s == NULL || fds == NULL || max <= 0)
 		return 0;
-	fds[n].fd = s->fd;
+	/* A resting listener keeps its entry, with an fd poll ignores. */
+	fds[n].fd = s->accept_resume != 0 && mono_ms() < s->accept_resume ? -1 : s->fd;
 	fds[n].events = POLLIN;
 	fds[n].revents = 0;
 	n++;
@@ -404,7 +432,8 @@ all_space(const char *p, size_t len)
  * is then complete rather than "continue").
  */
 static struct json_object *
-run_line(struct lb_ctl_server *s, char *line, size_t len, lb_ctl_handler_fn fn, void *ctx)
+run_line(struct lb_ctl_server *s, struct client *c, char *line, size_t len,
+		lb_ctl_handler_fn fn, void *ctx)
 {
 	char err[512];
 	struct json_object *req, *cmd, *result, *resp;
@@ -438,8 +467,17 @@ run_line(struct lb_ctl_server *s, char *line, size_t len, lb_ctl_handler_fn fn, 
 		return error_response("bad request: \"cmd\" must be a string");
 	}
 	err[0] = '\0';
+	s->running = c;
+	s->ticket = 0;
 	result = fn(ctx, json_object_get_string(cmd), req, err, sizeof(err));
+	s->running = NULL;
 	json_object_put(req);
+	if (result == LB_CTL_DEFERRED) {
+		if (s->ticket == 0)
+			return error_response("command failed (deferred without a ticket)");
+		c->deferred = s->ticket;
+		return NULL;
+	}
 	if (result == NULL)
 		return error_response(err[0] != '\0' ? err : "command failed");
 	resp = json_object_new_object();
@@ -459,7 +497,7 @@ client_pump(struct lb_ctl_server *s, struct client *c, lb_ctl_handler_fn fn, voi
 	char *line, *nl;
 	size_t avail, len;
 
-	while (!c->closing && c->out_len == c->out_off) {
+	while (!c->closing && c->deferred == 0 && c->out_len == c->out_off) {
 		line = c->in + c->in_off;
 		avail = c->in_len - c->in_off;
 		nl = memchr(line, '\n', avail);
@@ -483,7 +521,7 @@ client_pump(struct lb_ctl_server *s, struct client *c, lb_ctl_handler_fn fn, voi
 			resp = error_response("bad request: request longer than 65536 bytes");
 			c->closing = true;
 		} else {
-			resp = run_line(s, line, len, fn, ctx);
+			resp = run_line(s, c, line, len, fn, ctx);
 		}
 		/* Write at once: if the socket takes it all, the next
 		 * buffered request may run. */
@@ -492,7 +530,7 @@ client_pump(struct lb_ctl_server *s, struct client *c, lb_ctl_handler_fn fn, voi
 	}
 	if (c->in_off == c->in_len)
 		c->in_off = c->in_len = 0;
-	if (c->eof && c->in_off == c->in_len)
+	if (c->eof && c->in_off == c->in_len && c->deferred == 0)
 		c->closing = true;
 	return true;
 }
@@ -510,11 +548,32 @@ client_read(struct client *c)
 	}
 	if (c->in_len == IN_CAP)
 		return true;	/* client_pump reports the oversize request */
+	/* Take at most one request per read: look first, then consume up to
+	 * the first newline. What the client pipelined after it stays in the
+	 * socket, so lbd holds one request per client, a client that writes
+	 * thousands at once gets them run one per turn of the event loop, and
+	 * the socket's buffer pushes back on it. */
 	for (;;) {
 		n = recv(c->fd, c->in + c->in_len, LB_MIN((size_t)READ_CHUNK, IN_CAP - c->in_len),
-			MSG_DONTWAIT);
+			MSG_DONTWAIT | MSG_PEEK);
 		if (n >= 0 || errno != EINTR)
 			break;
+	}
+	if (n == 0) {
+		c->eof = true;
+		return true;
+	}
+	if (n < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK;
+	{
+		char *nl = memchr(c->in + c->in_len, '\n', (size_t)n);
+		size_t want = nl != NULL ? (size_t)(nl - (c->in + c->in_len)) + 1 : (size_t)n;
+
+		for (;;) {
+			n = recv(c->fd, c->in + c->in_len, want, MSG_DONTWAIT);
+			if (n >= 0 || errno != EINTR)
+				break;
+		}
 	}
 	if (n == 0) {
 		c->eof = true;
@@ -548,10 +607,37 @@ client_event(struct lb_ctl_server *s, struct client *c, short revents,
 		client_drop(s, c);
 		return;
 	}
-	/* Output still queued after a hang-up or an error cannot be delivered. */
+	/* Output still queued after a hang-up or an error cannot be delivered,
+	 * nor can a response still being prepared. */
 	if ((c->closing && c->out_len == c->out_off) ||
-	    (revents & (POLLHUP | POLLERR) && c->out_len != c->out_off))
+	    (revents & (POLLHUP | POLLERR) && (c->out_len != c->out_off || c->deferred != 0)))
 		client_drop(s, c);
+}
+
+/*
+ * Out of descriptors: give up the spare one for a moment to take the
+ * connection at the head of the queue and tell it why it is turned away
+ * (rather than leave it hanging until its timeout), then take the spare back.
+ * Returns whether that worked and the spare is back; if not, the listener
+ * rests and the queue waits.
+ */
+static bool
+shed_client(struct lb_ctl_server *s)
+{
+	static const char msg[] =
+		"{\"ok\":false,\"error\":\"lbd is out of file descriptors; try again\"}\n";
+	int fd;
+
+	if (s->reserve < 0)
+		return false;
+	close(s->reserve);
+	fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd >= 0) {
+		(void)send(fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+		close(fd);
+	}
+	s->reserve = fcntl(s->fd, F_DUPFD_CLOEXEC, 0);
+	return fd >= 0 && s->reserve >= 0;
 }
 
 static void
@@ -565,6 +651,13 @@ accept_clients(struct lb_ctl_server *s)
 
 	for (k = 0; k < ACCEPT_BURST; k++) {
 		fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE) && shed_client(s))
+			continue;
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+		    errno == ENOMEM)) {
+			s->accept_resume = mono_ms() + ACCEPT_BACKOFF_MS;
+			return;
+		}
 		if (fd < 0)
 			return;	/* EAGAIN, or a client that went away before we got to it */
 		if (s->n_clients == LB_CTL_MAX_CLIENTS) {
@@ -616,6 +709,65 @@ lb_ctl_server_process(struct lb_ctl_server *s, const struct pollfd *fds, int n,
 			}
 		}
 	}
+	/* A client whose deferred response went out may have a request
+	 * buffered: run it now rather than wait for an event that may not come. */
+	for (j = 0; j < LB_CTL_MAX_CLIENTS; j++) {
+		struct client *c = &s->clients[j];
+
+		if (c->fd >= 0 && c->deferred == 0 && c->out_len == c->out_off &&
+		    c->in_len > c->in_off && memchr(c->in + c->in_off, '\n', c->in_len - c->in_off) &&
+		    (!client_pump(s, c, fn, ctx) || !client_flush(c) ||
+		     (c->closing && c->out_len == c->out_off)))
+			client_drop(s, c);
+	}
 	if (listen_ready)
 		accept_clients(s);
+	if (s->accept_resume != 0 && mono_ms() >= s->accept_resume)
+		s->accept_resume = 0;
+}
+
+uint64_t
+lb_ctl_server_defer(struct lb_ctl_server *s)
+{
+	if (s == NULL || s->running == NULL)
+		return 0;
+	/* slot index in the low byte, a count above it: a ticket never names
+	 * a later client of the same slot */
+	s->ticket = ++s->tickets << 8 | (uint64_t)(s->running - s->clients);
+	return s->ticket;
+}
+
+int
+lb_ctl_server_respond(struct lb_ctl_server *s, uint64_t ticket, struct json_object *result,
+		const char *err)
+{
+	struct client *c;
+	struct json_object *resp;
+
+	if (s == NULL || ticket == 0 || (ticket & 0xff) >= LB_CTL_MAX_CLIENTS) {
+		json_object_put(result);
+		return -EINVAL;
+	}
+	c = &s->clients[ticket & 0xff];
+	if (c->fd < 0 || c->deferred != ticket) {
+		json_object_put(result);	/* the client is gone */
+		return -ENOENT;
+	}
+	c->deferred = 0;
+	if (result != NULL) {
+		resp = json_object_new_object();
+		json_object_object_add(resp, "ok", json_object_new_boolean(1));
+		json_object_object_add(resp, "result", result);
+	} else {
+		resp = error_response(err != NULL && err[0] != '\0' ? err : "command failed");
+	}
+	if (!queue_response(c, resp) || !client_flush(c)) {
+		client_drop(s, c);
+		return -EPIPE;
+	}
+	if (c->eof && c->in_off == c->in_len)
+		c->closing = true;
+	if (c->closing && c->out_len == c->out_off)
+		client_drop(s, c);
+	return 0;
 }
