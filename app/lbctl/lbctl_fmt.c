@@ -433,6 +433,7 @@ fmt_stats(FILE *out, struct json_object *r, bool verbose)
 	size_t ncols = jlen(workers) + 2;
 	char *align = right_align(ncols);
 	unsigned shown = 0;
+	bool first = true;
 	struct table t;
 
 	/* Counter names in the order lbd sent them: from the total, else from
@@ -475,9 +476,15 @@ fmt_stats(FILE *out, struct json_object *r, bool verbose)
 		}
 	}
 	free(align);
-	neigh = jget(r, "neighbours");
-	if (neigh != NULL && json_object_is_type(neigh, json_type_object)) {
-		fprintf(out, "\nneighbours:");
+	/* One line per section of plain counters: the neighbour resolver's,
+	 * the control thread's. */
+	for (const char *const *sec = (const char *const[]){ "neighbours", "control", NULL };
+	     *sec != NULL; sec++) {
+		neigh = jget(r, *sec);
+		if (neigh == NULL || !json_object_is_type(neigh, json_type_object))
+			continue;
+		fprintf(out, "%s%s:", first ? "\n" : "", *sec);
+		first = false;
 		json_object_object_foreach(neigh, nk, nv) {
 			(void)nv;
 			fprintf(out, " %s=%s", nk, jstr(neigh, nk));

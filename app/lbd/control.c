@@ -209,6 +209,7 @@ lbd_publish_snapshot(const struct lb_config *cfg, char *err, size_t errlen)
 	for (i = 0; i < g_lbd.n_ports; i++) {
 		env.dev[i] = g_lbd.ports[i].dev;
 		memcpy(env.mac[i], g_lbd.ports[i].info.mac.addr_bytes, LB_ETHER_ADDR_LEN);
+		env.mtu[i] = g_lbd.ports[i].info.mtu;
 	}
 	s = lb_snap_build(cfg, &env, g_lbd.drains, g_lbd.n_drains, err, errlen);
 	if (s == NULL)
@@ -400,6 +401,11 @@ control_frame(struct rte_mbuf *m, uint64_t now)
 		g_lbd.cc.resolve_in++;
 		/* ownership of m passes to the neighbour table (sent, queued or dropped) */
 		lb_neigh_resolve(g_lbd.neigh, meta->port, meta->nexthop, now, m);
+		return;
+	}
+	if (meta->kind == LB_DP_CTL_CONFLICT) {
+		lbd_arp_conflict(m, meta->port, now);
+		rte_pktmbuf_free(m);
 		return;
 	}
 	g_lbd.cc.arp_in++;

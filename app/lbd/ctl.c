@@ -323,6 +323,10 @@ cmd_stats(void)
 	for (k = 0; k < RTE_DIM(neigh_fields); k++)
 		add_u64(n, neigh_fields[k].name, field(nc, neigh_fields[k].off));
 	add(r, "neighbours", n);
+	n = json_object_new_object();
+	add_u64(n, "arp_conflicts", g_lbd.cc.arp_conflicts);
+	add_u64(n, "arp_defences", g_lbd.cc.arp_defences);
+	add(r, "control", n);
 	return r;
 }
 

@@ -96,6 +96,8 @@ struct lbd_ctl_counters {
 	uint64_t arp_requests_sent;
 	uint64_t tx_enqueue_failed;
 	uint64_t alloc_failed;
+	uint64_t arp_conflicts;		/* conflicting ARPs the workers passed on */
+	uint64_t arp_defences;		/* announcements sent to defend an address */
 };
 
 struct lbd {
@@ -155,6 +157,9 @@ int lbd_publish_snapshot(const struct lb_config *cfg, char *err, size_t errlen);
 int lbd_reload(char *err, size_t errlen);
 void lbd_send_garp(uint8_t port, uint32_t ip);
 int lbd_ctl_tx(struct rte_mbuf *m, uint8_t port);
+
+/* defend.c: an ARP frame (m, from port) claiming one of lbd's addresses */
+void lbd_arp_conflict(struct rte_mbuf *m, uint8_t port, uint64_t now);
 
 /* ctl.c: lbctl command handlers */
 struct json_object *lbd_ctl_handle(void *ctx, const char *cmd, struct json_object *req,

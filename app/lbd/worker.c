@@ -90,14 +90,19 @@ to_drop(struct wstate *ws, struct rte_mbuf *m)
 	}
 }
 
-/* Applies the data path's frame shift (VLAN push/pop) to the mbuf. */
+/* Applies the data path's frame shift (VLAN push/pop) and length (nothing
+ * past the IPv4 datagram) to the single-segment mbuf. */
 static inline bool
-apply_adj(struct rte_mbuf *m, int32_t adj)
+apply_adj(struct rte_mbuf *m, const struct lb_dp_result *r)
 {
-	if (adj > 0)
-		return rte_pktmbuf_adj(m, (uint16_t)adj) != NULL;
-	if (adj < 0)
-		return rte_pktmbuf_prepend(m, (uint16_t)-adj) != NULL;
+	if (r->adj > 0 && rte_pktmbuf_adj(m, (uint16_t)r->adj) == NULL)
+		return false;
+	if (r->adj < 0 && rte_pktmbuf_prepend(m, (uint16_t)-r->adj) == NULL)
+		return false;
+	if (r->len > m->data_len)
+		return false;
+	m->data_len = (uint16_t)r->len;
+	m->pkt_len = r->len;
 	return true;
 }
 
@@ -129,7 +134,7 @@ process_burst(struct wstate *ws, const struct lb_snap *s, const struct lb_neigh_
 			rte_pktmbuf_headroom(m), in_port, now, &r);
 		switch (v) {
 		case LB_DP_TX:
-			if (unlikely(!apply_adj(m, r.adj))) {
+			if (unlikely(!apply_adj(m, &r))) {
 				w->dp.ctr.drops[LB_DROP_NO_MBUF]++;
 				to_drop(ws, m);
 				break;
@@ -148,7 +153,7 @@ process_burst(struct wstate *ws, const struct lb_snap *s, const struct lb_neigh_
 		case LB_DP_TO_CTL: {
 			struct lbd_meta *meta;
 
-			if (unlikely(!apply_adj(m, r.adj))) {
+			if (unlikely(!apply_adj(m, &r))) {
 				w->dp.ctr.drops[LB_DROP_NO_MBUF]++;
 				to_drop(ws, m);
 				break;

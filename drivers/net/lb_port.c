@@ -115,6 +115,8 @@ lb_port_start(uint16_t port_id, uint16_t want_rxq, uint16_t n_txq, struct rte_me
 		return rc;
 	}
 	rte_eth_macaddr_get(port_id, &info->mac);
+	if (rte_eth_dev_get_mtu(port_id, &info->mtu) != 0)
+		info->mtu = RTE_ETHER_MTU;
 	info->port_id = port_id;
 	return 0;
 }

@@ -24,6 +24,7 @@ struct lb_port_info {
 	uint16_t n_rxq;		/* queues actually configured */
 	uint16_t n_txq;
 	struct rte_ether_addr mac;
+	uint16_t mtu;		/* what the device reports once started */
 	char driver[64];
 	bool rss;		/* RSS over several rx queues is active */
 };

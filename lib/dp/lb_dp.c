@@ -6,6 +6,7 @@
 #include "lb_addr.h"
 #include "lb_csum.h"
 #include "lb_dp.h"
+#include "lb_dp_guard.h"
 #include "lb_hash.h"
 #include "lb_maglev.h"
 #include "lb_pkt.h"
@@ -290,7 +291,7 @@ out_client(const struct lb_snap *s, uint8_t *frame, const struct lb_pkt *p, uint
 
 static enum lb_dp_verdict
 arp_input(struct lb_dp_worker *w, const struct lb_snap *s, uint8_t *frame,
-	const struct lb_pkt *p, uint8_t in_port, struct lb_dp_result *r)
+	const struct lb_pkt *p, uint8_t in_port, uint64_t now, struct lb_dp_result *r)
 {
 	struct lb_arp_hdr *ah = (struct lb_arp_hdr *)(frame + p->l3_off);
 	const struct lb_snap_port *port = &s->ports[in_port];
@@ -298,6 +299,18 @@ arp_input(struct lb_dp_worker *w, const struct lb_snap *s, uint8_t *frame,
 	uint16_t op = ntohs(ah->op);
 	uint32_t target;
 
+	/* Another station claims one of our addresses: the control thread
+	 * logs it and defends the address (RFC 5227 2.4), fed at most one such
+	 * frame per interval per worker so that a flood cannot fill its ring. */
+	if (LB_UNLIKELY(lb_dp_guard_arp_conflict(s, in_port, ah))) {
+		if (now < w->conflict_next)
+			return drop(w, r, LB_DROP_ARP_CONFLICT);
+		w->conflict_next = now + LB_DP_CONFLICT_MS;
+		r->port = in_port;
+		r->ctl = LB_DP_CTL_CONFLICT;
+		r->adj = 0;
+		return LB_DP_TO_CTL;
+	}
 	if (op == LB_ARP_OP_REQUEST && ah->spa != ah->tpa) {
 		memcpy(&target, &ah->tpa, sizeof(target));
 		l = lb_snap_local_lookup(s, target);
@@ -568,6 +581,8 @@ reverse(struct lb_dp_worker *w, const struct lb_snap *s, uint8_t *frame,
 	f = lb_flow_lookup(w->flows, &k, now, &dir);
 	if (f == NULL || dir != LB_FLOW_REV)
 		return drop(w, r, snat ? LB_DROP_NO_FLOW : LB_DROP_NOT_LOCAL);
+	if (!lb_dp_guard_flow_allowed(s, &f->key[LB_FLOW_FWD]))
+		return drop(w, r, LB_DROP_ACL);
 	if (((const struct lb_ipv4_hdr *)(frame + p->l3_off))->ttl <= 1)
 		return drop(w, r, LB_DROP_TTL);
 	cls = (enum lb_flow_class)f->cls;
@@ -663,6 +678,8 @@ icmp_error_from_client(struct lb_dp_worker *w, const struct lb_snap *s,
 	f = lb_flow_lookup(w->flows, &k, now, &dir);
 	if (f == NULL || dir != LB_FLOW_FWD)
 		return drop(w, r, LB_DROP_ICMP_NO_FLOW);
+	if (!lb_dp_guard_flow_allowed(s, &f->key[LB_FLOW_FWD]))
+		return drop(w, r, LB_DROP_ACL);
 	if (((const struct lb_ipv4_hdr *)(frame + p->l3_off))->ttl <= 1)
 		return drop(w, r, LB_DROP_TTL);
 	rk = &f->key[LB_FLOW_REV];
@@ -703,6 +720,8 @@ icmp_error_from_target(struct lb_dp_worker *w, const struct lb_snap *s, uint8_t 
 	f = lb_flow_lookup(w->flows, &k, now, &dir);
 	if (f == NULL || dir != LB_FLOW_REV)
 		return drop(w, r, LB_DROP_ICMP_NO_FLOW);
+	if (!lb_dp_guard_flow_allowed(s, &f->key[LB_FLOW_FWD]))
+		return drop(w, r, LB_DROP_ACL);
 	if (((const struct lb_ipv4_hdr *)(frame + p->l3_off))->ttl <= 1)
 		return drop(w, r, LB_DROP_TTL);
 	fk = &f->key[LB_FLOW_FWD];
@@ -753,17 +772,63 @@ from_cluster(struct lb_dp_worker *w, const struct lb_snap *s, uint8_t *frame,
 	}
 }
 
+/* A parsed frame that passed the port and source checks. */
+static enum lb_dp_verdict
+dispatch(struct lb_dp_worker *w, const struct lb_snap *s, const struct lb_neigh_table *nt,
+	uint8_t *frame, const struct lb_pkt *p, uint32_t headroom, uint8_t in_port, uint64_t now,
+	struct lb_dp_result *r)
+{
+	const struct lb_snap_port *port = &s->ports[in_port];
+	const struct lb_snap_local *l;
+
+	if (p->ether_type == LB_ETHER_TYPE_ARP)
+		return arp_input(w, s, frame, p, in_port, now, r);
+	if (LB_UNLIKELY(p->is_frag))
+		return drop(w, r, LB_DROP_FRAGMENT);
+
+	l = lb_snap_local_lookup(s, p->dst);
+	if (l == NULL) {
+		if (port->role & LB_ROLE_INTERNAL)
+			return from_cluster(w, s, frame, p, headroom, false, now, r);
+		return drop(w, r, LB_DROP_NOT_LOCAL);
+	}
+	switch (l->kind) {
+	case LB_LOCAL_VIP:
+		if (!(port->role & LB_ROLE_EXTERNAL))
+			return drop(w, r, LB_DROP_NOT_LOCAL);
+		/* a VIP answers echo only for sources one of its frontends takes */
+		if (p->proto == LB_PROTO_ICMP && p->icmp_type == LB_ICMP_ECHO_REQUEST &&
+		    !lb_snap_vip_echo_allows(s, l, p->src))
+			return drop(w, r, LB_DROP_ACL);
+		return to_vip(w, s, nt, frame, p, headroom, in_port, now, r);
+	case LB_LOCAL_SNAT:
+		if (!(port->role & LB_ROLE_INTERNAL))
+			return drop(w, r, LB_DROP_NOT_LOCAL);
+		if (p->proto == LB_PROTO_ICMP && p->icmp_type == LB_ICMP_ECHO_REQUEST)
+			return echo_reply(w, s, frame, p, in_port, r);
+		return from_cluster(w, s, frame, p, headroom, true, now, r);
+	default:
+		if (l->port != in_port)
+			return drop(w, r, LB_DROP_NOT_LOCAL);
+		if (p->proto == LB_PROTO_ICMP && p->icmp_type == LB_ICMP_ECHO_REQUEST)
+			return echo_reply(w, s, frame, p, in_port, r);
+		return drop(w, r, LB_DROP_LOCAL_UNSUPPORTED);
+	}
+}
+
 enum lb_dp_verdict
 lb_dp_process(struct lb_dp_worker *w, const struct lb_snap *s, const struct lb_neigh_table *nt,
 	uint8_t *frame, uint32_t len, uint32_t headroom, uint8_t in_port, uint64_t now,
 	struct lb_dp_result *r)
 {
-	const struct lb_snap_local *l;
 	const struct lb_snap_port *port;
+	enum lb_dp_verdict v;
 	enum lb_pkt_err err;
+	enum lb_drop why;
 	struct lb_pkt p;
 
 	r->adj = 0;
+	r->len = len;
 	if (LB_UNLIKELY(in_port >= s->n_ports))
 		return drop(w, r, LB_DROP_NOT_LOCAL);
 	port = &s->ports[in_port];
@@ -779,35 +844,16 @@ lb_dp_process(struct lb_dp_worker *w, const struct lb_snap *s, const struct lb_n
 	if (LB_UNLIKELY(memcmp(frame, port->mac, LB_ETHER_ADDR_LEN) != 0) &&
 	    (!(frame[0] & 1) || p.ether_type != LB_ETHER_TYPE_ARP))
 		return drop(w, r, LB_DROP_DST_MAC);
-	if (p.ether_type == LB_ETHER_TYPE_ARP)
-		return arp_input(w, s, frame, &p, in_port, r);
-	if (LB_UNLIKELY(p.is_frag))
-		return drop(w, r, LB_DROP_FRAGMENT);
-
-	l = lb_snap_local_lookup(s, p.dst);
-	if (l == NULL) {
-		if (port->role & LB_ROLE_INTERNAL)
-			return from_cluster(w, s, frame, &p, headroom, false, now, r);
-		return drop(w, r, LB_DROP_NOT_LOCAL);
+	why = lb_dp_guard_rx(s, in_port, frame, &p);
+	if (LB_UNLIKELY(why != LB_DROP_MAX))
+		return drop(w, r, why);
+	v = dispatch(w, s, nt, frame, &p, headroom, in_port, now, r);
+	if (v == LB_DP_TX || v == LB_DP_TO_CTL) {
+		why = lb_dp_guard_tx(s, &p, frame, len, r);
+		if (LB_UNLIKELY(why != LB_DROP_MAX))
+			return drop(w, r, why);
 	}
-	switch (l->kind) {
-	case LB_LOCAL_VIP:
-		if (!(port->role & LB_ROLE_EXTERNAL))
-			return drop(w, r, LB_DROP_NOT_LOCAL);
-		return to_vip(w, s, nt, frame, &p, headroom, in_port, now, r);
-	case LB_LOCAL_SNAT:
-		if (!(port->role & LB_ROLE_INTERNAL))
-			return drop(w, r, LB_DROP_NOT_LOCAL);
-		if (p.proto == LB_PROTO_ICMP && p.icmp_type == LB_ICMP_ECHO_REQUEST)
-			return echo_reply(w, s, frame, &p, in_port, r);
-		return from_cluster(w, s, frame, &p, headroom, true, now, r);
-	default:
-		if (l->port != in_port)
-			return drop(w, r, LB_DROP_NOT_LOCAL);
-		if (p.proto == LB_PROTO_ICMP && p.icmp_type == LB_ICMP_ECHO_REQUEST)
-			return echo_reply(w, s, frame, &p, in_port, r);
-		return drop(w, r, LB_DROP_LOCAL_UNSUPPORTED);
-	}
+	return v;
 }
 
 void

@@ -64,7 +64,8 @@ static const char stats_json[] =
 	"\"total\":{\"rx\":1005,\"tx\":993,\"handoff_in\":0,\"handoff_out\":0,\"to_control\":4,"
 	"\"flows\":14,\"drops\":{\"no_frontend\":8,\"ttl_exceeded\":0,\"bad_checksum\":0}},"
 	"\"neighbours\":{\"requests\":3,\"replies\":2,\"queued\":1,\"sent\":1,\"queue_full\":0,"
-	"\"failed\":0,\"resolutions_failed\":1}}";
+	"\"failed\":0,\"resolutions_failed\":1},"
+	"\"control\":{\"arp_conflicts\":2,\"arp_defences\":1}}";
 
 static const char flows_json[] =
 	"{\"count\":12,\"per_worker\":[12,0],\"sample\":["
@@ -202,7 +203,8 @@ test_fmt_stats(void **state)
 		"no_frontend   8   0      8\n"
 		"\n"
 		"neighbours: requests=3 replies=2 queued=1 sent=1 queue_full=0 failed=0 "
-		"resolutions_failed=1\n");
+		"resolutions_failed=1\n"
+		"control: arp_conflicts=2 arp_defences=1\n");
 	/* -v: every reason, zero or not. */
 	out = fmt("stats", stats_json, true, false);
 	assert_non_null(strstr(out,
