@@ -196,51 +196,13 @@ send_ctl_frames(struct wstate *ws)
 	}
 }
 
-struct sample_ctx {
-	struct lbd_mailbox *mb;
-	uint64_t now;
-};
-
-static void
-sample_one(void *arg, const struct lb_flow *f)
-{
-	struct sample_ctx *c = arg;
-	struct lbd_flow_sample *e = &c->mb->buf[c->mb->n++];
-
-	e->key[0] = f->key[0];
-	e->key[1] = f->key[1];
-	e->cls = f->cls;
-	e->expires_in_ms = (int64_t)(int32_t)(f->expire - (uint32_t)c->now);
-}
-
-/* Walk calls per housekeeping pass for a flow sample: each call scans a
- * bounded number of slots, so a sparse table is sampled over several passes
- * rather than in one long stall. */
-#define SAMPLE_WALKS	32
-
 static void
 housekeep(struct lbd_worker *w, uint64_t now)
 {
-	uint32_t req = atomic_load_explicit(&w->mb.req, memory_order_acquire);
-	struct lbd_mailbox *mb = &w->mb;
-
 	lb_dp_housekeep(&w->dp, now, EXPIRE_BUDGET);
 	w->flows_live = lb_flow_count(w->dp.flows);
 	w->affinity_live = lb_flow_count(w->dp.affinity);
-	if (req != atomic_load_explicit(&mb->done, memory_order_relaxed)) {
-		struct sample_ctx c = { mb, now };
-		int k;
-
-		if (mb->serving != req) {
-			mb->serving = req;
-			mb->n = 0;
-			mb->cursor = 0;
-		}
-		for (k = 0; k < SAMPLE_WALKS && mb->n < mb->max && mb->cursor != LB_FLOW_NIL; k++)
-			lb_flow_walk(w->dp.flows, &mb->cursor, mb->max - mb->n, sample_one, &c);
-		if (mb->n >= mb->max || mb->cursor == LB_FLOW_NIL)
-			atomic_store_explicit(&mb->done, req, memory_order_release);
-	}
+	lbd_flows_serve(w, now);
 }
 
 int
