@@ -343,10 +343,6 @@ lbd_control_init(char *err, size_t errlen)
 		return -ENOMEM;
 	}
 
-	g_lbd.ctl = lb_ctl_server_open(cfg->socket, err, errlen);
-	if (g_lbd.ctl == NULL)
-		return -EINVAL;
-
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGHUP);
 	sigaddset(&sigs, SIGINT);
@@ -445,6 +441,7 @@ lbd_control_loop(void)
 				control_frame(pkts[i], now);
 			total += n;
 		} while (n > 0 && total < CTL_RING_BUDGET);
+		lbd_flows_poll();
 		lb_neigh_run(g_lbd.neigh, now);
 		if (lb_neigh_version(g_lbd.neigh) != g_lbd.neigh_version)
 			publish_neigh();
@@ -457,14 +454,15 @@ lbd_control_term(void)
 {
 	struct rte_mbuf *m;
 
+	lbd_flows_term();
 	if (g_lbd.ctl != NULL)
 		lb_ctl_server_close(g_lbd.ctl);
 	g_lbd.ctl = NULL;
 	if (sig_fd >= 0)
 		close(sig_fd);
 	sig_fd = -1;
-	/* workers have stopped: everything can go now */
-	while (rte_ring_dequeue(g_lbd.to_ctl, (void **)&m) == 0)
+	/* workers have stopped (or never started): everything can go now */
+	while (g_lbd.to_ctl != NULL && rte_ring_dequeue(g_lbd.to_ctl, (void **)&m) == 0)
 		rte_pktmbuf_free(m);
 	if (g_lbd.neigh != NULL)
 		lb_neigh_destroy(g_lbd.neigh);
@@ -474,8 +472,10 @@ lbd_control_term(void)
 	g_lbd.n_deferred = 0;
 	lb_snap_free(atomic_exchange(&g_lbd.snap, NULL));
 	lb_neigh_table_free(atomic_exchange(&g_lbd.neigh_tab, NULL));
-	for (uint32_t i = 0; i < g_lbd.n_workers; i++)
-		while (rte_ring_dequeue(g_lbd.workers[i].ctl_tx, (void **)&m) == 0 ||
-		       rte_ring_dequeue(g_lbd.workers[i].handoff, (void **)&m) == 0)
+	for (uint32_t i = 0; g_lbd.workers != NULL && i < g_lbd.n_workers; i++)
+		while ((g_lbd.workers[i].ctl_tx != NULL &&
+			rte_ring_dequeue(g_lbd.workers[i].ctl_tx, (void **)&m) == 0) ||
+		       (g_lbd.workers[i].handoff != NULL &&
+			rte_ring_dequeue(g_lbd.workers[i].handoff, (void **)&m) == 0))
 			rte_pktmbuf_free(m);
 }

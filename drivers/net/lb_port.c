@@ -87,6 +87,7 @@ lb_port_start(uint16_t port_id, uint16_t want_rxq, uint16_t n_txq, struct rte_me
 			dev.driver_name, info->n_rxq, info->n_txq, rte_strerror(-rc));
 		return rc;
 	}
+	info->configured = true;
 	rc = rte_eth_dev_adjust_nb_rx_tx_desc(port_id, &nrxd, &ntxd);
 	if (rc != 0) {
 		snprintf(err, errlen, "port %u: descriptor counts: %s", port_id, rte_strerror(-rc));
@@ -118,6 +119,7 @@ lb_port_start(uint16_t port_id, uint16_t want_rxq, uint16_t n_txq, struct rte_me
 	if (rte_eth_dev_get_mtu(port_id, &info->mtu) != 0)
 		info->mtu = RTE_ETHER_MTU;
 	info->port_id = port_id;
+	info->started = true;
 	return 0;
 }
 

@@ -27,6 +27,8 @@ struct lb_port_info {
 	uint16_t mtu;		/* what the device reports once started */
 	char driver[64];
 	bool rss;		/* RSS over several rx queues is active */
+	bool configured;	/* rte_eth_dev_configure succeeded */
+	bool started;		/* lb_port_start succeeded: lb_port_stop undoes it */
 };
 
 /* Whether device names a vdev (net_*) rather than a PCI address. */
@@ -47,10 +49,18 @@ int lb_port_find(const char *device, uint16_t *port_id);
  * when the device has fewer: the workers then hand packets to their owners)
  * and exactly n_txq tx queues (one per worker; an error naming the device's
  * limit when it has fewer). Returns 0 or a negative errno with a message in err.
+ *
+ * A port that fails half way is left as it is, not closed: some PMDs release
+ * what a failed queue setup allocated and then again when the port is closed
+ * (net_pcap with infinite_rx frees its packet ring twice and crashes). lbd
+ * exits right after such a failure, which releases the rest; nor should it
+ * run rte_eal_cleanup, which closes every device (info->configured without
+ * info->started tells).
  */
 int lb_port_start(uint16_t port_id, uint16_t want_rxq, uint16_t n_txq, struct rte_mempool *mp,
 	struct lb_port_info *info, char *err, size_t errlen);
 
+/* Stops and closes a port lb_port_start started. */
 void lb_port_stop(uint16_t port_id);
 
 /* Link state for lbctl status. */
