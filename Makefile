@@ -5,6 +5,7 @@
 
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
+BUILD_FUZZ ?= build-fuzz
 MESON      ?= meson
 NINJA      ?= ninja
 PYTHON     ?= /usr/bin/python3
@@ -13,10 +14,14 @@ PYTHON     ?= /usr/bin/python3
 DEB_PKGS := build-essential meson ninja-build pkg-config \
 	dpdk dpdk-dev libdpdk-dev libconfig-dev libjson-c-dev libcurl4-openssl-dev \
 	libcmocka-dev libpcap-dev \
-	python3-scapy python3-pytest \
+	python3-scapy python3-pytest clang libclang-rt-14-dev \
 	iproute2 iptables ethtool curl nginx-light procps kmod
 
-.PHONY: all deps build build-asan test test-unit test-pkt test-e2e demo hugepages clean
+FUZZ_TARGETS := fuzz_pkt fuzz_dp fuzz_ctl fuzz_config
+# Seconds per target in make fuzz-smoke (four targets: about 2 minutes).
+FUZZ_SECONDS ?= 25
+
+.PHONY: all deps build build-asan fuzz fuzz-smoke test test-unit test-pkt test-e2e demo hugepages clean
 
 all: build
 
@@ -42,6 +47,19 @@ build: deps $(BUILD)/build.ninja
 build-asan: deps $(BUILD_ASAN)/build.ninja
 	$(NINJA) -C $(BUILD_ASAN)
 
+# libFuzzer targets (tests/fuzz/README.md): clang, ASan + UBSan, every library
+# instrumented; no DPDK needed.
+$(BUILD_FUZZ)/build.ninja:
+	CC=clang $(MESON) setup $(BUILD_FUZZ) -Ddpdk=disabled -Dfuzz=true \
+		-Db_sanitize=address,undefined -Db_lundef=false
+
+fuzz: deps $(BUILD_FUZZ)/build.ninja
+	$(NINJA) -C $(BUILD_FUZZ) $(addprefix tests/fuzz/,$(FUZZ_TARGETS))
+
+# Each target for FUZZ_SECONDS from the committed seeds; fails on any finding.
+fuzz-smoke: fuzz
+	tests/fuzz/smoke.sh $(BUILD_FUZZ) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
 # Unit tests run under ASan + UBSan.
 test-unit: build-asan
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 $(MESON) test -C $(BUILD_ASAN) --suite unit --print-errorlogs
@@ -63,7 +81,7 @@ test-e2e: build
 demo: build
 	LBD_BUILD=$(abspath $(BUILD)) tests/e2e/demo.sh
 
-test: test-unit test-pkt test-e2e
+test: test-unit fuzz-smoke test-pkt test-e2e
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)
