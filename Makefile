@@ -14,14 +14,14 @@ PYTHON     ?= /usr/bin/python3
 DEB_PKGS := build-essential meson ninja-build pkg-config \
 	dpdk dpdk-dev libdpdk-dev libconfig-dev libjson-c-dev libcurl4-openssl-dev \
 	libcmocka-dev libpcap-dev \
-	python3-scapy python3-pytest clang libclang-rt-14-dev \
+	python3-scapy python3-pytest python3-kubernetes openssl clang libclang-rt-14-dev \
 	iproute2 iptables ethtool curl nginx-light procps kmod
 
 FUZZ_TARGETS := fuzz_pkt fuzz_dp fuzz_ctl fuzz_config
 # Seconds per target in make fuzz-smoke (four targets: about 2 minutes).
 FUZZ_SECONDS ?= 25
 
-.PHONY: all deps build build-asan fuzz fuzz-smoke test test-unit test-pkt test-e2e demo hugepages clean
+.PHONY: all deps build build-asan fuzz fuzz-smoke test test-unit test-pkt test-e2e test-k8s-fake demo hugepages clean
 
 all: build
 
@@ -76,6 +76,14 @@ test-pkt: build-asan
 test-e2e: build
 	PYTHONDONTWRITEBYTECODE=1 LBD_BUILD=$(abspath $(BUILD)) \
 		$(PYTHON) -m pytest -p no:cacheprovider -v -rs tests/e2e/test_e2e.py
+
+# The fake Kubernetes API server checked on its own (no root, ~40 s): raw
+# HTTP/1.1 over TLS, kubectl (every version found; Debian's kubernetes-client
+# is installed when there is none) and python3-kubernetes.
+test-k8s-fake: deps
+	@command -v kubectl >/dev/null || [ "$$(id -u)" != 0 ] || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends kubernetes-client; }
+	cd tests/k8s && PYTHONDONTWRITEBYTECODE=1 $(PYTHON) -m pytest -p no:cacheprovider -v -rs test_fakeapi.py
 
 # The same topology, 40 curl requests through the VIP, lbctl's view (root).
 demo: build

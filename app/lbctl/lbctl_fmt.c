@@ -235,6 +235,27 @@ fmt_time(char *buf, size_t len, double t)
 		strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm);
 }
 
+/* The API connection: server, state, per resource its state and
+ * resourceVersion, the last event and the last error. */
+static void
+fmt_kubernetes(FILE *out, struct json_object *k)
+{
+	struct json_object *res = jarr(k, "resources"), *x;
+	size_t i;
+
+	fprintf(out, "kubernetes:   %s %s%s%s\n", jstr(k, "server"), jstr(k, "state"),
+		jget(k, "last_error") != NULL && jstr(k, "last_error")[0] != '\0' &&
+		strcmp(jstr(k, "last_error"), NONE) != 0 ? "; last error: " : "",
+		jget(k, "last_error") != NULL && strcmp(jstr(k, "last_error"), NONE) != 0 ?
+		jstr(k, "last_error") : "");
+	for (i = 0; i < jlen(res); i++) {
+		x = json_object_array_get_idx(res, i);
+		fprintf(out, "              %-15s %-10s rv %-12s last event %s\n",
+			jstr(x, "resource"), jstr(x, "state"), jstr(x, "resource_version"),
+			jstr(x, "last_event"));
+	}
+}
+
 static void
 fmt_status(FILE *out, struct json_object *r)
 {
@@ -261,6 +282,27 @@ fmt_status(FILE *out, struct json_object *r)
 	}
 	fprintf(out, "workers:      %s\n", jstr(r, "workers"));
 	fprintf(out, "frontends:    %s\n", jstr(r, "frontends"));
+	if (jget(r, "snapshots") != NULL) {
+		struct json_object *sn = jget(r, "snapshots"), *cv = jget(sn, "convergence");
+
+		fprintf(out, "snapshots:    %s published, %s failed%s; last built in %s us "
+			"(%s tables built, %s reused)\n", jstr(sn, "published"), jstr(sn, "failed"),
+			strcmp(jyesno(sn, "building"), "yes") == 0 ? ", one building" : "",
+			jstr(sn, "last_build_us"), jstr(sn, "last_tables_built"),
+			jstr(sn, "last_tables_reused"));
+		if (cv != NULL)
+			fprintf(out, "convergence:  p50 %s us, p99 %s us, max %s us over %s "
+				"Kubernetes changes\n", jstr(cv, "p50_us"), jstr(cv, "p99_us"),
+				jstr(cv, "max_us"), jstr(cv, "samples"));
+	}
+	if (jget(r, "event_loop") != NULL) {
+		struct json_object *el = jget(r, "event_loop");
+
+		fprintf(out, "event loop:   longest pass %s us, %s passes over 20 ms\n",
+			jstr(el, "max_pass_us"), jstr(el, "slow_passes"));
+	}
+	if (jget(r, "kubernetes") != NULL)
+		fmt_kubernetes(out, jget(r, "kubernetes"));
 	if (jlen(ports) == 0)
 		return;
 	fputc('\n', out);
@@ -300,7 +342,7 @@ fmt_frontends(FILE *out, struct json_object *r)
 		fprintf(out, "no frontends\n");
 		return;
 	}
-	table_init(&t, 10, "lllrllrrrl");
+	table_init(&t, 11, "lllrllrrrll");
 	table_add(&t, "NAME");
 	table_add(&t, "VIP");
 	table_add(&t, "PROTO");
@@ -311,6 +353,7 @@ fmt_frontends(FILE *out, struct json_object *r)
 	table_add(&t, "ACTIVE");
 	table_add(&t, "MAGLEV");
 	table_add(&t, "SOURCES");
+	table_add(&t, "ORIGIN");
 	for (i = 0; i < jlen(fes); i++) {
 		const char *aff;
 		char *src;
@@ -332,6 +375,8 @@ fmt_frontends(FILE *out, struct json_object *r)
 		src = jarr(fe, "source_ranges") != NULL ? join(jarr(fe, "source_ranges"), ",") : NULL;
 		table_add(&t, "%s", src != NULL && src[0] != '\0' ? src : NONE);
 		free(src);
+		table_add(&t, "%s%s", jstr(fe, "origin"),
+			strcmp(jyesno(fe, "fail_open"), "yes") == 0 ? " [failing open]" : "");
 	}
 	table_print(out, &t);
 }
@@ -348,26 +393,35 @@ fmt_targets(FILE *out, struct json_object *r)
 		jlen(ts) == 1 ? "" : "s");
 	if (jlen(ts) == 0)
 		return;
-	table_init(&t, 7, "lrrlrrl");
+	table_init(&t, 8, "lrrlrrll");
 	table_add(&t, "ADDRESS");
 	table_add(&t, "PORT");
 	table_add(&t, "WEIGHT");
-	table_add(&t, "DRAINED");
+	table_add(&t, "STATE");
 	table_add(&t, "SLOTS");
 	table_add(&t, "SHARE");
 	table_add(&t, "NEXTHOP");
+	table_add(&t, "WHY");
 	for (i = 0; i < jlen(ts); i++) {
 		tg = json_object_array_get_idx(ts, i);
 		table_add(&t, "%s", jstr(tg, "address"));
 		table_add(&t, "%s", jstr(tg, "port"));
 		table_add(&t, "%s", jstr(tg, "weight"));
-		table_add(&t, "%s", jyesno(tg, "drained"));
+		table_add(&t, "%s", jget(tg, "state") != NULL ? jstr(tg, "state") :
+			strcmp(jyesno(tg, "drained"), "yes") == 0 ? "drained" : "active");
 		table_add(&t, "%s", jstr(tg, "slots"));
 		if (jnum(tg, "share", &share))
 			table_add(&t, "%.2f%%", share * 100);
 		else
 			table_add(&t, NONE);
 		table_add(&t, "%s", jstr(tg, "nexthop"));
+		{
+			char *why = jarr(tg, "reasons") != NULL ? join(jarr(tg, "reasons"), "; ") :
+				NULL;
+
+			table_add(&t, "%s", why != NULL && why[0] != '\0' ? why : NONE);
+			free(why);
+		}
 	}
 	table_print(out, &t);
 }
@@ -557,6 +611,10 @@ fmt_drain(FILE *out, const char *cmd, struct json_object *r)
 	fprintf(out, "%s %s in %s (generation %s)\n",
 		strcmp(cmd, "drain") == 0 ? "drained" : "undrained", jstr(r, "target"),
 		list != NULL && list[0] != '\0' ? list : "no frontend", jstr(r, "generation"));
+	if (jget(r, "changed") != NULL && strcmp(jyesno(r, "changed"), "no") == 0)
+		fprintf(out, "(it already was: nothing changed)\n");
+	if (jget(r, "note") != NULL)
+		fprintf(out, "note: %s\n", jstr(r, "note"));
 	free(list);
 }
 

@@ -4,8 +4,11 @@
  * workers only through RCU-published immutable objects (the snapshot and the
  * neighbour table) and rings (frames to and from the data path).
  *
- * Event loop: signals (signalfd), the lbctl socket, frames from workers (ARP
- * and frames waiting for a next hop), neighbour timers, deferred frees.
+ * Event loop (lib/ev): signals (signalfd), the lbctl socket, the snapshot
+ * builder's completions (pipeline.c), the Kubernetes client's sockets and
+ * timers (k8s.c), and a tick that drains the workers' rings (ARP frames,
+ * frames waiting for a next hop), runs neighbour timers and frees what
+ * the workers no longer see.
  */
 #include <errno.h>
 #include <poll.h>
@@ -24,11 +27,12 @@
 #include "lb_pkt.h"
 #include "lbd.h"
 
-#define CTL_POLL_MS		1
+#define CTL_TICK_MS		1
 #define CTL_RING_BUDGET		1024
 #define NEIGH_MAX_ENTRIES	65536
 
 static int sig_fd = -1;
+static struct lb_ev_timer *tick;
 
 /* --- deferred frees after an RCU grace period --- */
 
@@ -197,29 +201,52 @@ publish_neigh(void)
 	defer_free(old, free_neigh_table);
 }
 
-int
-lbd_publish_snapshot(const struct lb_config *cfg, char *err, size_t errlen)
+void
+lbd_defer_free_snap(struct lb_snap *s)
 {
-	struct lb_snap_env env;
-	struct lb_snap *s, *old;
-	uint32_t i;
+	defer_free(s, free_snap);
+}
 
-	memset(&env, 0, sizeof(env));
-	env.n_workers = g_lbd.n_workers;
-	for (i = 0; i < g_lbd.n_ports; i++) {
-		env.dev[i] = g_lbd.ports[i].dev;
-		memcpy(env.mac[i], g_lbd.ports[i].info.mac.addr_bytes, LB_ETHER_ADDR_LEN);
-		env.mtu[i] = g_lbd.ports[i].info.mtu;
-	}
-	s = lb_snap_build(cfg, &env, g_lbd.drains, g_lbd.n_drains, err, errlen);
-	if (s == NULL)
-		return -EINVAL;
-	s->generation = ++g_lbd.generation;
-	old = atomic_exchange_explicit(&g_lbd.snap, s, memory_order_acq_rel);
-	defer_free(old, free_snap);
-	lbd_log(LBD_INFO, "snapshot %lu published: %u frontend(s)", (unsigned long)s->generation,
-		s->n_fes);
-	return 0;
+/* --- convergence: Kubernetes event arrival to published snapshot --- */
+
+static struct {
+	uint64_t ns[LBD_CONVERGENCE_KEEP];
+	uint64_t count;
+	uint64_t max;
+} conv;
+
+void
+lbd_convergence_add(uint64_t ns)
+{
+	conv.ns[conv.count % LBD_CONVERGENCE_KEEP] = ns;
+	conv.count++;
+	if (ns > conv.max)
+		conv.max = ns;
+}
+
+static int
+u64cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+bool
+lbd_convergence(uint64_t *p50, uint64_t *p99, uint64_t *count, uint64_t *max)
+{
+	static uint64_t tmp[LBD_CONVERGENCE_KEEP];
+	uint64_t n = conv.count < LBD_CONVERGENCE_KEEP ? conv.count : LBD_CONVERGENCE_KEEP;
+
+	*count = conv.count;
+	*max = conv.max;
+	if (n == 0)
+		return false;
+	memcpy(tmp, conv.ns, sizeof(uint64_t) * n);
+	qsort(tmp, n, sizeof(uint64_t), u64cmp);
+	*p50 = tmp[(n - 1) / 2];
+	*p99 = tmp[(n * 99 + 99) / 100 - 1];
+	return true;
 }
 
 static int
@@ -255,59 +282,140 @@ neigh_params(const struct lb_config *cfg, struct lb_neigh_params *p)
 	p->max_entries = NEIGH_MAX_ENTRIES;
 }
 
-/* Announces every VIP of cfg absent from old (all when old is NULL). */
-static void
-announce_vips(const struct lb_config *cfg, const struct lb_config *old)
+int
+lbd_apply_neighbours(const struct lb_config *cfg, char *err, size_t errlen)
 {
-	uint32_t i, j;
+	struct lb_neigh_params np;
 
-	for (i = 0; i < cfg->n_frontends; i++) {
-		uint32_t vip = cfg->frontends[i].vip;
-		bool seen = false;
-
-		for (j = 0; j < i && !seen; j++)
-			seen = cfg->frontends[j].vip == vip;
-		for (j = 0; old != NULL && j < old->n_frontends && !seen; j++)
-			seen = old->frontends[j].vip == vip;
-		if (!seen)
-			lbd_send_garp((uint8_t)cfg->ext_port, vip);
+	neigh_params(cfg, &np);
+	/* static entries first: the only step that can fail (memory) */
+	if (apply_static_neighbours(cfg) != 0) {
+		snprintf(err, errlen, "%s: cannot apply the static neighbours (out of memory)",
+			cfg->path);
+		return -ENOMEM;
 	}
+	if (lb_neigh_set_params(g_lbd.neigh, &np) != 0) {
+		snprintf(err, errlen, "%s: invalid arp settings", cfg->path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* --- reload --- */
+
+struct reload_check {
+	char first[512];
+	uint32_t n;
+};
+
+static void
+reload_reject(void *ctx, const struct lb_model_fe *fe, const struct lb_model_target *t,
+	const char *msg)
+{
+	struct reload_check *rc = ctx;
+
+	(void)t;
+	if (fe->origin_kind != LB_ORIGIN_CONFIG)
+		return;	/* Kubernetes frontends are reported by the pipeline */
+	if (rc->n++ == 0)
+		snprintf(rc->first, sizeof(rc->first), "%s: %s", fe->origin + strlen("config "),
+			msg);
+}
+
+void
+lbd_reload_done(bool ok, const char *err)
+{
+	g_lbd.last_reload.ok = ok;
+	g_lbd.last_reload.time = (uint64_t)time(NULL);
+	snprintf(g_lbd.last_reload.error, sizeof(g_lbd.last_reload.error), "%s", ok ? "" : err);
+	if (ok)
+		lbd_log(LBD_INFO, "reloaded %s: %u frontend(s) from the file", g_lbd.config_path,
+			g_lbd.cfg->n_frontends);
+	else
+		lbd_log(LBD_ERR, "reload failed, running config kept: %s", err);
 }
 
 int
-lbd_reload(char *err, size_t errlen)
+lbd_reload(uint64_t token, char *err, size_t errlen)
 {
-	struct lb_config *next;
-	struct lb_neigh_params np;
+	struct reload_check rc = { .n = 0 };
+	struct lb_snap_input in;
+	struct lb_snap_env env;
+	struct lbd_cfg *next = NULL;
+	struct lb_config *c;
+	struct json_object *result;
 
-	next = lb_config_load(g_lbd.config_path, err, errlen);
-	if (next == NULL)
+	c = lb_config_load(g_lbd.config_path, err, errlen);
+	if (c == NULL)
 		goto fail;
-	if (lb_config_reload_check(g_lbd.cfg, next, err, errlen) != 0 ||
-	    lbd_publish_snapshot(next, err, errlen) != 0) {
-		lb_config_free(next);
+	if (lb_config_reload_check(g_lbd.cfg, c, err, errlen) != 0) {
+		lb_config_free(c);
 		goto fail;
 	}
-	neigh_params(next, &np);
-	if (lb_neigh_set_params(g_lbd.neigh, &np) != 0)
-		lbd_log(LBD_WARN, "reload: arp settings not applied (invalid)");
-	if (apply_static_neighbours(next) != 0)
-		lbd_log(LBD_WARN, "reload: static neighbours not applied (out of memory)");
-	announce_vips(next, g_lbd.cfg);
-	lb_config_free(g_lbd.cfg);
-	g_lbd.cfg = next;
-	g_lbd.last_reload.ok = true;
-	g_lbd.last_reload.time = (uint64_t)time(NULL);
-	g_lbd.last_reload.error[0] = '\0';
-	lbd_log(LBD_INFO, "reloaded %s: %u frontend(s)", g_lbd.config_path, next->n_frontends);
+	next = lbd_cfg_new(c, err, errlen);
+	if (next == NULL) {
+		lb_config_free(c);
+		goto fail;
+	}
+	/* Everything the snapshot compiler would refuse, refused now: a reload
+	 * either serves every frontend of the file or changes nothing. */
+	memset(&env, 0, sizeof(env));
+	env.n_workers = g_lbd.n_workers;
+	memset(&in, 0, sizeof(in));
+	in.settings = c;
+	in.env = &env;
+	in.model = next->model;
+	lb_snap_check(&in, reload_reject, &rc);
+	if (rc.n > 0) {
+		snprintf(err, errlen, "%s", rc.first);
+		lbd_cfg_put(next);
+		goto fail;
+	}
+	result = json_object_new_object();
+	json_object_object_add(result, "frontends", json_object_new_uint64(c->n_frontends));
+	lbd_cfg_put(g_lbd.cur);
+	g_lbd.cur = next;
+	g_lbd.cfg = c;
+	if (lbd_pipeline_op(LBD_OP_RELOAD, token, result) != 0) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	lbd_log(LBD_INFO, "reloading %s: %u frontend(s) in the file", g_lbd.config_path,
+		c->n_frontends);
 	return 0;
 fail:
-	g_lbd.last_reload.ok = false;
-	g_lbd.last_reload.time = (uint64_t)time(NULL);
-	snprintf(g_lbd.last_reload.error, sizeof(g_lbd.last_reload.error), "%s", err);
-	lbd_log(LBD_ERR, "reload rejected, running config kept: %s", err);
+	lbd_reload_done(false, err);
 	return -EINVAL;
 }
+
+/* --- event loop callbacks --- */
+
+static void
+on_signal(void *ctx, int fd, uint32_t events)
+{
+	struct signalfd_siginfo si;
+	char err[1024];
+
+	(void)ctx;
+	(void)events;
+	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGHUP:
+			lbd_log(LBD_INFO, "SIGHUP: reloading %s", g_lbd.config_path);
+			lbd_reload(0, err, sizeof(err));
+			break;
+		case SIGINT:
+		case SIGTERM:
+			lbd_log(LBD_INFO, "signal %u: stopping", si.ssi_signo);
+			atomic_store(&g_lbd.quit, true);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+static void on_tick(void *ctx);
 
 /* --- init / loop / term --- */
 
@@ -325,13 +433,24 @@ lbd_control_init(char *err, size_t errlen)
 	sigset_t sigs;
 	uint32_t i;
 
+	g_lbd.ev = lb_ev_create();
+	if (g_lbd.ev == NULL) {
+		snprintf(err, errlen, "cannot create the event loop: %s", strerror(errno));
+		return -ENOMEM;
+	}
 	neigh_params(cfg, &np);
 	g_lbd.neigh = lb_neigh_create(&np, &ops);
 	if (g_lbd.neigh == NULL) {
 		snprintf(err, errlen, "cannot create the neighbour table");
 		return -ENOMEM;
 	}
-	if (lbd_publish_snapshot(cfg, err, errlen) != 0)
+	g_lbd.overlay = lb_overlay_new();
+	g_lbd.cur = lbd_cfg_new(g_lbd.cfg, err, errlen);
+	if (g_lbd.overlay == NULL || g_lbd.cur == NULL)
+		return -ENOMEM;
+	if (lbd_k8s_init(g_lbd.ev, err, errlen) != 0)
+		return -EINVAL;
+	if (lbd_pipeline_init(g_lbd.ev, err, errlen) != 0)
 		return -EINVAL;
 	if (apply_static_neighbours(cfg) != 0) {
 		snprintf(err, errlen, "%s: cannot apply the static neighbours", cfg->path);
@@ -343,46 +462,35 @@ lbd_control_init(char *err, size_t errlen)
 		return -ENOMEM;
 	}
 
+	/* the socket was opened (and checked) before the EAL started */
+	if (lb_ctl_server_attach(g_lbd.ctl, g_lbd.ev, lbd_ctl_handle, NULL) != 0) {
+		snprintf(err, errlen, "cannot attach the control socket to the event loop");
+		return -EINVAL;
+	}
+
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGHUP);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
 	sig_fd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (sig_fd < 0) {
+	if (sig_fd < 0 || lb_ev_fd_add(g_lbd.ev, sig_fd, LB_EV_IN, on_signal, NULL) != 0) {
 		snprintf(err, errlen, "signalfd: %s", strerror(errno));
-		return -errno;
+		return -EINVAL;
 	}
+	tick = lb_ev_timer_new(g_lbd.ev, on_tick, NULL);
+	if (tick == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	lb_ev_timer_arm(tick, CTL_TICK_MS);
 
-	/* Tell the segments lbd's addresses live here now. */
+	/* Tell the segments lbd's addresses live here now (VIPs were announced
+	 * when the first snapshot was published). */
 	for (i = 0; i < cfg->n_ports; i++)
 		lbd_send_garp((uint8_t)i, cfg->ports[i].addr);
 	for (i = 0; i < cfg->n_snat; i++)
 		lbd_send_garp((uint8_t)cfg->int_port, cfg->snat_addrs[i]);
-	announce_vips(cfg, NULL);
 	return 0;
-}
-
-static void
-handle_signals(void)
-{
-	struct signalfd_siginfo si;
-	char err[1024];
-
-	while (read(sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		switch (si.ssi_signo) {
-		case SIGHUP:
-			lbd_log(LBD_INFO, "SIGHUP: reloading %s", g_lbd.config_path);
-			lbd_reload(err, sizeof(err));
-			break;
-		case SIGINT:
-		case SIGTERM:
-			lbd_log(LBD_INFO, "signal %u: stopping", si.ssi_signo);
-			atomic_store(&g_lbd.quit, true);
-			break;
-		default:
-			break;
-		}
-	}
 }
 
 static void
@@ -413,39 +521,38 @@ control_frame(struct rte_mbuf *m, uint64_t now)
 	rte_pktmbuf_free(m);
 }
 
+/* Every CTL_TICK_MS: the workers' frames, neighbour timers, frees. With a
+ * backlog left in the ring, again on the next pass without sleeping. */
+static void
+on_tick(void *ctx)
+{
+	struct rte_mbuf *pkts[64];
+	unsigned n, total = 0, i;
+	uint64_t now = lbd_now_ms();
+
+	(void)ctx;
+	do {
+		n = rte_ring_dequeue_burst(g_lbd.to_ctl, (void **)pkts, RTE_DIM(pkts), NULL);
+		for (i = 0; i < n; i++)
+			control_frame(pkts[i], now);
+		total += n;
+	} while (n > 0 && total < CTL_RING_BUDGET);
+	lbd_flows_poll();
+	lb_neigh_run(g_lbd.neigh, now);
+	if (lb_neigh_version(g_lbd.neigh) != g_lbd.neigh_version)
+		publish_neigh();
+	reclaim(false);
+	lb_ev_timer_arm(tick, rte_ring_count(g_lbd.to_ctl) > 0 ? 0 : CTL_TICK_MS);
+}
+
 void
 lbd_control_loop(void)
 {
-	struct pollfd fds[1 + 32];
-	struct rte_mbuf *pkts[64];
-	int nfds;
-
 	while (!atomic_load(&g_lbd.quit)) {
-		uint64_t now;
-		unsigned n, total = 0, i;
+		int rc = lb_ev_run_once(g_lbd.ev, 100);
 
-		fds[0].fd = sig_fd;
-		fds[0].events = POLLIN;
-		fds[0].revents = 0;
-		nfds = 1 + lb_ctl_server_pollfds(g_lbd.ctl, fds + 1, (int)RTE_DIM(fds) - 1);
-		if (poll(fds, (nfds_t)nfds, CTL_POLL_MS) < 0 && errno != EINTR)
-			lbd_log(LBD_WARN, "poll: %s", strerror(errno));
-		if (fds[0].revents & POLLIN)
-			handle_signals();
-		lb_ctl_server_process(g_lbd.ctl, fds + 1, nfds - 1, lbd_ctl_handle, NULL);
-
-		now = lbd_now_ms();
-		do {
-			n = rte_ring_dequeue_burst(g_lbd.to_ctl, (void **)pkts, RTE_DIM(pkts), NULL);
-			for (i = 0; i < n; i++)
-				control_frame(pkts[i], now);
-			total += n;
-		} while (n > 0 && total < CTL_RING_BUDGET);
-		lbd_flows_poll();
-		lb_neigh_run(g_lbd.neigh, now);
-		if (lb_neigh_version(g_lbd.neigh) != g_lbd.neigh_version)
-			publish_neigh();
-		reclaim(false);
+		if (rc < 0)
+			lbd_log(LBD_WARN, "event loop: %s", strerror(-rc));
 	}
 }
 
@@ -455,12 +562,19 @@ lbd_control_term(void)
 	struct rte_mbuf *m;
 
 	lbd_flows_term();
+	lbd_k8s_term();
+	lbd_pipeline_term(g_lbd.ev);
 	if (g_lbd.ctl != NULL)
 		lb_ctl_server_close(g_lbd.ctl);
 	g_lbd.ctl = NULL;
-	if (sig_fd >= 0)
+	if (sig_fd >= 0) {
+		if (g_lbd.ev != NULL)
+			lb_ev_fd_del(g_lbd.ev, sig_fd);
 		close(sig_fd);
+	}
 	sig_fd = -1;
+	lb_ev_timer_free(tick);
+	tick = NULL;
 	/* workers have stopped (or never started): everything can go now */
 	while (g_lbd.to_ctl != NULL && rte_ring_dequeue(g_lbd.to_ctl, (void **)&m) == 0)
 		rte_pktmbuf_free(m);
@@ -471,6 +585,16 @@ lbd_control_term(void)
 		g_lbd.deferred[i].fn(g_lbd.deferred[i].ptr);
 	g_lbd.n_deferred = 0;
 	lb_snap_free(atomic_exchange(&g_lbd.snap, NULL));
+	lb_overlay_free(g_lbd.overlay);
+	g_lbd.overlay = NULL;
+	/* g_lbd.cfg stays valid for main's last messages: main frees it */
+	if (g_lbd.cur != NULL) {
+		g_lbd.cur->c = NULL;	/* lb_config_free(NULL) is a no-op */
+		lbd_cfg_put(g_lbd.cur);
+		g_lbd.cur = NULL;
+	}
+	lb_ev_destroy(g_lbd.ev);
+	g_lbd.ev = NULL;
 	lb_neigh_table_free(atomic_exchange(&g_lbd.neigh_tab, NULL));
 	for (uint32_t i = 0; g_lbd.workers != NULL && i < g_lbd.n_workers; i++)
 		while ((g_lbd.workers[i].ctl_tx != NULL &&

@@ -62,7 +62,7 @@ add_u64(struct json_object *o, const char *k, uint64_t v)
 /* --- status --- */
 
 static struct json_object *
-cmd_status(void)
+cmd_status(struct json_object *req)
 {
 	const struct lb_config *cfg = g_lbd.cfg;
 	const struct lb_snap *s = cur_snap();
@@ -100,10 +100,114 @@ cmd_status(void)
 	add_u64(rl, "time", g_lbd.last_reload.time);
 	add(rl, "error", jstr(g_lbd.last_reload.error));
 	add(r, "last_reload", rl);
+	{
+		struct json_object *pl = json_object_new_object(), *el = json_object_new_object();
+		struct lbd_pipeline_stats ps;
+		struct lb_ev_stats es;
+		uint64_t p50, p99, cnt, max;
+
+		lbd_pipeline_stats(&ps);
+		add_u64(pl, "published", ps.published);
+		add_u64(pl, "failed", ps.failed);
+		add(pl, "building", json_object_new_boolean(ps.inflight));
+		add_u64(pl, "last_build_us", ps.last_build_ns / 1000);
+		add_u64(pl, "max_build_us", ps.max_build_ns / 1000);
+		add_u64(pl, "last_tables_built", ps.last_tables_built);
+		add_u64(pl, "last_tables_reused", ps.last_tables_reused);
+		add_u64(pl, "last_table_us", ps.last_table_ns / 1000);
+		if (lbd_convergence(&p50, &p99, &cnt, &max)) {
+			struct json_object *cv = json_object_new_object();
+
+			add_u64(cv, "samples", cnt);
+			add_u64(cv, "p50_us", p50 / 1000);
+			add_u64(cv, "p99_us", p99 / 1000);
+			add_u64(cv, "max_us", max / 1000);
+			add(pl, "convergence", cv);
+		}
+		add(r, "snapshots", pl);
+		lb_ev_stats(g_lbd.ev, &es);
+		add_u64(el, "passes", es.passes);
+		add_u64(el, "max_pass_us", es.max_pass_us);
+		add_u64(el, "slow_passes", es.slow_passes);
+		add_u64(el, "busy_ms", es.busy_us / 1000);
+		add(r, "event_loop", el);
+		if (json_object_object_get_ex(req, "reset_max", NULL))
+			lb_ev_stats_reset_max(g_lbd.ev);
+	}
+	{
+		struct json_object *k = lbd_k8s_status();
+
+		if (k != NULL)
+			add(r, "kubernetes", k);
+	}
 	return r;
 }
 
 /* --- frontends / targets --- */
+
+/* "origin" (as the model says it), "source" and, for Kubernetes, "service". */
+static void
+add_origin(struct json_object *o, const struct lb_model_fe *m)
+{
+	add(o, "origin", jstr(m->origin));
+	add(o, "source", jstr(m->origin_kind == LB_ORIGIN_K8S ? "kubernetes" : "config"));
+	if (m->origin_kind == LB_ORIGIN_K8S) {
+		struct json_object *svc = json_object_new_object();
+
+		add(svc, "namespace", jstr(m->k8s_ns ? m->k8s_ns : ""));
+		add(svc, "name", jstr(m->k8s_name ? m->k8s_name : ""));
+		add(svc, "port", jstr(m->k8s_port ? m->k8s_port : ""));
+		add(o, "service", svc);
+	}
+}
+
+/* Why a target takes no new flows: its state and the reasons, most
+ * specific first. */
+static void
+add_target_state(struct json_object *o, const struct lb_snap_fe *fe,
+	const struct lb_snap_target *t)
+{
+	struct json_object *why = json_object_new_array();
+	struct lb_ip ip = lb_ip4(t->addr);
+	char reason[LB_MODEL_REASON_MAX] = "", buf[LB_MODEL_REASON_MAX + 64];
+	const char *state = "active";
+	bool fail_open = fe->flags & LB_SNAP_FE_FAIL_OPEN;
+
+	if (t->flags & LB_SNAP_T_DRAINED) {
+		state = "drained";
+		json_object_array_add(why, jstr(lb_overlay_drained(g_lbd.overlay, "", &ip, t->port) ?
+			"drained (lbctl drain, all frontends)" :
+			"drained (lbctl drain, this frontend)"));
+	}
+	if (t->flags & LB_SNAP_T_TERMINATING) {
+		if (strcmp(state, "active") == 0)
+			state = "terminating";
+		json_object_array_add(why, jstr("terminating (Kubernetes endpoint)"));
+	}
+	if (t->flags & LB_SNAP_T_UNHEALTHY) {
+		lb_overlay_flags(g_lbd.overlay, fe->name, &ip, t->port, reason, sizeof(reason));
+		snprintf(buf, sizeof(buf), "unhealthy%s%s%s", reason[0] ? ": " : "", reason,
+			fail_open ? " (ignored: every target is unhealthy, failing open)" : "");
+		if (strcmp(state, "active") == 0 && !fail_open)
+			state = "unhealthy";
+		json_object_array_add(why, jstr(buf));
+	}
+	if (strcmp(state, "active") == 0 && t->weight == 0) {
+		state = "standby";
+		json_object_array_add(why, jstr("weight 0"));
+	}
+	add(o, "state", jstr(state));
+	add(o, "reasons", why);
+	for (uint32_t i = 0; i < fe->model->n_targets; i++) {
+		const struct lb_model_target *mt = &fe->model->targets[i];
+
+		if (mt->addr.family == LB_AF_INET && mt->addr.v4 == t->addr && mt->port == t->port) {
+			if (mt->node != NULL)
+				add(o, "node", jstr(mt->node));
+			break;
+		}
+	}
+}
 
 static const char *
 affinity_str(uint8_t a)
@@ -140,6 +244,8 @@ cmd_frontends(void)
 		add_u64(o, "maglev_size", fe->maglev_size);
 		add_u64(o, "targets", fe->n_targets);
 		add_u64(o, "active", fe->n_active);
+		add(o, "fail_open", json_object_new_boolean(fe->flags & LB_SNAP_FE_FAIL_OPEN));
+		add_origin(o, fe->model);
 		json_object_array_add(a, o);
 	}
 	add(r, "frontends", a);
@@ -204,6 +310,7 @@ cmd_targets(struct json_object *req, char *err, size_t errlen)
 		add_u64(o, "port", ntohs(t->port));
 		add_u64(o, "weight", t->weight);
 		add(o, "drained", json_object_new_boolean(t->flags & LB_SNAP_T_DRAINED));
+		add_target_state(o, fe, t);
 		add_u64(o, "slots", slots[i]);
 		add(o, "share", json_object_new_double(fe->maglev_size ?
 			(double)slots[i] / fe->maglev_size : 0));
@@ -424,57 +531,47 @@ cmd_drain(struct json_object *req, bool drain, char *err, size_t errlen)
 			fe_name[0] ? fe_name : "any frontend");
 		return NULL;
 	}
-	/* update the drain list: entries are (frontend or all, address, port) */
-	for (i = 0; i < g_lbd.n_drains; i++) {
-		struct lb_snap_drain *d = &g_lbd.drains[i];
+	/* Applied to the current state now, answered when the snapshot holding
+	 * it is published (a failed build puts the committed state back). */
+	{
+		struct lb_ip ip = lb_ip4(addr);
+		int rc = lb_overlay_drain(g_lbd.overlay, fe_name, &ip, port, drain);
+		bool all = fe_name[0] == '\0';
+		char note[256] = "";
 
-		if (d->addr == addr && d->port == port && strcmp(d->fe, fe_name) == 0)
-			break;
-	}
-	if (drain && i == g_lbd.n_drains) {
-		if (g_lbd.n_drains == LBD_MAX_DRAINS) {
+		if (rc < 0) {
 			json_object_put(fes);
-			snprintf(err, errlen, "too many drained targets (%d)", LBD_MAX_DRAINS);
+			snprintf(err, errlen, "out of memory");
 			return NULL;
 		}
-		snprintf(g_lbd.drains[i].fe, sizeof(g_lbd.drains[i].fe), "%s", fe_name);
-		g_lbd.drains[i].addr = addr;
-		g_lbd.drains[i].port = port;
-		g_lbd.n_drains++;
-	} else if (!drain) {
-		/* undrain for all frontends also lifts per-frontend drains */
-		for (i = 0; i < g_lbd.n_drains;) {
-			struct lb_snap_drain *d = &g_lbd.drains[i];
-
-			if (d->addr == addr && d->port == port &&
-			    (fe_name[0] == '\0' || strcmp(d->fe, fe_name) == 0))
-				g_lbd.drains[i] = g_lbd.drains[--g_lbd.n_drains];
-			else
-				i++;
+		if (!all && !drain && lb_overlay_drained(g_lbd.overlay, "", &ip, port))
+			snprintf(note, sizeof(note), "still drained in every other frontend "
+				"(drained for all); undrain it in all with: lbctl undrain %s", target);
+		r = json_object_new_object();
+		add(r, "target", jstr(target));
+		add(r, "frontends", fes);
+		add(r, "changed", json_object_new_boolean(rc == 0));
+		if (note[0] != '\0')
+			add(r, "note", jstr(note));
+		if (rc == 1) {
+			/* nothing to publish */
+			add_u64(r, "generation", g_lbd.generation);
+			return r;
 		}
-	}
-	if (lbd_publish_snapshot(g_lbd.cfg, err, errlen) != 0) {
-		json_object_put(fes);
+		if (lbd_pipeline_op(LBD_OP_DRAIN, lb_ctl_server_defer(g_lbd.ctl), r) != 0)
+			snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	r = json_object_new_object();
-	add(r, "target", jstr(target));
-	add(r, "frontends", fes);
-	add_u64(r, "generation", g_lbd.generation);
-	return r;
 }
 
 static struct json_object *
 cmd_reload(char *err, size_t errlen)
 {
-	struct json_object *r;
+	uint64_t token = lb_ctl_server_defer(g_lbd.ctl);
 
-	if (lbd_reload(err, errlen) != 0)
-		return NULL;
-	r = json_object_new_object();
-	add_u64(r, "generation", g_lbd.generation);
-	add_u64(r, "frontends", g_lbd.cfg->n_frontends);
-	return r;
+	if (lbd_reload(token, err, errlen) != 0)
+		lbd_ctl_complete(token, NULL, err);
+	return NULL;
 }
 
 /* --- neighbours --- */
@@ -516,12 +613,19 @@ cmd_neighbours(void)
 	return r;
 }
 
+void
+lbd_ctl_complete(uint64_t token, struct json_object *result, const char *err)
+{
+	if (lb_ctl_server_complete(g_lbd.ctl, token, result, err) == -ENOENT)
+		lbd_log(LBD_DEBUG, "lbctl client left before its answer");
+}
+
 struct json_object *
 lbd_ctl_handle(void *ctx, const char *cmd, struct json_object *req, char *err, size_t errlen)
 {
 	(void)ctx;
 	if (strcmp(cmd, "status") == 0)
-		return cmd_status();
+		return cmd_status(req);
 	if (strcmp(cmd, "frontends") == 0)
 		return cmd_frontends();
 	if (strcmp(cmd, "targets") == 0)

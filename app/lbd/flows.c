@@ -13,8 +13,8 @@
  * process, so a late worker can never write into memory that was reused.
  *
  * The lbctl request is answered later (lib/ctl's deferred responses): the
- * control loop polls the mailboxes every pass (lbd_flows_poll) and responds
- * when every worker has answered. One request is in flight at a time; others
+ * control thread polls the mailboxes every tick (lbd_flows_poll) and
+ * completes the request when every worker has answered. One request is in flight at a time; others
  * wait in a queue (at most one per lbctl client, since a client's requests
  * are run one after another).
  */
@@ -204,16 +204,16 @@ lbd_flows_poll(void)
 			}
 			/* nothing to sample, or no memory to sample into: counts only */
 			if (p->limit > 0)
-				lb_ctl_server_respond(g_lbd.ctl, p->ticket, NULL,
+				lbd_ctl_complete(p->ticket, NULL,
 					"out of memory for a flow sample");
 			else
-				lb_ctl_server_respond(g_lbd.ctl, p->ticket, result(0, false), NULL);
+				lbd_ctl_complete(p->ticket, result(0, false), NULL);
 		} else {
 			if (!all_done())
 				return;
 			fl.in_flight = false;
 			/* -ENOENT: the client left; nothing else to do */
-			lb_ctl_server_respond(g_lbd.ctl, p->ticket, result(p->limit, true), NULL);
+			lbd_ctl_complete(p->ticket, result(p->limit, true), NULL);
 		}
 		fl.head = (fl.head + 1) % LB_CTL_MAX_CLIENTS;
 		fl.n--;
@@ -241,13 +241,11 @@ lbd_flows_request(struct json_object *req, char *err, size_t errlen)
 		return NULL;
 	}
 	ticket = lb_ctl_server_defer(g_lbd.ctl);
-	if (ticket == 0) {
-		snprintf(err, errlen, "flows: cannot defer the response");
-		return NULL;
-	}
 	fl.q[(fl.head + fl.n) % LB_CTL_MAX_CLIENTS] = (struct pending){ ticket, (uint32_t)limit };
 	fl.n++;
-	return LB_CTL_DEFERRED;
+	/* answered by lbd_flows_poll once the workers have (the return value
+	 * of a deferred request is not used) */
+	return NULL;
 }
 
 void

@@ -20,6 +20,8 @@
 
 #include "lb_config.h"
 #include "lb_ctl.h"
+#include "lb_ev.h"
+#include "lb_model.h"
 #include "lb_dp.h"
 #include "lb_neigh.h"
 #include "lb_port.h"
@@ -28,7 +30,6 @@
 #define LBD_VERSION	"0.1.0"
 #define LBD_BURST	32
 #define LBD_RING_SIZE	4096
-#define LBD_MAX_DRAINS	1024
 #define LBD_MAX_RXQ	(LB_MAX_PORTS * 4)
 
 /* Per-mbuf metadata for frames handed to or from the control thread. */
@@ -107,9 +108,38 @@ struct lbd_ctl_counters {
 	uint64_t arp_defences;		/* announcements sent to defend an address */
 };
 
+/* A loaded config and its frontends, shared by the current state and the
+ * builds that use it (control thread: refs). */
+struct lbd_cfg {
+	struct lb_config *c;
+	struct lb_model *model;
+	uint32_t refs;
+};
+
+enum lbd_op_kind {
+	LBD_OP_DRAIN = 1,
+	LBD_OP_RELOAD,
+};
+
+struct lbd_pipeline_stats {
+	uint64_t submitted;
+	uint64_t published;
+	uint64_t failed;
+	uint64_t conflicts;		/* model merge conflicts seen (per build) */
+	uint64_t last_build_ns;		/* submit to publish */
+	uint64_t max_build_ns;
+	uint64_t last_table_ns;
+	uint32_t last_tables_built;
+	uint32_t last_tables_reused;
+	bool inflight;
+	bool dirty;
+};
+
 struct lbd {
 	char config_path[LB_CONFIG_PATH_MAX];
-	struct lb_config *cfg;		/* the running config */
+	struct lb_config *cfg;		/* the current config (cur->c) */
+	struct lbd_cfg *cur;		/* the current config and its frontends */
+	struct lb_ev *ev;		/* the control thread's event loop */
 	uint32_t n_workers;
 	struct lbd_worker *workers;
 	uint32_t n_ports;
@@ -121,8 +151,7 @@ struct lbd {
 	_Atomic(struct lb_neigh_table *) neigh_tab;
 	struct lb_neigh *neigh;
 	uint64_t neigh_version;
-	uint32_t n_drains;
-	struct lb_snap_drain drains[LBD_MAX_DRAINS];
+	struct lb_overlay *overlay;	/* current drained / unhealthy targets */
 	uint64_t generation;
 	struct lb_ctl_server *ctl;
 	atomic_bool quit;
@@ -160,8 +189,43 @@ int lbd_worker_main(void *arg);
 int lbd_control_init(char *err, size_t errlen);
 void lbd_control_loop(void);
 void lbd_control_term(void);
-int lbd_publish_snapshot(const struct lb_config *cfg, char *err, size_t errlen);
-int lbd_reload(char *err, size_t errlen);
+/* Starts a reload of the config file. Returns 0 when it was queued (the
+ * lbctl request token, if any, is answered when it is published or fails),
+ * or -EINVAL with err set when the file is rejected (nothing changed). */
+int lbd_reload(uint64_t token, char *err, size_t errlen);
+void lbd_reload_done(bool ok, const char *err);
+/* Applies cfg's ARP settings and static neighbours; all or nothing. */
+int lbd_apply_neighbours(const struct lb_config *cfg, char *err, size_t errlen);
+void lbd_defer_free_snap(struct lb_snap *s);
+void lbd_convergence_add(uint64_t ns);
+/* p50 and p99 (ns) of the last LBD_CONVERGENCE_KEEP samples; false if none. */
+#define LBD_CONVERGENCE_KEEP	4096
+bool lbd_convergence(uint64_t *p50, uint64_t *p99, uint64_t *count, uint64_t *max);
+
+/* pipeline.c */
+struct lbd_cfg *lbd_cfg_new(struct lb_config *c, char *err, size_t errlen);
+struct lbd_cfg *lbd_cfg_get(struct lbd_cfg *k);
+void lbd_cfg_put(struct lbd_cfg *k);
+int lbd_pipeline_init(struct lb_ev *ev, char *err, size_t errlen);
+void lbd_pipeline_term(struct lb_ev *ev);
+/* Queues an operation answered with result (+ "generation") when the next
+ * snapshot is published; the caller changed the current state already. */
+int lbd_pipeline_op(enum lbd_op_kind kind, uint64_t token, struct json_object *result);
+/* A source changed (arrival times of the Kubernetes events behind it, for
+ * the convergence figures); submits a build when none is running. */
+void lbd_pipeline_changed(const uint64_t *arrival_ns, uint32_t n);
+bool lbd_pipeline_busy(void);
+void lbd_pipeline_stats(struct lbd_pipeline_stats *st);
+
+/* k8s.c: the Kubernetes control plane (all no-ops without a kubernetes group) */
+int lbd_k8s_init(struct lb_ev *ev, char *err, size_t errlen);
+void lbd_k8s_term(void);
+struct json_object *lbd_k8s_status(void);	/* NULL when not configured */
+const struct lb_model *lbd_k8s_model(void);
+void lbd_k8s_conflict(const struct lb_model_fe *kept, const struct lb_model_fe *dropped,
+	const char *msg);
+void lbd_k8s_rejected(const struct lb_model_fe *fe, bool target, const char *msg);
+void lbd_k8s_published(const struct lb_snap *s);
 void lbd_send_garp(uint8_t port, uint32_t ip);
 int lbd_ctl_tx(struct rte_mbuf *m, uint8_t port);
 
@@ -175,6 +239,7 @@ void lbd_flows_term(void);
 void lbd_arp_conflict(struct rte_mbuf *m, uint8_t port, uint64_t now);
 
 /* ctl.c: lbctl command handlers */
+void lbd_ctl_complete(uint64_t token, struct json_object *result, const char *err);
 struct json_object *lbd_ctl_handle(void *ctx, const char *cmd, struct json_object *req,
 	char *err, size_t errlen);
 

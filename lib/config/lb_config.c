@@ -444,28 +444,3 @@ lb_role_str(unsigned role)
 	return "?";
 }
 
-const char *
-lb_method_str(enum lb_method m)
-{
-	switch (m) {
-	case LB_METHOD_FULLNAT:
-		return "fullnat";
-	case LB_METHOD_DNAT:
-		return "dnat";
-	}
-	return "?";
-}
-
-const char *
-lb_proto_str(uint8_t proto)
-{
-	switch (proto) {
-	case LB_PROTO_TCP:
-		return "tcp";
-	case LB_PROTO_UDP:
-		return "udp";
-	case LB_PROTO_ICMP:
-		return "icmp";
-	}
-	return "?";
-}

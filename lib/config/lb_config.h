@@ -22,6 +22,7 @@
  */
 #include "lb_common.h"
 #include "lb_addr.h"
+#include "lb_model.h"
 
 #define LB_CONFIG_DEVICE_MAX	512
 #define LB_CONFIG_PATH_MAX	256
@@ -59,16 +60,6 @@ enum lb_role {
 	LB_ROLE_EXTERNAL = 0x1,
 	LB_ROLE_INTERNAL = 0x2,
 	LB_ROLE_BOTH = 0x3,	/* one-arm */
-};
-
-enum lb_method {
-	LB_METHOD_FULLNAT = 0,
-	LB_METHOD_DNAT = 1,
-};
-
-enum lb_affinity {
-	LB_AFFINITY_NONE = 0,
-	LB_AFFINITY_CLIENT_IP = 1,
 };
 
 struct lb_config_neigh {
@@ -214,11 +205,16 @@ void lb_config_free(struct lb_config *c);
 int lb_config_reload_check(const struct lb_config *cur, const struct lb_config *next,
 	char *err, size_t errlen);
 
-/* Names as written in the config: "external", "internal", "both", "fullnat",
- * "dnat", "tcp", "udp" ("icmp" too); "?" for anything else. */
+/* "external", "internal", "both"; "?" for anything else. (lb_method_str and
+ * lb_proto_str are lib/model's.) */
 const char *lb_role_str(unsigned role);
-const char *lb_method_str(enum lb_method m);
-const char *lb_proto_str(uint8_t proto);
+
+/*
+ * The config's frontends as a model (lib/model): one frontend per entry of
+ * frontends, named as in the file, origin "config PATH:LINE". NULL with a
+ * message in err on ENOMEM (the loader validated everything else).
+ */
+struct lb_model *lb_config_model(const struct lb_config *c, char *err, size_t errlen);
 
 /* Whether a vdev name or PCI address is well formed ("net_pcap0,...",
  * "0000:03:00.0"); exported for lbctl and tests. */

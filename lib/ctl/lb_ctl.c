@@ -11,6 +11,7 @@
 #include <sys/un.h>
 
 #include "lb_ctl.h"
+#include "lb_ev.h"
 #include "lb_ctl_priv.h"
 
 /* The input buffer holds one maximal line and its newline. */
@@ -32,14 +33,11 @@
  * again at once would spin the control loop. */
 #define ACCEPT_BACKOFF_MS	100
 
-const int lb_ctl_deferred_marker;
-
 
 struct client {
 	int fd;			/* -1: slot free */
 	bool eof;		/* peer sent EOF: answer what is buffered, then close */
 	bool closing;		/* close as soon as the output is flushed */
-	uint64_t deferred;	/* ticket of the request whose response is awaited, 0: none */
 	char *in;		/* IN_CAP bytes and a spare one for a NUL */
 	size_t in_off;		/* start of unconsumed input */
 	size_t in_len;		/* end of unconsumed input */
@@ -47,6 +45,8 @@ struct client {
 	size_t out_off;
 	size_t out_len;
 	size_t out_cap;
+	uint64_t pending;	/* token of a deferred request being served, 0 = none */
+	uint32_t ev_events;	/* interest registered with the event loop */
 };
 
 struct lb_ctl_server {
@@ -54,15 +54,25 @@ struct lb_ctl_server {
 	int reserve;		/* a spare descriptor (a dup of fd) given up to shed a
 				 * connection when the process runs out of them; -1: none */
 	uint64_t accept_resume;	/* monotonic ms before which the listener is not polled */
-	uint64_t tickets;	/* deferred responses handed out */
-	struct client *running;	/* the client whose request the handler is running */
-	uint64_t ticket;	/* set by lb_ctl_server_defer during that call */
 	dev_t dev;		/* identity of the socket file we created */
 	ino_t ino;
 	unsigned n_clients;
 	struct json_tokener *tok;
 	char path[LB_CTL_PATH_MAX + 1];
 	struct client clients[LB_CTL_MAX_CLIENTS];
+	/* deferred responses */
+	uint64_t next_token;
+	uint64_t cur_token;	/* token of the request being run, during the handler */
+	bool deferred;		/* the handler called lb_ctl_server_defer */
+	bool in_handler;
+	bool early;		/* completed before the handler returned */
+	struct json_object *early_result;
+	char early_err[512];
+	lb_ctl_handler_fn fn;	/* from the last process call, for completions */
+	void *ctx;
+	/* event-loop attachment (lb_ctl_server_attach) */
+	struct lb_ev *ev;
+	struct lb_ev_timer *rest;	/* ends the listener's rest (accept back-off) */
 };
 
 /* mkdir -p of path's parent directory; new directories get mode 0755. */
@@ -238,6 +248,8 @@ fail:
 static void
 client_drop(struct lb_ctl_server *s, struct client *c)
 {
+	if (s->ev != NULL)
+		lb_ev_fd_del(s->ev, c->fd);
 	close(c->fd);
 	free(c->in);
 	free(c->out);
@@ -257,6 +269,9 @@ lb_ctl_server_close(struct lb_ctl_server *s)
 	for (i = 0; i < LB_CTL_MAX_CLIENTS; i++)
 		if (s->clients[i].fd >= 0)
 			client_drop(s, &s->clients[i]);
+	if (s->ev != NULL)
+		lb_ev_fd_del(s->ev, s->fd);
+	lb_ev_timer_free(s->rest);
 	if (s->reserve >= 0)
 		close(s->reserve);
 	close(s->fd);
@@ -282,11 +297,12 @@ mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* A client may send its next request once its last response has gone out. */
+/* A client may send its next request once its last response has gone out
+ * (and a deferred one has been answered). */
 static bool
 client_wants_input(const struct client *c)
 {
-	return !c->eof && !c->closing && c->deferred == 0 && c->out_len == c->out_off;
+	return !c->eof && !c->closing && c->out_len == c->out_off && c->pending == 0;
 }
 
 int
@@ -433,7 +449,7 @@ all_space(const char *p, size_t len)
  */
 static struct json_object *
 run_line(struct lb_ctl_server *s, struct client *c, char *line, size_t len,
-		lb_ctl_handler_fn fn, void *ctx)
+	lb_ctl_handler_fn fn, void *ctx)
 {
 	char err[512];
 	struct json_object *req, *cmd, *result, *resp;
@@ -467,16 +483,26 @@ run_line(struct lb_ctl_server *s, struct client *c, char *line, size_t len,
 		return error_response("bad request: \"cmd\" must be a string");
 	}
 	err[0] = '\0';
-	s->running = c;
-	s->ticket = 0;
+	s->cur_token = ++s->next_token;
+	s->deferred = false;
+	s->early = false;
+	s->in_handler = true;
 	result = fn(ctx, json_object_get_string(cmd), req, err, sizeof(err));
-	s->running = NULL;
+	s->in_handler = false;
 	json_object_put(req);
-	if (result == LB_CTL_DEFERRED) {
-		if (s->ticket == 0)
-			return error_response("command failed (deferred without a ticket)");
-		c->deferred = s->ticket;
-		return NULL;
+	if (s->deferred) {
+		s->deferred = false;
+		if (result != NULL)
+			json_object_put(result);
+		if (!s->early) {
+			/* answered later by lb_ctl_server_complete */
+			c->pending = s->cur_token;
+			return NULL;
+		}
+		/* deferred, then completed before returning: answer now */
+		result = s->early_result;
+		s->early_result = NULL;
+		snprintf(err, sizeof(err), "%s", s->early_err);
 	}
 	if (result == NULL)
 		return error_response(err[0] != '\0' ? err : "command failed");
@@ -497,7 +523,7 @@ client_pump(struct lb_ctl_server *s, struct client *c, lb_ctl_handler_fn fn, voi
 	char *line, *nl;
 	size_t avail, len;
 
-	while (!c->closing && c->deferred == 0 && c->out_len == c->out_off) {
+	while (!c->closing && c->out_len == c->out_off && c->pending == 0) {
 		line = c->in + c->in_off;
 		avail = c->in_len - c->in_off;
 		nl = memchr(line, '\n', avail);
@@ -530,7 +556,7 @@ client_pump(struct lb_ctl_server *s, struct client *c, lb_ctl_handler_fn fn, voi
 	}
 	if (c->in_off == c->in_len)
 		c->in_off = c->in_len = 0;
-	if (c->eof && c->in_off == c->in_len && c->deferred == 0)
+	if (c->eof && c->in_off == c->in_len && c->pending == 0)
 		c->closing = true;
 	return true;
 }
@@ -603,15 +629,176 @@ client_event(struct lb_ctl_server *s, struct client *c, short revents,
 		client_drop(s, c);
 		return;
 	}
+	/* Gone while a deferred request is served: its answer has nowhere to go. */
+	if (revents & (POLLHUP | POLLERR) && c->pending != 0) {
+		client_drop(s, c);
+		return;
+	}
 	if (!client_pump(s, c, fn, ctx) || !client_flush(c)) {
 		client_drop(s, c);
 		return;
 	}
-	/* Output still queued after a hang-up or an error cannot be delivered,
-	 * nor can a response still being prepared. */
+	/* Output still queued after a hang-up or an error cannot be delivered. */
 	if ((c->closing && c->out_len == c->out_off) ||
-	    (revents & (POLLHUP | POLLERR) && (c->out_len != c->out_off || c->deferred != 0)))
+	    (revents & (POLLHUP | POLLERR) && c->out_len != c->out_off))
 		client_drop(s, c);
+}
+
+/* --- event-loop attachment --- */
+
+static void ev_client(void *ctx, int fd, uint32_t events);
+
+static uint32_t
+client_interest(const struct client *c)
+{
+	return (client_wants_input(c) ? LB_EV_IN : 0) |
+		(c->out_len > c->out_off ? LB_EV_OUT : 0);
+}
+
+static int
+ev_watch(struct lb_ctl_server *s, struct client *c)
+{
+	c->ev_events = client_interest(c);
+	return lb_ev_fd_add(s->ev, c->fd, c->ev_events, ev_client, s);
+}
+
+/* Brings the loop's interest in c up to date (after anything that changes
+ * what c waits for). */
+static void
+ev_update(struct lb_ctl_server *s, struct client *c)
+{
+	uint32_t want;
+
+	if (s->ev == NULL || c->fd < 0)
+		return;
+	want = client_interest(c);
+	if (want != c->ev_events && lb_ev_fd_mod(s->ev, c->fd, want) == 0)
+		c->ev_events = want;
+}
+
+static struct client *
+client_of(struct lb_ctl_server *s, int fd)
+{
+	unsigned j;
+
+	for (j = 0; j < LB_CTL_MAX_CLIENTS; j++)
+		if (s->clients[j].fd == fd)
+			return &s->clients[j];
+	return NULL;
+}
+
+static void
+ev_client(void *ctx, int fd, uint32_t events)
+{
+	struct lb_ctl_server *s = ctx;
+	struct client *c = client_of(s, fd);
+	short revents = (short)((events & LB_EV_IN ? POLLIN : 0) |
+		(events & LB_EV_OUT ? POLLOUT : 0) | (events & LB_EV_ERR ? POLLHUP : 0));
+
+	if (c == NULL || s->fn == NULL)
+		return;
+	client_event(s, c, revents, s->fn, s->ctx);
+	if (c->fd == fd)
+		ev_update(s, c);
+}
+
+static void accept_clients(struct lb_ctl_server *s);
+
+static void
+ev_listen(void *ctx, int fd, uint32_t events)
+{
+	(void)fd;
+	(void)events;
+	accept_clients(ctx);
+}
+
+/* The listener's rest is over: watch it again. */
+static void
+ev_rest_over(void *ctx)
+{
+	struct lb_ctl_server *s = ctx;
+
+	s->accept_resume = 0;
+	lb_ev_fd_mod(s->ev, s->fd, LB_EV_IN);
+}
+
+int
+lb_ctl_server_attach(struct lb_ctl_server *s, struct lb_ev *ev, lb_ctl_handler_fn fn, void *ctx)
+{
+	unsigned i;
+	int rc;
+
+	if (s == NULL || ev == NULL || fn == NULL || s->ev != NULL)
+		return -EINVAL;
+	s->fn = fn;
+	s->ctx = ctx;
+	s->ev = ev;
+	s->rest = lb_ev_timer_new(ev, ev_rest_over, s);
+	if (s->rest == NULL) {
+		s->ev = NULL;
+		return -ENOMEM;
+	}
+	rc = lb_ev_fd_add(ev, s->fd, LB_EV_IN, ev_listen, s);
+	if (rc != 0) {
+		lb_ev_timer_free(s->rest);
+		s->rest = NULL;
+		s->ev = NULL;
+		return rc;
+	}
+	for (i = 0; i < LB_CTL_MAX_CLIENTS; i++)
+		if (s->clients[i].fd >= 0 && ev_watch(s, &s->clients[i]) != 0)
+			client_drop(s, &s->clients[i]);
+	return 0;
+}
+
+/* --- deferred responses --- */
+
+uint64_t
+lb_ctl_server_defer(struct lb_ctl_server *s)
+{
+	s->deferred = true;
+	return s->cur_token;
+}
+
+int
+lb_ctl_server_complete(struct lb_ctl_server *s, uint64_t token, struct json_object *result,
+	const char *err)
+{
+	struct json_object *resp;
+	struct client *c = NULL;
+	unsigned j;
+
+	if (s != NULL && s->in_handler && s->deferred && token == s->cur_token && !s->early) {
+		s->early = true;
+		s->early_result = result;
+		snprintf(s->early_err, sizeof(s->early_err), "%s", err != NULL ? err : "");
+		return 0;
+	}
+	for (j = 0; s != NULL && token != 0 && j < LB_CTL_MAX_CLIENTS; j++)
+		if (s->clients[j].fd >= 0 && s->clients[j].pending == token)
+			c = &s->clients[j];
+	if (c == NULL) {
+		if (result != NULL)
+			json_object_put(result);
+		return -ENOENT;
+	}
+	c->pending = 0;
+	if (result != NULL) {
+		resp = json_object_new_object();
+		json_object_object_add(resp, "ok", json_object_new_boolean(1));
+		json_object_object_add(resp, "result", result);
+	} else {
+		resp = error_response(err != NULL && err[0] != '\0' ? err : "command failed");
+	}
+	/* then the requests the client queued behind it */
+	if (!queue_response(c, resp) || !client_flush(c) ||
+	    (s->fn != NULL && (!client_pump(s, c, s->fn, s->ctx) || !client_flush(c))) ||
+	    (c->closing && c->out_len == c->out_off)) {
+		client_drop(s, c);
+		return 0;
+	}
+	ev_update(s, c);
+	return 0;
 }
 
 /*
@@ -640,6 +827,15 @@ shed_client(struct lb_ctl_server *s)
 	return fd >= 0 && s->reserve >= 0;
 }
 
+/* The listener stops being watched for ACCEPT_BACKOFF_MS. */
+static void
+rest_listener(struct lb_ctl_server *s)
+{
+	s->accept_resume = mono_ms() + ACCEPT_BACKOFF_MS;
+	if (s->ev != NULL && lb_ev_fd_mod(s->ev, s->fd, 0) == 0)
+		lb_ev_timer_arm(s->rest, ACCEPT_BACKOFF_MS);
+}
+
 static void
 accept_clients(struct lb_ctl_server *s)
 {
@@ -655,7 +851,7 @@ accept_clients(struct lb_ctl_server *s)
 			continue;
 		if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
 		    errno == ENOMEM)) {
-			s->accept_resume = mono_ms() + ACCEPT_BACKOFF_MS;
+			rest_listener(s);
 			return;
 		}
 		if (fd < 0)
@@ -680,6 +876,10 @@ accept_clients(struct lb_ctl_server *s)
 		}
 		c->fd = fd;
 		s->n_clients++;
+		if (s->ev != NULL && ev_watch(s, c) != 0) {
+			client_drop(s, c);
+			continue;
+		}
 	}
 }
 
@@ -693,6 +893,8 @@ lb_ctl_server_process(struct lb_ctl_server *s, const struct pollfd *fds, int n,
 
 	if (s == NULL || fds == NULL || fn == NULL)
 		return;
+	s->fn = fn;
+	s->ctx = ctx;
 	/* Clients first, accepts last: a client closed here frees its fd number,
 	 * and a new client must not be mistaken for it by a later entry. */
 	for (i = 0; i < n; i++) {
@@ -709,65 +911,8 @@ lb_ctl_server_process(struct lb_ctl_server *s, const struct pollfd *fds, int n,
 			}
 		}
 	}
-	/* A client whose deferred response went out may have a request
-	 * buffered: run it now rather than wait for an event that may not come. */
-	for (j = 0; j < LB_CTL_MAX_CLIENTS; j++) {
-		struct client *c = &s->clients[j];
-
-		if (c->fd >= 0 && c->deferred == 0 && c->out_len == c->out_off &&
-		    c->in_len > c->in_off && memchr(c->in + c->in_off, '\n', c->in_len - c->in_off) &&
-		    (!client_pump(s, c, fn, ctx) || !client_flush(c) ||
-		     (c->closing && c->out_len == c->out_off)))
-			client_drop(s, c);
-	}
 	if (listen_ready)
 		accept_clients(s);
 	if (s->accept_resume != 0 && mono_ms() >= s->accept_resume)
 		s->accept_resume = 0;
-}
-
-uint64_t
-lb_ctl_server_defer(struct lb_ctl_server *s)
-{
-	if (s == NULL || s->running == NULL)
-		return 0;
-	/* slot index in the low byte, a count above it: a ticket never names
-	 * a later client of the same slot */
-	s->ticket = ++s->tickets << 8 | (uint64_t)(s->running - s->clients);
-	return s->ticket;
-}
-
-int
-lb_ctl_server_respond(struct lb_ctl_server *s, uint64_t ticket, struct json_object *result,
-		const char *err)
-{
-	struct client *c;
-	struct json_object *resp;
-
-	if (s == NULL || ticket == 0 || (ticket & 0xff) >= LB_CTL_MAX_CLIENTS) {
-		json_object_put(result);
-		return -EINVAL;
-	}
-	c = &s->clients[ticket & 0xff];
-	if (c->fd < 0 || c->deferred != ticket) {
-		json_object_put(result);	/* the client is gone */
-		return -ENOENT;
-	}
-	c->deferred = 0;
-	if (result != NULL) {
-		resp = json_object_new_object();
-		json_object_object_add(resp, "ok", json_object_new_boolean(1));
-		json_object_object_add(resp, "result", result);
-	} else {
-		resp = error_response(err != NULL && err[0] != '\0' ? err : "command failed");
-	}
-	if (!queue_response(c, resp) || !client_flush(c)) {
-		client_drop(s, c);
-		return -EPIPE;
-	}
-	if (c->eof && c->in_off == c->in_len)
-		c->closing = true;
-	if (c->closing && c->out_len == c->out_off)
-		client_drop(s, c);
-	return 0;
 }

@@ -16,19 +16,19 @@
  * Requests on one connection are answered in order, one at a time: the server
  * does not run a client's next request before that client's previous response
  * has left the output buffer, so a client that stops reading only stalls
- * itself, and its buffered output is bounded by one response. Input is read
- * one request at a time too: what a client pipelines stays in its socket
- * until its turn, so the server holds at most one request per client and runs
- * at most one per client per lb_ctl_server_process() call.
+ * itself, and its buffered output is bounded by one response.
  *
- * A handler may answer later (lb_ctl_server_defer): the client's next request
- * waits for that response, other clients are served meanwhile.
+ * Input is read one request at a time too: what a client pipelines stays in
+ * its socket until its turn, so the server holds at most one request per
+ * client and runs at most one per client per event (a client that writes
+ * thousands at once gets them run one per turn of the caller's loop).
  *
  * When accept4 fails for lack of descriptors or memory, the listening socket
- * rests for 100 ms (lb_ctl_server_pollfds gives it fd -1, which poll
- * ignores) instead of being polled again at once; out of descriptors, the
- * server also gives up a spare one to tell the waiting client why it is
- * turned away.
+ * rests for 100 ms (lb_ctl_server_pollfds gives it fd -1, which poll ignores;
+ * attached to an event loop, its interest is dropped and a timer restores
+ * it) instead of being polled again at once; out of descriptors, the server
+ * first gives up a spare one to tell each waiting client why it is turned
+ * away.
  *
  * Client side: lb_ctl_connect() and lb_ctl_call(), blocking helpers for lbctl
  * and tests.
@@ -84,29 +84,6 @@ typedef struct json_object *(*lb_ctl_handler_fn)(void *ctx, const char *cmd,
 		struct json_object *req, char *err, size_t errlen);
 
 /*
- * Deferred responses. A handler that cannot answer at once (it waits for the
- * workers) calls lb_ctl_server_defer() and returns LB_CTL_DEFERRED; later the
- * caller completes the request with lb_ctl_server_respond(). Until then the
- * client's further requests wait; other clients are served.
- */
-extern const int lb_ctl_deferred_marker;
-#define LB_CTL_DEFERRED	((struct json_object *)(uintptr_t)&lb_ctl_deferred_marker)
-
-/* Only from inside a handler: a ticket (never 0) for the request it runs.
- * Returns 0 when no handler is running. */
-uint64_t lb_ctl_server_defer(struct lb_ctl_server *s);
-
-/*
- * Answers a deferred request: {"ok":true,"result":result} (result's reference
- * passes to the server) or, when result is NULL, {"ok":false,"error":err}.
- * Returns 0; -ENOENT when the client has gone meanwhile (result is freed);
- * -EINVAL for a ticket that was never handed out; -EPIPE when the client
- * could not take the response (it is dropped). Never blocks.
- */
-int lb_ctl_server_respond(struct lb_ctl_server *s, uint64_t ticket, struct json_object *result,
-		const char *err);
-
-/*
  * Handles the events poll() returned in fds[0..n-1]; entries that are not
  * this server's are ignored, so the caller may pass its whole poll array.
  * Accepts new clients, reads, runs complete requests through fn, writes
@@ -114,6 +91,34 @@ int lb_ctl_server_respond(struct lb_ctl_server *s, uint64_t ticket, struct json_
  */
 void lb_ctl_server_process(struct lb_ctl_server *s, const struct pollfd *fds, int n,
 		lb_ctl_handler_fn fn, void *ctx);
+
+struct lb_ev;
+
+/*
+ * Lets the server run from an event loop (lib/ev) instead of pollfds/process:
+ * it registers its listening socket and each client's socket with ev, keeps
+ * their interest up to date and runs requests through fn(ctx, ...) from the
+ * loop's callbacks. Call once, after open; close deregisters everything.
+ * 0 or a negative errno.
+ */
+int lb_ctl_server_attach(struct lb_ctl_server *s, struct lb_ev *ev, lb_ctl_handler_fn fn,
+	void *ctx);
+
+/*
+ * Deferred responses, for commands whose answer is known only later (a
+ * snapshot that a builder thread is compiling, workers sampling flows).
+ * Called from inside a handler: marks the request as answered later and
+ * returns its token; the handler's return value is then ignored (return
+ * NULL). The client's next requests wait, as for any request. Later,
+ * lb_ctl_server_complete(token, result, err) sends {"ok":true,"result":...}
+ * when result is non-NULL (its reference passes to the server), else
+ * {"ok":false,"error":err}. Returns 0, or -ENOENT when the client has gone
+ * (result is released). Completing from inside the handler that deferred
+ * (an immediate answer after all) is allowed: the answer goes out as usual.
+ */
+uint64_t lb_ctl_server_defer(struct lb_ctl_server *s);
+int lb_ctl_server_complete(struct lb_ctl_server *s, uint64_t token, struct json_object *result,
+	const char *err);
 
 /* Number of connected clients (for status output and tests). */
 unsigned lb_ctl_server_clients(const struct lb_ctl_server *s);

@@ -18,9 +18,41 @@ struct tstate {
 	uint64_t rem;		/* m * weight mod W, for largest-remainder rounding */
 	uint32_t idx;		/* index into the caller's array */
 	uint32_t weight;
-	uint32_t pos;		/* next slot of this target's permutation to try */
+	uint32_t pos;		/* slot of this target's permutation tried last */
 	uint32_t skip;
 	uint32_t quota;		/* slots this target ends up with */
+	uint32_t off;		/* first slot of the permutation */
+	uint32_t rank;		/* dense phase: rank of pos in the permutation */
+	uint64_t *ranks;	/* dense phase: bitmap of ranks of free slots, or NULL */
+};
+
+/*
+ * Filling. Maglev's population walks each target's permutation over the
+ * slots until it meets a free one; the walks get long as the table fills (a
+ * total of about m ln m probes, most of them in the last few percent). Once
+ * at most DENSE_FREE(m, live) slots are free, the dense phase turns each
+ * such target's permutation around: a bitmap indexed by rank (position in
+ * the permutation) marks the free slots, and the next free slot is the next
+ * set bit, found 64 ranks at a time. Both phases pick exactly the slot the plain walk would: every slot
+ * a target walked past is taken, so its next free slot is the free slot of
+ * lowest rank above its current one.
+ */
+/* Building the rank bitmaps costs (targets x free slots) multiplications,
+ * so the fewer targets are left, the earlier it pays (measured at m = 65537:
+ * 100 targets 1.56 -> 1.10 ms, 20 targets 1.02 -> 0.97 ms). */
+#define DENSE_FREE(m, live)	((m) / (4 * (live)))
+#define DENSE_MAX_BYTES		(4u << 20)	/* rank bitmaps, all targets */
+
+struct fill {
+	uint32_t *table;
+	uint64_t *taken;	/* bitmap of taken slots */
+	uint32_t m;
+	uint32_t free;		/* slots not taken yet */
+	uint32_t words;		/* 64-bit words per bitmap */
+	uint64_t mu;		/* floor(2^64 / m), for Barrett reduction */
+	uint64_t *dense_mem;	/* room for rank bitmaps, NULL: no dense phase */
+	uint32_t dense_cap;	/* targets it has room for */
+	bool dense;
 };
 
 /* One entry of the turn heap (see turn_before). */
@@ -65,12 +97,125 @@ align8(size_t x)
 	return (x + 7) & ~(size_t)7;
 }
 
+/* Rank bitmaps for the dense phase: one per target, if they fit. */
+static size_t
+dense_bytes(uint32_t n, uint32_t m)
+{
+	size_t one = ((size_t)m + 63) / 64 * sizeof(uint64_t);
+
+	return (size_t)n * one <= DENSE_MAX_BYTES ? (size_t)n * one : 0;
+}
+
 size_t
 lb_maglev_scratch_size(uint32_t n, uint32_t m)
 {
-	(void)m;	/* the table itself marks taken slots */
+	/* and a bitmap of taken slots: probing it stays in L1 (8 KiB at
+	 * m = 65537) where the table itself (256 KiB) would not */
 	return (size_t)n * sizeof(struct tstate) + align8((size_t)n * sizeof(uint32_t)) +
-		(size_t)n * sizeof(struct turn);
+		(size_t)n * sizeof(struct turn) + ((size_t)m + 63) / 64 * sizeof(uint64_t) +
+		dense_bytes(n, m);
+}
+
+/* x mod m for x < 2^56 (Barrett: one multiplication and a correction). */
+static inline uint32_t
+mod_m(const struct fill *f, uint64_t x)
+{
+	uint64_t q = (uint64_t)(((unsigned __int128)x * f->mu) >> 64);
+	uint64_t r = x - q * f->m;
+
+	return (uint32_t)(r >= f->m ? r - f->m : r);
+}
+
+/* The inverse of a modulo the prime m (0 < a < m), by extended Euclid. */
+static uint32_t
+inv_mod(uint32_t a, uint32_t m)
+{
+	int64_t t = 0, nt = 1, r = m, nr = a, q, x;
+
+	while (nr != 0) {
+		q = r / nr;
+		x = t - q * nt;
+		t = nt;
+		nt = x;
+		x = r - q * nr;
+		r = nr;
+		nr = x;
+	}
+	return (uint32_t)(t < 0 ? t + m : t);
+}
+
+static inline bool
+is_taken(const struct fill *f, uint32_t pos)
+{
+	return f->taken[pos >> 6] & (1ULL << (pos & 63));
+}
+
+/*
+ * Enters the dense phase: a rank bitmap for every target in live[0..nl) (the
+ * ones still owed slots). Costs one modular multiplication per (target,
+ * free slot) pair.
+ */
+static void
+go_dense(struct fill *f, struct tstate *s, const uint32_t *live, uint32_t nl)
+{
+	uint32_t i, w;
+
+	if (f->dense_mem == NULL || nl > f->dense_cap)
+		return;
+	for (i = 0; i < nl; i++) {
+		struct tstate *x = &s[live[i]];
+		uint64_t *rb = f->dense_mem + (size_t)i * f->words;
+		uint32_t inv = inv_mod(x->skip, f->m);
+
+		memset(rb, 0, (size_t)f->words * sizeof(uint64_t));
+		/* rank of slot q: (q - off) / skip mod m; a target that has
+		 * taken nothing yet starts before rank 0 */
+		if (is_taken(f, x->pos) && f->table[x->pos] == x->idx)
+			x->rank = mod_m(f, (uint64_t)(x->pos + f->m - x->off) * inv);
+		else
+			x->rank = UINT32_MAX;
+		for (w = 0; w < f->words; w++) {
+			uint64_t freebits = ~f->taken[w];
+
+			while (freebits != 0) {
+				uint32_t q = w * 64 + (uint32_t)__builtin_ctzll(freebits);
+				uint32_t r;
+
+				freebits &= freebits - 1;
+				if (q >= f->m)
+					break;
+				r = mod_m(f, (uint64_t)(q + f->m - x->off) * inv);
+				rb[r >> 6] |= 1ULL << (r & 63);
+			}
+		}
+		x->ranks = rb;
+	}
+	f->dense = true;
+}
+
+/* Dense phase: the free slot of lowest rank above x->rank. */
+static inline uint32_t
+next_dense(const struct fill *f, struct tstate *x)
+{
+	uint64_t *rb = x->ranks;
+	uint32_t r = x->rank + 1, w = r >> 6;
+	uint64_t bits = w < f->words ? rb[w] & (~0ULL << (r & 63)) : 0;
+
+	for (;;) {
+		while (bits == 0)
+			bits = rb[++w];	/* a free slot exists, so w stays in range */
+		r = w * 64 + (uint32_t)__builtin_ctzll(bits);
+		bits &= bits - 1;
+		rb[w] = bits | (rb[w] & ~(~0ULL << (r & 63)));	/* clear r */
+		{
+			uint32_t pos = mod_m(f, (uint64_t)x->off + (uint64_t)r * x->skip);
+
+			if (!is_taken(f, pos)) {
+				x->rank = r;
+				return pos;
+			}
+		}
+	}
 }
 
 /*
@@ -187,34 +332,58 @@ turn_sift_down(struct turn *h, uint32_t root, uint32_t n)
  * Gives target x the first free slot on its permutation from where it last
  * stopped. A free slot always exists: the quotas still owed add up to the
  * number of free slots, and a step 0 < skip < m with m prime visits every
- * slot. Locals keep pos out of memory, which table[] could otherwise alias.
+ * slot. Taken slots are looked up in the bitmap, not the table. Locals keep
+ * pos out of memory, which table[] could otherwise alias.
  */
 static inline void
-take_slot(uint32_t *table, uint32_t m, struct tstate *x)
+take_slot(struct fill *f, struct tstate *x)
 {
-	uint32_t pos = x->pos, skip = x->skip;
+	uint32_t pos = x->pos, skip = x->skip, m = f->m;
 
-	while (table[pos] != LB_MAGLEV_NONE) {
-		pos += skip;
-		pos = pos >= m ? pos - m : pos;
+	if (x->ranks != NULL) {
+		pos = next_dense(f, x);
+	} else {
+		/* x->pos is the slot x took last (or the one before its
+		 * first): taken, so step first. */
+		do {
+			pos += skip;
+			pos = pos >= m ? pos - m : pos;
+		} while (is_taken(f, pos));
 	}
-	table[pos] = x->idx;
+	f->taken[pos >> 6] |= 1ULL << (pos & 63);
+	f->table[pos] = x->idx;
 	x->pos = pos;
+	f->free--;
 }
 
 /* Turns in stride order (turn_before) until every quota is met. */
+/* The dense phase for the targets of h[0..nh), when it is time. */
 static void
-fill_weighted(uint32_t *table, uint32_t m, struct tstate *s, struct turn *h, uint32_t nh)
+maybe_dense(struct fill *f, struct tstate *s, const struct turn *h, uint32_t nh, uint32_t *live)
+{
+	uint32_t i;
+
+	if (f->dense || nh == 0 || f->free > DENSE_FREE(f->m, nh) || nh > f->dense_cap)
+		return;
+	for (i = 0; i < nh; i++)
+		live[i] = h[i].t;
+	go_dense(f, s, live, nh);
+}
+
+static void
+fill_weighted(struct fill *f, struct tstate *s, struct turn *h, uint32_t nh, uint32_t *live)
 {
 	uint32_t i;
 
 	for (i = nh / 2; i-- > 0;)
 		turn_sift_down(h, i, nh);
 	while (nh > 0) {
-		take_slot(table, m, &s[h[0].t]);
+		take_slot(f, &s[h[0].t]);
 		if (++h[0].count == h[0].quota)
 			h[0] = h[--nh];
 		turn_sift_down(h, 0, nh);
+		if (!f->dense && nh > 0 && f->free <= DENSE_FREE(f->m, nh))
+			maybe_dense(f, s, h, nh, live);
 	}
 }
 
@@ -224,15 +393,24 @@ fill_weighted(uint32_t *table, uint32_t m, struct tstate *s, struct turn *h, uin
  * slot, which were about two thirds of a build with 100 targets.
  */
 static void
-fill_equal(uint32_t *table, uint32_t m, struct tstate *s, struct turn *h, uint32_t nh)
+fill_equal(struct fill *f, struct tstate *s, struct turn *h, uint32_t nh, uint32_t *live)
 {
 	uint32_t i, j;
 
 	while (nh > 0) {
+		/* between rounds only, so turn order is untouched */
+		if (!f->dense && f->free <= DENSE_FREE(f->m, nh))
+			maybe_dense(f, s, h, nh, live);
 		for (i = 0, j = 0; i < nh; i++) {
-			take_slot(table, m, &s[h[i].t]);
-			if (++h[i].count < h[i].quota)
-				h[j++] = h[i];
+			take_slot(f, &s[h[i].t]);
+			/* copy only when a target left the round: a 16-byte load
+			 * right after the 4-byte store of count cannot be
+			 * forwarded and stalled every slot */
+			if (++h[i].count < h[i].quota) {
+				if (j != i)
+					h[j] = h[i];
+				j++;
+			}
 		}
 		nh = j;
 	}
@@ -287,6 +465,7 @@ lb_maglev_build(uint32_t *table, uint32_t m, const struct lb_maglev_target *t,
 {
 	struct tstate *s;
 	struct turn *heap;
+	struct fill f;
 	uint32_t *ord;
 	uint64_t wsum = 0;
 	uint32_t i, nh;
@@ -300,6 +479,17 @@ lb_maglev_build(uint32_t *table, uint32_t m, const struct lb_maglev_target *t,
 	s = scratch;
 	ord = (uint32_t *)(s + n);
 	heap = (struct turn *)((char *)ord + align8((size_t)n * sizeof(uint32_t)));
+	memset(&f, 0, sizeof(f));
+	f.table = table;
+	f.m = m;
+	f.free = m;
+	f.words = (m + 63) / 64;
+	f.mu = (uint64_t)(((unsigned __int128)1 << 64) / m);
+	f.taken = (uint64_t *)(heap + n);
+	if (dense_bytes(n, m) > 0) {
+		f.dense_mem = f.taken + f.words;
+		f.dense_cap = n;
+	}
 
 	/* Work in identity order so that the caller's order cannot matter. */
 	for (i = 0; i < n; i++)
@@ -316,9 +506,13 @@ lb_maglev_build(uint32_t *table, uint32_t m, const struct lb_maglev_target *t,
 		wsum += x->weight;
 	}
 
-	fill_none(table, m);
-	if (wsum == 0)
+	if (wsum == 0) {
+		fill_none(table, m);
 		return -ENOENT;
+	}
+	/* every slot gets a target (the quotas sum to m): no need to clear
+	 * the table first, only the bitmap */
+	memset(f.taken, 0, (size_t)f.words * sizeof(uint64_t));
 
 	for (i = 0; i < n; i++) {
 		uint8_t b[8];
@@ -331,8 +525,12 @@ lb_maglev_build(uint32_t *table, uint32_t m, const struct lb_maglev_target *t,
 			b[k] = (uint8_t)(s[i].id >> (8 * k));
 		off = lb_hash64(b, sizeof(b), LB_MAGLEV_OFFSET_SEED);
 		skp = lb_hash64(b, sizeof(b), LB_MAGLEV_SKIP_SEED);
-		s[i].pos = (uint32_t)(off % m);
 		s[i].skip = (uint32_t)(skp % (m - 1)) + 1;
+		s[i].off = (uint32_t)(off % m);
+		/* one step before the permutation's first slot (take_slot steps
+		 * before it looks) */
+		s[i].pos = (s[i].off + m - s[i].skip) % m;
+		s[i].ranks = NULL;
 	}
 
 	nh = set_quotas(s, n, ord, m, wsum);
@@ -344,10 +542,11 @@ lb_maglev_build(uint32_t *table, uint32_t m, const struct lb_maglev_target *t,
 		heap[i].t = ord[i];
 		equal &= heap[i].weight == heap[0].weight;
 	}
+	/* ord[] is free again: it lists the live targets for go_dense */
 	if (equal)
-		fill_equal(table, m, s, heap, nh);
+		fill_equal(&f, s, heap, nh, ord);
 	else
-		fill_weighted(table, m, s, heap, nh);
+		fill_weighted(&f, s, heap, nh, ord);
 	return 0;
 }
 

@@ -64,8 +64,8 @@ uint64_t lb_maglev_target_id(uint32_t addr, uint16_t port);
 /* Exact primality test (trial division); fast for any uint32_t. */
 bool lb_maglev_is_prime(uint32_t n);
 
-/* Bytes of scratch memory lb_maglev_build needs for n targets and size m
- * (O(n); the table itself tracks which slots are taken). */
+/* Bytes of scratch memory lb_maglev_build needs for n targets and size m:
+ * O(n) plus a bitmap of m bits (taken slots, probed instead of the table). */
 size_t lb_maglev_scratch_size(uint32_t n, uint32_t m);
 
 /*

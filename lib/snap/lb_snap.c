@@ -4,19 +4,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <arpa/inet.h>
 
-#include "lb_maglev.h"
-#include "lb_snap.h"
+#include "lb_snap_priv.h"
 
 /*
- * The snapshot is one block so that publishing and freeing it are single
- * pointer operations, and so that the workers' data sits close together.
- * Building is two passes: the first sizes every region, the second fills
- * them. Regions start on cache lines; the Maglev tables must (they are the
- * largest thing a worker reads at random).
+ * The snapshot is one block, so that publishing and freeing it are single
+ * pointer operations and the workers' data sits close together; only the
+ * Maglev tables live apart (shared between snapshots). Building is two
+ * passes: the first decides what is kept and sizes every region, the second
+ * fills them.
  *
- *   struct lb_snap | fes | fe_index | locals | targets | src_ranges | maglev...
- *   | target_set | vip_acls | vip_ranges
+ *   struct lb_snap | fes | fe_index | locals | targets | src_ranges
  */
 
 #define INDEX_MIN_SLOTS	16
@@ -24,12 +24,33 @@
  * no timeout may reach 2^31 ms (about 24 days). */
 #define TIMEOUT_MAX_MS	0x7fffffffU
 
+/* What pass one decided about a model frontend. */
 struct fe_plan {
+	bool keep;
+	uint32_t m;
+	uint32_t n_targets;	/* kept targets */
+	uint32_t n_ranges;	/* IPv4 ranges, or 1 for "deny all" */
 	size_t targets_off;
 	size_t ranges_off;
-	size_t maglev_off;	/* 0: no table */
-	uint32_t m;
-	uint32_t n_active;
+};
+
+struct build {
+	const struct lb_snap_input *in;
+	lb_snap_reject_fn reject;
+	void *ctx;
+	struct lb_snap_build_stats st;
+	const struct lb_snap_port *ip;	/* internal port, for next hops */
+	/* previous snapshot's frontends by id */
+	uint32_t prev_mask;
+	const struct lb_snap_fe **prev_by_id;
+	/* scratch for one frontend */
+	uint64_t *ids;
+	uint32_t *weights;
+	uint32_t key_cap;
+	void *mg_scratch;
+	size_t mg_scratch_size;
+	char *err;
+	size_t errlen;
 };
 
 static void
@@ -42,6 +63,37 @@ fail(char *err, size_t errlen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
+}
+
+static uint64_t
+mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void
+reject(struct build *b, const struct lb_model_fe *fe, const struct lb_model_target *t,
+	const char *fmt, ...)
+{
+	char msg[LB_MODEL_NAME_MAX + 256];
+	va_list ap;
+	size_t n;
+
+	n = (size_t)snprintf(msg, sizeof(msg), "frontend %s: ", fe->name);
+	if (n >= sizeof(msg))
+		n = sizeof(msg) - 1;
+	va_start(ap, fmt);
+	vsnprintf(msg + n, sizeof(msg) - n, fmt, ap);
+	va_end(ap);
+	if (t == NULL)
+		b->st.rejected++;
+	else
+		b->st.targets_rejected++;
+	if (b->reject != NULL)
+		b->reject(b->ctx, fe, t, msg);
 }
 
 static size_t
@@ -77,39 +129,6 @@ copy_name(char dst[LB_NAME_MAX], const char *src)
 	dst[n] = '\0';
 }
 
-static bool
-is_drained(const struct lb_config_frontend *fe, const struct lb_config_target *t,
-	const struct lb_snap_drain *drains, uint32_t n_drains)
-{
-	uint32_t i;
-
-	for (i = 0; i < n_drains; i++) {
-		const struct lb_snap_drain *d = &drains[i];
-
-		if (d->addr != t->addr || d->port != t->port)
-			continue;
-		if (d->fe[0] == '\0' || strncmp(d->fe, fe->name, LB_NAME_MAX) == 0)
-			return true;
-	}
-	return false;
-}
-
-static int
-target_cmp(const void *a, const void *b)
-{
-	const struct lb_snap_target *x = a, *y = b;
-
-	if (x->id != y->id)
-		return x->id < y->id ? -1 : 1;
-	/* Equal identities are rejected below; the order still must not
-	 * depend on the input's. */
-	if (x->addr != y->addr)
-		return x->addr < y->addr ? -1 : 1;
-	if (x->port != y->port)
-		return x->port < y->port ? -1 : 1;
-	return 0;
-}
-
 static int
 u32_cmp(const void *a, const void *b)
 {
@@ -118,17 +137,19 @@ u32_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Number of distinct non-zero addresses lbd answers for. */
+/* Distinct non-zero addresses lbd will answer for: kept VIPs, ports, SNAT. */
 static int
-count_locals(const struct lb_config *cfg, uint32_t *count)
+count_locals(const struct lb_config *cfg, const struct lb_model *m, const struct fe_plan *fp,
+	uint32_t *count)
 {
 	uint32_t *a, n = 0, i, u = 0;
 
-	a = malloc(sizeof(*a) * ((size_t)cfg->n_frontends + cfg->n_ports + cfg->n_snat + 1));
+	a = malloc(sizeof(*a) * ((size_t)m->n_fes + cfg->n_ports + cfg->n_snat + 1));
 	if (a == NULL)
 		return -ENOMEM;
-	for (i = 0; i < cfg->n_frontends; i++)
-		a[n++] = cfg->frontends[i].vip;
+	for (i = 0; i < m->n_fes; i++)
+		if (fp[i].keep)
+			a[n++] = m->fes[i]->vip.v4;
 	for (i = 0; i < cfg->n_ports; i++)
 		a[n++] = cfg->ports[i].addr;
 	for (i = 0; i < cfg->n_snat; i++)
@@ -142,22 +163,20 @@ count_locals(const struct lb_config *cfg, uint32_t *count)
 	return 0;
 }
 
-/* Adds addr unless present (the first kind given for an address wins). */
-static void
-local_add(struct lb_snap_local *set, uint32_t mask, uint32_t addr, uint8_t kind, uint8_t port)
+static int
+target_cmp(const void *a, const void *b)
 {
-	uint32_t i = lb_snap_fe_hash(addr, 0, 0) & mask;
+	const struct lb_snap_target *x = a, *y = b;
 
-	if (addr == 0)
-		return;
-	while (set[i].addr != 0) {
-		if (set[i].addr == addr)
-			return;
-		i = (i + 1) & mask;
-	}
-	set[i].addr = addr;
-	set[i].kind = kind;
-	set[i].port = port;
+	if (x->id != y->id)
+		return x->id < y->id ? -1 : 1;
+	/* Equal identities are rejected; the order still must not depend on
+	 * the input's. */
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	if (x->port != y->port)
+		return x->port < y->port ? -1 : 1;
+	return 0;
 }
 
 static int
@@ -183,10 +202,6 @@ check_shape(const struct lb_config *cfg, const struct lb_snap_env *env, char *er
 		fail(err, errlen, "%u workers (at most %u)", env->n_workers, LB_MAX_WORKERS);
 		return -EINVAL;
 	}
-	if (cfg->n_frontends > 0 && cfg->frontends == NULL) {
-		fail(err, errlen, "%s: frontends missing", cfg->path);
-		return -EINVAL;
-	}
 	for (i = 0; i < cfg->n_ports; i++) {
 		if (env->dev[i] >= 256) {
 			fail(err, errlen, "port %s: device id %u out of range", cfg->ports[i].name,
@@ -202,61 +217,6 @@ check_shape(const struct lb_config *cfg, const struct lb_snap_env *env, char *er
 		}
 	}
 	return 0;
-}
-
-/* Sizes every region of the block. Returns the total, or 0 with err set. */
-static size_t
-plan(const struct lb_config *cfg, const struct lb_snap_drain *drains, uint32_t n_drains,
-	struct fe_plan *fp, uint32_t fe_slots, uint32_t local_slots, size_t *scratch,
-	uint32_t *max_targets, char *err, size_t errlen)
-{
-	size_t off, ranges;
-	uint32_t i, k;
-
-	off = align_up(sizeof(struct lb_snap));
-	off += align_up(sizeof(struct lb_snap_fe) * (size_t)cfg->n_frontends);
-	off += align_up(sizeof(uint32_t) * (size_t)fe_slots);
-	off += align_up(sizeof(struct lb_snap_local) * (size_t)local_slots);
-	*scratch = 0;
-	*max_targets = 0;
-	for (i = 0; i < cfg->n_frontends; i++) {
-		const struct lb_config_frontend *fe = &cfg->frontends[i];
-
-		if ((fe->n_targets > 0 && fe->targets == NULL) ||
-				(fe->n_src_ranges > 0 && fe->src_ranges == NULL)) {
-			fail(err, errlen, "%s:%d: frontend %s: missing targets or ranges",
-				cfg->path, fe->line, fe->name);
-			return 0;
-		}
-		fp[i].targets_off = off;
-		off += align_up(sizeof(struct lb_snap_target) * (size_t)fe->n_targets);
-		ranges = sizeof(struct lb_cidr) * (size_t)fe->n_src_ranges;
-		fp[i].ranges_off = off;
-		off += align_up(ranges);
-		fp[i].m = fe->maglev_size ? fe->maglev_size : LB_MAGLEV_DEFAULT_SIZE;
-		if (fp[i].m < LB_MAGLEV_MIN_SIZE || fp[i].m > LB_MAGLEV_MAX_SIZE ||
-				!lb_maglev_is_prime(fp[i].m)) {
-			fail(err, errlen, "%s:%d: frontend %s: Maglev size %u is not a prime in %u..%u",
-				cfg->path, fe->line, fe->name, fp[i].m, LB_MAGLEV_MIN_SIZE,
-				LB_MAGLEV_MAX_SIZE);
-			return 0;
-		}
-		fp[i].n_active = 0;
-		for (k = 0; k < fe->n_targets; k++)
-			if (fe->targets[k].weight > 0 &&
-					!is_drained(fe, &fe->targets[k], drains, n_drains))
-				fp[i].n_active++;
-		fp[i].maglev_off = 0;
-		if (fp[i].n_active > 0) {
-			size_t s = lb_maglev_scratch_size(fe->n_targets, fp[i].m);
-
-			fp[i].maglev_off = off;
-			off += align_up(sizeof(uint32_t) * (size_t)fp[i].m);
-			*scratch = LB_MAX(*scratch, s);
-		}
-		*max_targets = LB_MAX(*max_targets, fe->n_targets);
-	}
-	return off;
 }
 
 static void
@@ -285,135 +245,335 @@ fill_ports(struct lb_snap *s, const struct lb_config *cfg, const struct lb_snap_
 	s->int_port = (uint8_t)cfg->int_port;
 }
 
-/* Copies, sorts and routes one frontend's targets and builds its table. */
-static int
-fill_targets(struct lb_snap *s, const struct lb_config *cfg, uint32_t fi, uint8_t *base,
-	const struct fe_plan *fp, const struct lb_snap_drain *drains, uint32_t n_drains,
-	struct lb_maglev_target *mt, void *scratch, char *err, size_t errlen)
+/* Whether addr is a port's or a SNAT address (a VIP may be neither). */
+static const char *
+own_address(const struct lb_config *cfg, uint32_t addr)
 {
-	const struct lb_config_frontend *cf = &cfg->frontends[fi];
-	const struct lb_snap_port *ip = &s->ports[s->int_port];
-	struct lb_snap_fe *fe = (struct lb_snap_fe *)&s->fes[fi];
-	struct lb_snap_target *t = (struct lb_snap_target *)(base + fp->targets_off);
-	char a[LB_EP_STRLEN], b[LB_EP_STRLEN];
+	uint32_t i;
+
+	for (i = 0; i < cfg->n_ports; i++)
+		if (cfg->ports[i].addr == addr)
+			return "the address of a port";
+	for (i = 0; i < cfg->n_snat; i++)
+		if (cfg->snat_addrs[i] == addr)
+			return "a SNAT address";
+	return NULL;
+}
+
+/* Next hop for an IPv4 target, or 0 when it cannot be reached. */
+static uint32_t
+nexthop(const struct lb_snap_port *ip, uint32_t addr)
+{
+	if ((addr & ip->mask) == (ip->addr & ip->mask))
+		return addr;
+	return ip->gateway;
+}
+
+static bool
+target_usable(struct build *b, const struct lb_model_fe *fe, const struct lb_model_target *t,
+	bool report)
+{
+	char a[LB_IP_STRLEN];
+
+	if (t->addr.family != LB_AF_INET) {
+		if (report)
+			reject(b, fe, t, "target %s: IPv6 targets are not served yet",
+				lb_ip_fmt(&t->addr, a));
+		return false;
+	}
+	if (nexthop(b->ip, t->addr.v4) == 0) {
+		if (report)
+			reject(b, fe, t, "target %s:%u is off the internal subnet and port %s has "
+				"no gateway", lb_ip_fmt(&t->addr, a), ntohs(t->port), b->ip->name);
+		return false;
+	}
+	return true;
+}
+
+/* Pass one for a frontend: keep or reject it, count what it needs. */
+static void
+plan_fe(struct build *b, const struct lb_model_fe *fe, struct fe_plan *p)
+{
+	const struct lb_config *cfg = b->in->settings;
+	char a[LB_IP_STRLEN];
+	const char *own;
 	uint32_t k;
-	int rc;
 
-	for (k = 0; k < cf->n_targets; k++) {
-		const struct lb_config_target *ct = &cf->targets[k];
-
-		t[k].addr = ct->addr;
-		t[k].port = ct->port;
-		t[k].weight = ct->weight;
-		t[k].id = lb_maglev_target_id(ct->addr, ct->port);
-		t[k].out_port = s->int_port;
-		if (is_drained(cf, ct, drains, n_drains))
-			t[k].flags |= LB_SNAP_T_DRAINED;
-		if ((ct->addr & ip->mask) == (ip->addr & ip->mask)) {
-			t[k].nexthop = ct->addr;
-		} else if (ip->gateway != 0) {
-			t[k].nexthop = ip->gateway;
-		} else {
-			fail(err, errlen, "%s:%d: frontend %s: target %s is off the internal "
-				"subnet and port %s has no gateway", cfg->path, ct->line, cf->name,
-				lb_ep_fmt(ct->addr, ct->port, a), ip->name);
-			return -EINVAL;
-		}
+	memset(p, 0, sizeof(*p));
+	if (fe->vip.family != LB_AF_INET) {
+		reject(b, fe, NULL, "VIP %s: IPv6 is not served yet", lb_ip_fmt(&fe->vip, a));
+		return;
 	}
-	/* Identity order makes the table independent of the config's order. */
-	qsort(t, cf->n_targets, sizeof(*t), target_cmp);
-	for (k = 1; k < cf->n_targets; k++) {
-		if (t[k].id == t[k - 1].id) {
-			fail(err, errlen, "%s:%d: frontend %s: targets %s and %s have the same "
-				"identity", cfg->path, cf->line, cf->name,
-				lb_ep_fmt(t[k - 1].addr, t[k - 1].port, a),
-				lb_ep_fmt(t[k].addr, t[k].port, b));
-			return -EEXIST;
-		}
+	if (fe->proto != LB_PROTO_TCP && fe->proto != LB_PROTO_UDP) {
+		reject(b, fe, NULL, "protocol %u is not served", fe->proto);
+		return;
 	}
-	fe->n_targets = cf->n_targets;
-	fe->targets = cf->n_targets ? t : NULL;
-	fe->n_active = fp->n_active;
-	fe->maglev_size = fp->m;
-	fe->maglev = NULL;
-	if (fp->n_active == 0)
-		return 0;
-	for (k = 0; k < cf->n_targets; k++) {
-		mt[k].id = t[k].id;
-		mt[k].weight = (t[k].flags & LB_SNAP_T_DRAINED) ? 0 : t[k].weight;
+	own = own_address(cfg, fe->vip.v4);
+	if (own != NULL) {
+		reject(b, fe, NULL, "VIP %s is %s of lbd", lb_ip_fmt(&fe->vip, a), own);
+		return;
 	}
-	rc = lb_maglev_build((uint32_t *)(base + fp->maglev_off), fp->m, mt, cf->n_targets,
-		scratch);
-	if (rc < 0) {
-		fail(err, errlen, "%s:%d: frontend %s: Maglev table: %s", cfg->path, cf->line,
-			cf->name, strerror(-rc));
-		return rc;
+	p->m = fe->maglev_size ? fe->maglev_size : LB_MAGLEV_DEFAULT_SIZE;
+	if (p->m < LB_MAGLEV_MIN_SIZE || p->m > LB_MAGLEV_MAX_SIZE || !lb_maglev_is_prime(p->m)) {
+		reject(b, fe, NULL, "Maglev size %u is not a prime in %u..%u", p->m,
+			LB_MAGLEV_MIN_SIZE, LB_MAGLEV_MAX_SIZE);
+		return;
 	}
-	fe->maglev = (const uint32_t *)(base + fp->maglev_off);
-	return 0;
+	for (k = 0; k < fe->n_targets; k++)
+		if (target_usable(b, fe, &fe->targets[k], false))
+			p->n_targets++;
+	for (k = 0; k < fe->n_src_ranges; k++)
+		if (fe->src_ranges[k].addr.family == LB_AF_INET)
+			p->n_ranges++;
+	/* IPv6 ranges only: no IPv4 client is allowed (see fill_fe) */
+	if (p->n_ranges == 0 && fe->n_src_ranges > 0)
+		p->n_ranges = 1;
+	p->keep = true;
 }
 
 static int
-fill_frontends(struct lb_snap *s, const struct lb_config *cfg, uint8_t *base,
-	const struct fe_plan *fp, const struct lb_snap_drain *drains, uint32_t n_drains,
-	uint32_t max_targets, size_t scratch_size, char *err, size_t errlen)
+grow_scratch(struct build *b, uint32_t n, uint32_t m)
 {
-	struct lb_maglev_target *mt;
-	uint32_t *index = (uint32_t *)s->fe_index;
-	void *scratch;
-	uint32_t i, h;
-	int rc = 0;
+	size_t need = lb_maglev_scratch_size(n, m);
 
-	mt = malloc(sizeof(*mt) * (max_targets ? max_targets : 1));
-	scratch = malloc(scratch_size ? scratch_size : 1);
-	if (mt == NULL || scratch == NULL) {
-		fail(err, errlen, "out of memory");
-		rc = -ENOMEM;
-		goto out;
+	if (n > b->key_cap) {
+		uint64_t *ids = realloc(b->ids, sizeof(*ids) * n);
+		uint32_t *w;
+
+		if (ids == NULL)
+			return -ENOMEM;
+		b->ids = ids;
+		w = realloc(b->weights, sizeof(*w) * n);
+		if (w == NULL)
+			return -ENOMEM;
+		b->weights = w;
+		b->key_cap = n;
 	}
-	for (i = 0; i < cfg->n_frontends; i++) {
-		const struct lb_config_frontend *cf = &cfg->frontends[i];
-		struct lb_snap_fe *fe = (struct lb_snap_fe *)&s->fes[i];
+	if (need > b->mg_scratch_size) {
+		void *p = NULL;
 
-		fe->vip = cf->vip;
-		fe->port = cf->port;
-		fe->proto = cf->proto;
-		fe->method = (uint8_t)cf->method;
-		fe->affinity = (uint8_t)cf->affinity;
-		fe->affinity_timeout_ms = sec_to_ms(cf->affinity_timeout);
-		fe->n_src_ranges = cf->n_src_ranges;
-		if (cf->n_src_ranges > 0) {
-			memcpy(base + fp[i].ranges_off, cf->src_ranges,
-				sizeof(struct lb_cidr) * cf->n_src_ranges);
-			fe->src_ranges = (const struct lb_cidr *)(base + fp[i].ranges_off);
+		if (posix_memalign(&p, 8, need) != 0)
+			return -ENOMEM;
+		free(b->mg_scratch);
+		b->mg_scratch = p;
+		b->mg_scratch_size = need;
+	}
+	return 0;
+}
+
+static const struct lb_snap_fe *
+prev_fe(const struct build *b, uint64_t id)
+{
+	uint32_t i;
+
+	if (b->prev_by_id == NULL)
+		return NULL;
+	for (i = (uint32_t)id & b->prev_mask; b->prev_by_id[i] != NULL; i = (i + 1) & b->prev_mask)
+		if (b->prev_by_id[i]->id == id)
+			return b->prev_by_id[i];
+	return NULL;
+}
+
+/* The frontend's table: the previous snapshot's when its key matches. */
+static int
+attach_table(struct build *b, struct lb_snap_fe *fe, uint32_t m, uint32_t n)
+{
+	const struct lb_snap_fe *old = prev_fe(b, fe->id);
+	struct lb_snap_table *t;
+	uint64_t t0;
+
+	if (old != NULL && old->table != NULL &&
+	    lb_snap_table_matches(old->table, m, b->ids, b->weights, n)) {
+		fe->table = lb_snap_table_get(old->table);
+		b->st.tables_reused++;
+	} else {
+		t0 = mono_ns();
+		t = lb_snap_table_build(m, b->ids, b->weights, n, b->mg_scratch, b->err,
+			b->errlen);
+		b->st.table_ns += mono_ns() - t0;
+		if (t == NULL)
+			return -ENOMEM;
+		fe->table = t;
+		b->st.tables_built++;
+	}
+	fe->maglev = fe->table->slots;
+	return 0;
+}
+
+/* Pass two for a kept frontend. Returns 0, or -ENOMEM. */
+static int
+fill_fe(struct build *b, struct lb_snap *s, uint8_t *base, const struct lb_model_fe *mf,
+	struct fe_plan *p, struct lb_snap_fe *fe)
+{
+	struct lb_snap_target *t = (struct lb_snap_target *)(base + p->targets_off);
+	struct lb_cidr *r = (struct lb_cidr *)(base + p->ranges_off);
+	const struct lb_overlay *ov = b->in->overlay;
+	uint32_t n = 0, k, active = 0, blocked_by_health = 0;
+	char a[LB_IP_STRLEN], c[LB_IP_STRLEN];
+
+	fe->vip = mf->vip.v4;
+	fe->port = mf->port;
+	fe->proto = mf->proto;
+	fe->method = mf->method;
+	fe->affinity = mf->affinity;
+	fe->affinity_timeout_ms = sec_to_ms(mf->affinity_timeout);
+	fe->id = mf->id;
+	fe->name = mf->name;
+	fe->model = lb_model_fe_get((struct lb_model_fe *)mf);
+	fe->maglev_size = p->m;
+
+	for (k = 0; k < mf->n_src_ranges; k++) {
+		if (mf->src_ranges[k].addr.family != LB_AF_INET)
+			continue;
+		r[n].addr = mf->src_ranges[k].addr.v4;
+		r[n].len = mf->src_ranges[k].len;
+		r[n].mask = lb_prefix_mask(r[n].len);
+		n++;
+	}
+	if (n == 0 && p->n_ranges == 1) {
+		/* Only IPv6 ranges: allow no IPv4 client. 0.0.0.0/32 matches
+		 * nothing a client can send from. */
+		r[0].addr = 0;
+		r[0].len = 32;
+		r[0].mask = 0xffffffffU;
+		n = 1;
+	}
+	fe->n_src_ranges = n;
+	fe->src_ranges = n ? r : NULL;
+
+	n = 0;
+	for (k = 0; k < mf->n_targets; k++) {
+		const struct lb_model_target *mt = &mf->targets[k];
+		uint32_t f;
+
+		if (!target_usable(b, mf, mt, true))
+			continue;
+		t[n].addr = mt->addr.v4;
+		t[n].port = mt->port;
+		t[n].weight = mt->weight;
+		t[n].id = lb_maglev_target_id(mt->addr.v4, mt->port);
+		t[n].out_port = s->int_port;
+		t[n].nexthop = nexthop(b->ip, mt->addr.v4);
+		t[n].flags = (mt->flags & LB_MT_TERMINATING) ? LB_SNAP_T_TERMINATING : 0;
+		f = ov ? lb_overlay_flags(ov, mf->name, &mt->addr, mt->port, NULL, 0) : 0;
+		if (f & LB_OV_DRAINED)
+			t[n].flags |= LB_SNAP_T_DRAINED;
+		if (f & LB_OV_UNHEALTHY)
+			t[n].flags |= LB_SNAP_T_UNHEALTHY;
+		n++;
+	}
+	qsort(t, n, sizeof(*t), target_cmp);
+	/* a colliding identity would make the table ambiguous: keep the first */
+	for (k = 1; k < n;) {
+		if (t[k].id == t[k - 1].id) {
+			reject(b, mf, NULL, "targets %s:%u and %s:%u have the same identity; "
+				"the second is left out", lb_ip4_fmt(t[k - 1].addr, a),
+				ntohs(t[k - 1].port), lb_ip4_fmt(t[k].addr, c), ntohs(t[k].port));
+			b->st.rejected--;
+			b->st.targets_rejected++;
+			memmove(&t[k], &t[k + 1], sizeof(*t) * (n - k - 1));
+			n--;
+		} else {
+			k++;
 		}
-		copy_name(fe->name, cf->name);
-		rc = fill_targets(s, cfg, i, base, &fp[i], drains, n_drains, mt, scratch, err,
-			errlen);
-		if (rc < 0)
-			goto out;
-
-		h = lb_snap_fe_hash(fe->vip, fe->proto, fe->port) & s->fe_mask;
-		while (index[h] != 0) {
-			const struct lb_snap_fe *o = &s->fes[index[h] - 1];
-
-			if (o->vip == fe->vip && o->proto == fe->proto && o->port == fe->port) {
-				char ep[LB_EP_STRLEN];
-
-				fail(err, errlen, "%s:%d: frontends %s and %s both serve %s %s",
-					cfg->path, cf->line, o->name, fe->name, lb_proto_str(fe->proto),
-					lb_ep_fmt(fe->vip, fe->port, ep));
-				rc = -EEXIST;
-				goto out;
+	}
+	fe->n_targets = n;
+	fe->targets = n ? t : NULL;
+	if (grow_scratch(b, n, p->m) != 0) {
+		fail(b->err, b->errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (k = 0; k < n; k++) {
+		b->ids[k] = t[k].id;
+		b->weights[k] = (t[k].flags & LB_SNAP_T_NO_NEW) ? 0 : t[k].weight;
+		if (b->weights[k] > 0)
+			active++;
+		else if (t[k].weight > 0 && (t[k].flags & LB_SNAP_T_NO_NEW) == LB_SNAP_T_UNHEALTHY)
+			blocked_by_health++;
+	}
+	if (active == 0 && blocked_by_health > 0) {
+		/* fail open: every target that would take flows but for its
+		 * health takes them */
+		fe->flags |= LB_SNAP_FE_FAIL_OPEN;
+		for (k = 0; k < n; k++)
+			if (t[k].weight > 0 && (t[k].flags & LB_SNAP_T_NO_NEW) == LB_SNAP_T_UNHEALTHY) {
+				b->weights[k] = t[k].weight;
+				active++;
 			}
-			h = (h + 1) & s->fe_mask;
-		}
-		index[h] = i + 1;
 	}
-out:
-	free(mt);
-	free(scratch);
-	return rc;
+	fe->n_active = active;
+	if (active == 0)
+		return 0;
+	return attach_table(b, fe, p->m, n);
+}
+
+/* Adds addr unless present (the first kind given for an address wins). */
+static void
+local_add(struct lb_snap_local *set, uint32_t mask, uint32_t addr, uint8_t kind, uint8_t port)
+{
+	uint32_t i = lb_snap_fe_hash(addr, 0, 0) & mask;
+
+	if (addr == 0)
+		return;
+	while (set[i].addr != 0) {
+		if (set[i].addr == addr)
+			return;
+		i = (i + 1) & mask;
+	}
+	set[i].addr = addr;
+	set[i].kind = kind;
+	set[i].port = port;
+}
+
+/* Inserts fe into the (vip, proto, port) index; the frontend already there
+ * when the key is taken, else NULL. */
+static const struct lb_snap_fe *
+index_add(struct lb_snap *s, uint32_t fi)
+{
+	const struct lb_snap_fe *fe = &s->fes[fi];
+	uint32_t *index = (uint32_t *)s->fe_index;
+	uint32_t h = lb_snap_fe_hash(fe->vip, fe->proto, fe->port) & s->fe_mask;
+
+	while (index[h] != 0) {
+		const struct lb_snap_fe *o = &s->fes[index[h] - 1];
+
+		if (o->vip == fe->vip && o->proto == fe->proto && o->port == fe->port)
+			return o;
+		h = (h + 1) & s->fe_mask;
+	}
+	index[h] = fi + 1;
+	return NULL;
+}
+
+static int
+index_prev(struct build *b)
+{
+	const struct lb_snap *prev = b->in->prev;
+	uint32_t slots, i, j;
+
+	if (prev == NULL || prev->n_fes == 0)
+		return 0;
+	slots = pow2_slots(prev->n_fes);
+	b->prev_by_id = calloc(slots, sizeof(*b->prev_by_id));
+	if (b->prev_by_id == NULL)
+		return -ENOMEM;
+	b->prev_mask = slots - 1;
+	for (i = 0; i < prev->n_fes; i++) {
+		for (j = (uint32_t)prev->fes[i].id & b->prev_mask; b->prev_by_id[j] != NULL;
+		     j = (j + 1) & b->prev_mask)
+			;
+		b->prev_by_id[j] = &prev->fes[i];
+	}
+	return 0;
+}
+
+static void
+build_free(struct build *b)
+{
+	free(b->prev_by_id);
+	free(b->ids);
+	free(b->weights);
+	free(b->mg_scratch);
 }
 
 /* Sizes of the regions the source checks read (lib/dp/lb_dp_guard.c). */
@@ -425,20 +585,23 @@ struct guard_plan {
 };
 
 static size_t
-plan_guard(const struct lb_config *cfg, size_t off, struct guard_plan *gp)
+plan_guard(const struct fe_plan *fp, uint32_t n_fes, size_t off, struct guard_plan *gp)
 {
-	uint64_t n_targets = 0, n_ranges = 0;
+	uint64_t n_targets = 0, n_ranges = 0, n_keep = 0;
 	uint32_t i;
 
-	for (i = 0; i < cfg->n_frontends; i++) {
-		n_targets += cfg->frontends[i].n_targets;
-		n_ranges += cfg->frontends[i].n_src_ranges;
+	for (i = 0; i < n_fes; i++) {
+		if (!fp[i].keep)
+			continue;
+		n_targets += fp[i].n_targets;
+		n_ranges += fp[i].n_ranges;
+		n_keep++;
 	}
 	gp->target_slots = pow2_slots(n_targets);
 	gp->target_off = off;
 	off += align_up(sizeof(uint32_t) * (size_t)gp->target_slots);
 	gp->acls_off = off;
-	off += align_up(sizeof(struct lb_snap_vip_acl) * (size_t)cfg->n_frontends);
+	off += align_up(sizeof(struct lb_snap_vip_acl) * (size_t)n_keep);
 	gp->ranges_off = off;
 	off += align_up(sizeof(struct lb_cidr) * (size_t)n_ranges);
 	return off;
@@ -458,13 +621,14 @@ target_add(uint32_t *set, uint32_t mask, uint32_t addr)
 }
 
 /*
- * Fills the target set and the VIPs' echo allow-lists; locals must be filled.
- * A VIP answers echo from the sources one of its frontends accepts: every
- * source when one of them has no ranges, else the union of their ranges.
+ * Fills the target set and the VIPs' echo allow-lists from the frontends
+ * kept; locals must be filled. A VIP answers echo from the sources one of its
+ * frontends accepts: every source when one of them has no ranges, else the
+ * union of their ranges.
  */
 static int
-fill_guard(struct lb_snap *s, const struct lb_config *cfg, uint8_t *base,
-	const struct guard_plan *gp, char *err, size_t errlen)
+fill_guard(struct lb_snap *s, uint8_t *base, const struct guard_plan *gp, char *err,
+	size_t errlen)
 {
 	struct lb_snap_vip_acl *acls = (struct lb_snap_vip_acl *)(base + gp->acls_off);
 	struct lb_cidr *ranges = (struct lb_cidr *)(base + gp->ranges_off);
@@ -475,8 +639,8 @@ fill_guard(struct lb_snap *s, const struct lb_config *cfg, uint8_t *base,
 	s->target_mask = gp->target_slots - 1;
 	s->vip_acls = acls;
 	s->vip_ranges = ranges;
-	for (i = 0; i < cfg->n_frontends; i++) {
-		const struct lb_config_frontend *fe = &cfg->frontends[i];
+	for (i = 0; i < s->n_fes; i++) {
+		const struct lb_snap_fe *fe = &s->fes[i];
 		struct lb_snap_local *l;
 		bool open = false, seen = false;
 
@@ -486,27 +650,26 @@ fill_guard(struct lb_snap *s, const struct lb_config *cfg, uint8_t *base,
 		if (fe->n_src_ranges > 0)
 			s->any_src_ranges = true;
 		for (j = 0; j < i && !seen; j++)
-			seen = cfg->frontends[j].vip == fe->vip;
+			seen = s->fes[j].vip == fe->vip;
 		if (seen)
 			continue;
 		/* the first frontend of this VIP: decide for all of them */
-		for (j = i; j < cfg->n_frontends && !open; j++)
-			open = cfg->frontends[j].vip == fe->vip && cfg->frontends[j].n_src_ranges == 0;
+		for (j = i; j < s->n_fes && !open; j++)
+			open = s->fes[j].vip == fe->vip && s->fes[j].n_src_ranges == 0;
 		l = (struct lb_snap_local *)lb_snap_local_lookup(s, fe->vip);
 		if (open || l == NULL || l->kind != LB_LOCAL_VIP)
 			continue;
 		if (s->n_vip_acls == UINT16_MAX) {
-			fail(err, errlen, "%s: more than %u VIPs with source ranges", cfg->path,
-				UINT16_MAX);
+			fail(err, errlen, "more than %u VIPs with source ranges", UINT16_MAX);
 			return -E2BIG;
 		}
 		acls[s->n_vip_acls].first = n_ranges;
-		for (j = i; j < cfg->n_frontends; j++) {
-			if (cfg->frontends[j].vip != fe->vip)
+		for (j = i; j < s->n_fes; j++) {
+			if (s->fes[j].vip != fe->vip)
 				continue;
-			memcpy(&ranges[n_ranges], cfg->frontends[j].src_ranges,
-				sizeof(*ranges) * cfg->frontends[j].n_src_ranges);
-			n_ranges += cfg->frontends[j].n_src_ranges;
+			memcpy(&ranges[n_ranges], s->fes[j].src_ranges,
+				sizeof(*ranges) * s->fes[j].n_src_ranges);
+			n_ranges += s->fes[j].n_src_ranges;
 		}
 		acls[s->n_vip_acls].n = n_ranges - acls[s->n_vip_acls].first;
 		l->acl = (uint16_t)(++s->n_vip_acls);
@@ -515,103 +678,239 @@ fill_guard(struct lb_snap *s, const struct lb_config *cfg, uint8_t *base,
 }
 
 struct lb_snap *
-lb_snap_build(const struct lb_config *cfg, const struct lb_snap_env *env,
-	const struct lb_snap_drain *drains, uint32_t n_drains, char *err, size_t errlen)
+lb_snap_build(const struct lb_snap_input *in, lb_snap_reject_fn rej, void *ctx,
+	struct lb_snap_build_stats *st, char *err, size_t errlen)
 {
+	const struct lb_config *cfg;
+	const struct lb_model *model;
+	struct build b;
 	struct fe_plan *fp = NULL;
 	struct guard_plan gp;
 	struct lb_snap *s = NULL;
-	uint32_t fe_slots, local_slots, n_locals, max_targets, i;
-	size_t total, scratch, off;
+	uint32_t fe_slots, local_slots, n_keep = 0, n_locals, i, fi;
+	uint64_t t0 = mono_ns();
+	size_t off;
 	uint8_t *base;
 	void *mem;
 
-	if (cfg == NULL || env == NULL || (n_drains > 0 && drains == NULL)) {
+	if (in == NULL || in->settings == NULL || in->env == NULL || in->model == NULL) {
 		fail(err, errlen, "invalid arguments");
 		return NULL;
 	}
-	if (check_shape(cfg, env, err, errlen) < 0)
+	cfg = in->settings;
+	model = in->model;
+	memset(&b, 0, sizeof(b));
+	b.in = in;
+	b.reject = rej;
+	b.ctx = ctx;
+	b.err = err;
+	b.errlen = errlen;
+	if (check_shape(cfg, in->env, err, errlen) < 0)
 		return NULL;
-	if (count_locals(cfg, &n_locals) < 0) {
+	fp = calloc(model->n_fes ? model->n_fes : 1, sizeof(*fp));
+	if (fp == NULL || index_prev(&b) != 0) {
 		fail(err, errlen, "out of memory");
-		return NULL;
-	}
-	fe_slots = pow2_slots(cfg->n_frontends);
-	local_slots = pow2_slots(n_locals);
-	fp = calloc(cfg->n_frontends ? cfg->n_frontends : 1, sizeof(*fp));
-	if (fp == NULL) {
-		fail(err, errlen, "out of memory");
-		return NULL;
-	}
-	total = plan(cfg, drains, n_drains, fp, fe_slots, local_slots, &scratch, &max_targets,
-		err, errlen);
-	if (total == 0)
 		goto fail;
-	total = plan_guard(cfg, total, &gp);
-	if (posix_memalign(&mem, LB_CACHE_LINE, total) != 0) {
-		fail(err, errlen, "out of memory for a %zu-byte snapshot", total);
+	}
+
+	/* the internal port as the snapshot will hold it, for next hops */
+	{
+		static const struct lb_snap_port none;
+		struct lb_snap_port ip = none;
+		const struct lb_config_port *cp = &cfg->ports[cfg->int_port];
+
+		ip.addr = cp->addr;
+		ip.mask = lb_prefix_mask(cp->net.len);
+		ip.gateway = cp->gateway;
+		copy_name(ip.name, cp->name);
+		b.ip = &ip;
+		for (i = 0; i < model->n_fes; i++) {
+			plan_fe(&b, model->fes[i], &fp[i]);
+			n_keep += fp[i].keep;
+		}
+		b.ip = NULL;
+	}
+
+	if (count_locals(cfg, model, fp, &n_locals) != 0) {
+		fail(err, errlen, "out of memory");
+		goto fail;
+	}
+	fe_slots = pow2_slots(n_keep);
+	local_slots = pow2_slots(n_locals);
+	off = align_up(sizeof(struct lb_snap));
+	off += align_up(sizeof(struct lb_snap_fe) * (size_t)n_keep);
+	off += align_up(sizeof(uint32_t) * (size_t)fe_slots);
+	off += align_up(sizeof(struct lb_snap_local) * (size_t)local_slots);
+	for (i = 0; i < model->n_fes; i++) {
+		if (!fp[i].keep)
+			continue;
+		fp[i].targets_off = off;
+		off += align_up(sizeof(struct lb_snap_target) * (size_t)fp[i].n_targets);
+		fp[i].ranges_off = off;
+		off += align_up(sizeof(struct lb_cidr) * (size_t)fp[i].n_ranges);
+	}
+	off = plan_guard(fp, model->n_fes, off, &gp);
+	if (posix_memalign(&mem, LB_CACHE_LINE, off) != 0) {
+		fail(err, errlen, "out of memory for a %zu-byte snapshot", off);
 		goto fail;
 	}
 	/* Zeroed, so padding is deterministic and byte comparisons are fair. */
-	memset(mem, 0, total);
+	memset(mem, 0, off);
 	s = mem;
 	base = mem;
-
 	off = align_up(sizeof(*s));
 	s->fes = (const struct lb_snap_fe *)(base + off);
-	s->n_fes = cfg->n_frontends;
-	off += align_up(sizeof(struct lb_snap_fe) * (size_t)cfg->n_frontends);
+	off += align_up(sizeof(struct lb_snap_fe) * (size_t)n_keep);
 	s->fe_index = (const uint32_t *)(base + off);
 	s->fe_mask = fe_slots - 1;
 	off += align_up(sizeof(uint32_t) * (size_t)fe_slots);
 	s->locals = (const struct lb_snap_local *)(base + off);
 	s->local_mask = local_slots - 1;
 
-	s->n_workers = env->n_workers;
-	fill_ports(s, cfg, env);
+	s->n_workers = in->env->n_workers;
+	fill_ports(s, cfg, in->env);
+	b.ip = &s->ports[s->int_port];
 	s->timeout_ms[LB_FLOW_SYN] = sec_to_ms(cfg->timeouts.tcp_syn);
 	s->timeout_ms[LB_FLOW_EST] = sec_to_ms(cfg->timeouts.tcp_established);
 	s->timeout_ms[LB_FLOW_FIN] = sec_to_ms(cfg->timeouts.tcp_fin);
 	s->timeout_ms[LB_FLOW_UDP] = sec_to_ms(cfg->timeouts.udp);
 	s->timeout_ms[LB_FLOW_OTHER] = 0;
-
 	/* Without SNAT addresses (a DNAT-only setup) the range may be unset; a
 	 * zeroed layout owns no port. */
 	if (lb_snat_layout_init(&s->snat, cfg->snat_port_lo, cfg->snat_port_hi,
-			env->n_workers) < 0 && cfg->n_snat > 0) {
+			in->env->n_workers) < 0 && cfg->n_snat > 0) {
 		fail(err, errlen, "%s: SNAT ports %u-%u cannot be split over %u workers",
-			cfg->path, cfg->snat_port_lo, cfg->snat_port_hi, env->n_workers);
+			cfg->path, cfg->snat_port_lo, cfg->snat_port_hi, in->env->n_workers);
 		goto fail;
 	}
 	s->n_snat = cfg->n_snat;
 	memcpy(s->snat_addrs, cfg->snat_addrs, sizeof(uint32_t) * cfg->n_snat);
 
-	if (fill_frontends(s, cfg, base, fp, drains, n_drains, max_targets, scratch, err,
-			errlen) < 0)
-		goto fail;
-
-	for (i = 0; i < cfg->n_frontends; i++)
-		local_add((struct lb_snap_local *)s->locals, s->local_mask, cfg->frontends[i].vip,
-			LB_LOCAL_VIP, s->ext_port);
 	for (i = 0; i < cfg->n_ports; i++)
 		local_add((struct lb_snap_local *)s->locals, s->local_mask, cfg->ports[i].addr,
 			LB_LOCAL_PORT, (uint8_t)i);
 	for (i = 0; i < cfg->n_snat; i++)
 		local_add((struct lb_snap_local *)s->locals, s->local_mask, cfg->snat_addrs[i],
 			LB_LOCAL_SNAT, s->int_port);
-	if (fill_guard(s, cfg, base, &gp, err, errlen) < 0)
+
+	for (i = 0, fi = 0; i < model->n_fes; i++) {
+		struct lb_snap_fe *fe = (struct lb_snap_fe *)&s->fes[fi];
+		const struct lb_snap_fe *other;
+
+		if (!fp[i].keep)
+			continue;
+		/* the slot is used now, so lb_snap_free releases what it holds */
+		s->n_fes = fi + 1;
+		if (fill_fe(&b, s, base, model->fes[i], &fp[i], fe) != 0)
+			goto fail;
+		other = index_add(s, fi);
+		if (other != NULL) {
+			/* lib/model's merge prevents this; be safe anyway */
+			reject(&b, model->fes[i], NULL, "frontend %s (%s) serves the same VIP, "
+				"protocol and port", other->name, other->model->origin);
+			lb_snap_table_put(fe->table);
+			lb_model_fe_put((struct lb_model_fe *)fe->model);
+			memset(fe, 0, sizeof(*fe));
+			s->n_fes = fi;
+			continue;
+		}
+		local_add((struct lb_snap_local *)s->locals, s->local_mask, fe->vip,
+			LB_LOCAL_VIP, s->ext_port);
+		fi++;
+	}
+	s->n_fes = fi;
+	if (fill_guard(s, base, &gp, err, errlen) != 0)
 		goto fail;
 	free(fp);
+	b.st.total_ns = mono_ns() - t0;
+	if (st != NULL)
+		*st = b.st;
+	build_free(&b);
 	return s;
 fail:
 	free(fp);
-	free(s);
+	lb_snap_free(s);
+	build_free(&b);
 	return NULL;
+}
+
+uint32_t
+lb_snap_check(const struct lb_snap_input *in, lb_snap_reject_fn rej, void *ctx)
+{
+	const struct lb_config *cfg = in->settings;
+	const struct lb_config_port *cp = &cfg->ports[cfg->int_port];
+	struct lb_snap_port ip;
+	struct fe_plan p;
+	struct build b;
+	uint32_t i, k;
+
+	memset(&b, 0, sizeof(b));
+	memset(&ip, 0, sizeof(ip));
+	b.in = in;
+	b.reject = rej;
+	b.ctx = ctx;
+	ip.addr = cp->addr;
+	ip.mask = lb_prefix_mask(cp->net.len);
+	ip.gateway = cp->gateway;
+	copy_name(ip.name, cp->name);
+	b.ip = &ip;
+	for (i = 0; i < in->model->n_fes; i++) {
+		const struct lb_model_fe *fe = in->model->fes[i];
+
+		plan_fe(&b, fe, &p);
+		if (!p.keep)
+			continue;
+		for (k = 0; k < fe->n_targets; k++)
+			target_usable(&b, fe, &fe->targets[k], true);
+	}
+	return b.st.rejected + b.st.targets_rejected;
+}
+
+static void
+reject_is_error(void *ctx, const struct lb_model_fe *fe, const struct lb_model_target *t,
+	const char *msg)
+{
+	char *err = ctx;
+
+	(void)fe;
+	(void)t;
+	if (err[0] == '\0')
+		snprintf(err, 512, "%s", msg);
+}
+
+struct lb_snap *
+lb_snap_build_config(const struct lb_config *cfg, const struct lb_snap_env *env,
+	const struct lb_overlay *ov, char *err, size_t errlen)
+{
+	char first[512] = "";
+	struct lb_snap_input in = { .settings = cfg, .env = env, .overlay = ov };
+	struct lb_snap_build_stats st;
+	struct lb_snap *s;
+
+	in.model = lb_config_model(cfg, err, errlen);
+	if (in.model == NULL)
+		return NULL;
+	s = lb_snap_build(&in, reject_is_error, first, &st, err, errlen);
+	lb_model_free((struct lb_model *)in.model);
+	if (s != NULL && (st.rejected > 0 || st.targets_rejected > 0)) {
+		fail(err, errlen, "%s", first);
+		lb_snap_free(s);
+		return NULL;
+	}
+	return s;
 }
 
 void
 lb_snap_free(struct lb_snap *s)
 {
+	uint32_t i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < s->n_fes; i++) {
+		lb_snap_table_put(s->fes[i].table);
+		lb_model_fe_put((struct lb_model_fe *)s->fes[i].model);
+	}
 	free(s);
 }
 

@@ -3,22 +3,31 @@
 #define LB_SNAP_H
 
 /*
- * The snapshot: everything the workers read, compiled by the control thread
- * from the config model (and run-time state such as drained targets) into one
- * immutable block, published with one atomic pointer swap and freed after
- * every worker has passed a quiescent state.
+ * The snapshot: everything the workers read, compiled by the control side
+ * from the settings (ports, SNAT, timeouts), the merged model (lib/model) and
+ * the overlay (drained and unhealthy targets) into one immutable block,
+ * published with one atomic pointer swap and freed after every worker has
+ * passed a quiescent state.
+ *
+ * Maglev tables are separate reference-counted objects (struct
+ * lb_snap_table). A build given the previous snapshot reuses the table of
+ * every frontend whose table size and (target identity, effective weight)
+ * list did not change, so publishing a change costs table work only for the
+ * frontends it touches. A table is freed with the last snapshot using it.
  *
  * Targets of a frontend are stored sorted by Maglev identity, so two instances
  * given the same targets in any order build byte-identical Maglev tables
  * (ARCHITECTURE.md invariant 2).
  *
- * Written by: lb_snap_build (control thread). Read by: workers, lbctl handlers.
- * Nothing in it changes after build.
+ * Written by: lb_snap_build (control thread or its builder). Read by:
+ * workers, lbctl handlers. Nothing in it changes after build; reference
+ * counts change only in lb_snap_build and lb_snap_free.
  */
 #include "lb_common.h"
 #include "lb_addr.h"
 #include "lb_config.h"
 #include "lb_flow.h"
+#include "lb_model.h"
 #include "lb_snat.h"
 
 #define LB_SNAP_NO_PORT	0xff
@@ -37,7 +46,11 @@ struct lb_snap_port {
 	char name[LB_NAME_MAX];
 };
 
-#define LB_SNAP_T_DRAINED	0x01	/* takes no new flows (lbctl drain) */
+/* Why a target takes no new flows (it keeps the flows it has). */
+#define LB_SNAP_T_DRAINED	0x01	/* lbctl drain */
+#define LB_SNAP_T_TERMINATING	0x02	/* Kubernetes: endpoint terminating */
+#define LB_SNAP_T_UNHEALTHY	0x04	/* health checks (ignored while the frontend fails open) */
+#define LB_SNAP_T_NO_NEW	(LB_SNAP_T_DRAINED | LB_SNAP_T_TERMINATING | LB_SNAP_T_UNHEALTHY)
 
 struct lb_snap_target {
 	uint32_t addr;
@@ -45,16 +58,24 @@ struct lb_snap_target {
 	uint8_t flags;		/* LB_SNAP_T_* */
 	uint8_t out_port;	/* port index it is reached through */
 	uint32_t nexthop;	/* addr itself when on-link, else the port's gateway */
-	uint32_t weight;	/* configured weight (0 when drained does not change it) */
+	uint32_t weight;	/* weight from the model (flags do not change it) */
 	uint64_t id;		/* lb_maglev_target_id */
 };
 
+/* A Maglev table shared by the snapshots whose frontend has the same size
+ * and the same (identity, effective weight) list. */
+struct lb_snap_table;
+
+#define LB_SNAP_FE_FAIL_OPEN	0x01	/* every target unhealthy: all take flows */
+
 struct lb_snap_fe {
+	/* Read per packet. */
 	uint32_t vip;
 	uint16_t port;		/* network order */
 	uint8_t proto;
 	uint8_t method;		/* enum lb_method */
 	uint8_t affinity;	/* enum lb_affinity */
+	uint8_t flags;		/* LB_SNAP_FE_* */
 	uint32_t affinity_timeout_ms;
 	uint32_t n_src_ranges;	/* 0 = allow all */
 	const struct lb_cidr *src_ranges;
@@ -63,7 +84,11 @@ struct lb_snap_fe {
 	uint32_t n_active;	/* targets holding Maglev slots */
 	uint32_t maglev_size;
 	const uint32_t *maglev;	/* maglev_size indices into targets, or NULL if n_active == 0 */
-	char name[LB_NAME_MAX];
+	/* Control side only. */
+	uint64_t id;		/* lb_model_fe_id(name): stable across snapshots */
+	const char *name;	/* the model frontend's */
+	const struct lb_model_fe *model;	/* held by the snapshot: origin, k8s fields */
+	struct lb_snap_table *table;
 };
 
 /* What an address owned by lbd is. */
@@ -135,35 +160,74 @@ struct lb_snap_env {
 	uint32_t n_workers;
 };
 
-/* A drained target: all frontends when fe[0] == '\0', else only that one. */
-struct lb_snap_drain {
-	char fe[LB_NAME_MAX];
-	uint32_t addr;
-	uint16_t port;
+/* What to compile. */
+struct lb_snap_input {
+	const struct lb_config *settings;	/* ports, SNAT, timeouts (frontends unused) */
+	const struct lb_snap_env *env;
+	const struct lb_model *model;		/* the merged model */
+	const struct lb_overlay *overlay;	/* NULL: nothing drained or unhealthy */
+	const struct lb_snap *prev;		/* tables to reuse; NULL: build all */
 };
 
+struct lb_snap_build_stats {
+	uint32_t tables_built;
+	uint32_t tables_reused;
+	uint32_t rejected;	/* frontends left out (reject() was told why) */
+	uint32_t targets_rejected;	/* targets left out of kept frontends */
+	uint64_t table_ns;	/* time spent building tables */
+	uint64_t total_ns;
+};
+
+/* A frontend (target NULL) or one of its targets left out of the snapshot,
+ * and why ("frontend web: target 10.9.0.1:80 is off the internal subnet and
+ * port int has no gateway"). */
+typedef void (*lb_snap_reject_fn)(void *ctx, const struct lb_model_fe *fe,
+	const struct lb_model_target *target, const char *msg);
+
 /*
- * Compiles a snapshot. One 64-byte aligned allocation (the Maglev tables are
- * cache-line aligned inside it); free with lb_snap_free. Returns NULL with a
- * message in err on allocation failure or an inconsistency the config
- * validator should have caught (two frontends on one (vip, proto, port), a
- * repeated target, an off-link target with no gateway, a non-prime table
- * size, two ports on one device, a SNAT range the workers cannot share).
+ * Compiles a snapshot. Returns NULL with a message in err only on
+ * allocation failure or settings the config validator should have caught
+ * (no ports, two ports on one device, a SNAT range the workers cannot
+ * share). A frontend that cannot be served (IPv6 VIP, a VIP that is one of
+ * lbd's own port or SNAT addresses, a table size that is not a prime in
+ * range, more active targets than slots) is left out and reported through
+ * reject; so is a target that cannot be reached (IPv6, off the internal
+ * subnet without a gateway) or whose identity collides with another's.
+ * st (optional) says what was built, reused and rejected.
  *
- * - fes[] keep the config's order; each frontend's targets are sorted by id.
- * - maglev_size 0 in the config means LB_MAGLEV_DEFAULT_SIZE.
+ * - fes[] keep the model's order; each frontend's targets are sorted by id.
+ * - Effective weight: 0 when the target is drained, terminating or
+ *   unhealthy, else its weight; when no target would hold a slot only
+ *   because of health, unhealthy targets count as healthy and the frontend
+ *   is marked LB_SNAP_FE_FAIL_OPEN (better to try them than to drop all).
+ * - maglev_size 0 means LB_MAGLEV_DEFAULT_SIZE.
  * - Timeouts are clamped below 2^31 ms (the flow table's clock limit).
- * - With no SNAT address the port range may be unset: snat is then zeroed
- *   (it owns no port).
- * - locals: VIPs (answered on ext_port), each port's own address, SNAT
- *   addresses (on int_port); an address listed twice keeps the first kind
- *   in that order. A VIP all of whose frontends have source ranges gets an
- *   echo allow-list (their union).
- * - target_set: the address of every target of every frontend.
+ * - locals: each port's own address, SNAT addresses (int_port), VIPs
+ *   (ext_port). A VIP all of whose frontends have source ranges gets an echo
+ *   allow-list (their union).
+ * - target_set: the address of every target of every frontend kept.
  * - generation is 0: the caller numbers the snapshots it publishes.
  */
-struct lb_snap *lb_snap_build(const struct lb_config *cfg, const struct lb_snap_env *env,
-	const struct lb_snap_drain *drains, uint32_t n_drains, char *err, size_t errlen);
+struct lb_snap *lb_snap_build(const struct lb_snap_input *in, lb_snap_reject_fn reject,
+	void *ctx, struct lb_snap_build_stats *st, char *err, size_t errlen);
+
+/*
+ * What lb_snap_build would leave out, without building anything: runs the
+ * same checks on every frontend and target of in->model and reports each
+ * problem through reject (in->prev and in->overlay are not used). Returns
+ * the number of frontends and targets it would reject. Cheap: no tables.
+ */
+uint32_t lb_snap_check(const struct lb_snap_input *in, lb_snap_reject_fn reject, void *ctx);
+
+/*
+ * Convenience for tests and tools: the config's own frontends (lb_config_model)
+ * with an overlay (NULL = none), no previous snapshot; any rejected frontend
+ * or target is an error. NULL with err set.
+ */
+struct lb_snap *lb_snap_build_config(const struct lb_config *cfg, const struct lb_snap_env *env,
+	const struct lb_overlay *ov, char *err, size_t errlen);
+
+/* Drops the snapshot's references (tables, model frontends) and frees it. */
 void lb_snap_free(struct lb_snap *s);
 
 static inline uint32_t

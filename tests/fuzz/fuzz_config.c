@@ -113,7 +113,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			env.mac[i][0] = 2;
 			env.mac[i][5] = (uint8_t)i;
 		}
-		s = lb_snap_build(c, &env, NULL, 0, err, sizeof(err));
+		s = lb_snap_build_config(c, &env, NULL, err, sizeof(err));
 		if (s != NULL) {
 			CHECK(s->n_fes == c->n_frontends);
 			for (i = 0; i < s->n_fes; i++)

@@ -135,7 +135,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	memcpy(env.mac, macs, sizeof(macs));
 	env.mtu[0] = 1500;
 	env.mtu[1] = 1400;
-	g.snap = lb_snap_build(g.cfg, &env, NULL, 0, err, sizeof(err));
+	g.snap = lb_snap_build_config(g.cfg, &env, NULL, err, sizeof(err));
 	CHECK(g.snap != NULL);
 	g.neigh = lb_neigh_create(&np, &ops);
 	CHECK(g.neigh != NULL);

@@ -365,7 +365,7 @@ compat_snap(struct lb_config *cfg)
 	env.mac[0][0] = env.mac[1][0] = 2;
 	env.mac[0][5] = 1;
 	env.mac[1][5] = 2;
-	s = lb_snap_build(cfg, &env, NULL, 0, err, sizeof(err));
+	s = lb_snap_build_config(cfg, &env, NULL, err, sizeof(err));
 	if (s == NULL)
 		fail_msg("%s", err);
 	return s;

@@ -358,7 +358,7 @@ view(const struct frame *f)
 
 static struct lb_snap *
 compile(struct env *e, const char *extra_target, const char *ext_vlan, const char *int_vlan,
-	const struct lb_snap_drain *drains, uint32_t n_drains)
+	const struct lb_overlay *ov)
 {
 	char text[8192], err[512];
 	struct lb_snap_env se;
@@ -375,7 +375,7 @@ compile(struct env *e, const char *extra_target, const char *ext_vlan, const cha
 	se.dev[1] = 1;
 	memcpy(se.mac[0], EXT_MAC, 6);
 	memcpy(se.mac[1], INT_MAC, 6);
-	s = lb_snap_build(cfg, &se, drains, n_drains, err, sizeof(err));
+	s = lb_snap_build_config(cfg, &se, ov, err, sizeof(err));
 	if (s == NULL)
 		fail_msg("snap: %s", err);
 	if (e->cfg != NULL)
@@ -440,7 +440,7 @@ env_new(const char *ext_vlan, const char *int_vlan)
 
 	assert_non_null(e);
 	e->now = 1000000;
-	e->snap = compile(e, "", ext_vlan, int_vlan, NULL, 0);
+	e->snap = compile(e, "", ext_vlan, int_vlan, NULL);
 	e->neigh = lb_neigh_create(&np, &ops);
 	assert_non_null(e->neigh);
 	env_neigh(e);
@@ -1070,7 +1070,8 @@ test_affinity(void **state)
 {
 	struct env *e = env_new("", "");
 	uint32_t vip = ip("192.0.2.30"), client = ip("203.0.113.77"), first = 0, o, prev_owner = 99;
-	struct lb_snap_drain d;
+	struct lb_overlay *ov = lb_overlay_new();
+	struct lb_ip drained;
 	struct frame f;
 	struct lb_dp_result r;
 	uint16_t p;
@@ -1101,11 +1102,11 @@ test_affinity(void **state)
 		assert_int_equal(t1.fe->targets[t1.target].addr, first);
 	}
 	/* drain the chosen target: new connections go elsewhere, and stick there */
-	memset(&d, 0, sizeof(d));
-	d.addr = first;
-	d.port = htons(30443);
+	drained = lb_ip4(first);
+	assert_int_equal(lb_overlay_drain(ov, NULL, &drained, htons(30443), true), 0);
 	lb_snap_free(e->snap);
-	e->snap = compile(e, "", "", "", &d, 1);
+	e->snap = compile(e, "", "", "", ov);
+	lb_overlay_free(ov);
 	build_tcp(&f, CLIENT_MAC, client, 3000, vip, 443, LB_TCP_SYN);
 	assert_int_equal(run(e, &f, 0, &r, NULL), LB_DP_TX);
 	{
@@ -1139,7 +1140,7 @@ test_reload_keeps_flows(void **state)
 	(void)state;
 	/* add .12 first: three targets */
 	lb_snap_free(e->snap);
-	e->snap = compile(e, "{ address = \"198.51.100.12\"; port = 30080; },", "", "", NULL, 0);
+	e->snap = compile(e, "{ address = \"198.51.100.12\"; port = 30080; },", "", "", NULL);
 	for (i = 0; i < 400; i++) {
 		build_tcp(&f, CLIENT_MAC, htonl(0xcb007100 + i), 5000, vip, 80, LB_TCP_SYN);
 		assert_int_equal(run(e, &f, 0, &r, NULL), LB_DP_TX);
@@ -1147,7 +1148,7 @@ test_reload_keeps_flows(void **state)
 	}
 	/* reload without .12 */
 	lb_snap_free(e->snap);
-	e->snap = compile(e, "", "", "", NULL, 0);
+	e->snap = compile(e, "", "", "", NULL);
 	for (i = 0; i < 400; i++) {
 		build_tcp(&f, CLIENT_MAC, htonl(0xcb007100 + i), 5000, vip, 80, LB_TCP_ACK);
 		assert_int_equal(run(e, &f, 0, &r, NULL), LB_DP_TX);

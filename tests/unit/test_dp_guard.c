@@ -139,7 +139,7 @@ compile(struct env *e, const char *text)
 	se.mtu[0] = e->mtu[0];
 	se.mtu[1] = e->mtu[1];
 	lb_snap_free(e->snap);
-	e->snap = lb_snap_build(cfg, &se, NULL, 0, err, sizeof(err));
+	e->snap = lb_snap_build_config(cfg, &se, NULL, err, sizeof(err));
 	if (e->snap == NULL)
 		fail_msg("snap: %s", err);
 	lb_config_free(e->cfg);

@@ -40,19 +40,26 @@ static const char status_json[] =
 static const char frontends_json[] =
 	"{\"frontends\":[{\"name\":\"web\",\"vip\":\"192.0.2.10\",\"protocol\":\"tcp\",\"port\":80,"
 	"\"method\":\"fullnat\",\"session_affinity\":\"none\",\"affinity_timeout\":10800,"
-	"\"source_ranges\":[\"0.0.0.0/0\"],\"maglev_size\":65537,\"targets\":3,\"active\":3},"
+	"\"source_ranges\":[\"0.0.0.0/0\"],\"maglev_size\":65537,\"targets\":3,\"active\":3,"
+	"\"fail_open\":false,\"origin\":\"config /etc/lbd/lbd.conf:40\",\"source\":\"config\"},"
 	"{\"name\":\"dns\",\"vip\":\"192.0.2.11\",\"protocol\":\"udp\",\"port\":53,"
 	"\"method\":\"dnat\",\"session_affinity\":\"clientip\",\"affinity_timeout\":600,"
 	"\"source_ranges\":[\"10.0.0.0/8\",\"192.168.0.0/16\"],\"maglev_size\":251,"
-	"\"targets\":12,\"active\":11}]}";
+	"\"targets\":12,\"active\":11,\"fail_open\":true,\"origin\":\"k8s kube-system/dns port dns\","
+	"\"source\":\"kubernetes\",\"service\":{\"namespace\":\"kube-system\",\"name\":\"dns\","
+	"\"port\":\"dns\"}}]}";
 
 static const char targets_json[] =
 	"{\"frontend\":\"web\",\"targets\":["
 	"{\"address\":\"198.51.100.11\",\"port\":30080,\"weight\":1,\"drained\":false,"
+	"\"state\":\"active\",\"reasons\":[],"
 	"\"slots\":16384,\"share\":0.25,\"nexthop\":\"198.51.100.11\"},"
 	"{\"address\":\"198.51.100.12\",\"port\":30080,\"weight\":2,\"drained\":false,"
+	"\"state\":\"terminating\",\"reasons\":[\"terminating (Kubernetes endpoint)\"],"
 	"\"slots\":32769,\"share\":0.5000076,\"nexthop\":\"198.51.100.12\"},"
 	"{\"address\":\"203.0.113.100\",\"port\":8080,\"weight\":1,\"drained\":true,"
+	"\"state\":\"drained\",\"reasons\":[\"drained (lbctl drain, all frontends)\","
+	"\"unhealthy: healthz 503\"],"
 	"\"slots\":16384,\"share\":0.25,\"nexthop\":\"198.51.100.1\"}]}";
 
 #define WORKER_STATS(id, lc, rx, tx, nf, ttl) \
@@ -162,10 +169,12 @@ test_fmt_frontends(void **state)
 {
 	(void)state;
 	expect_fmt("frontends", frontends_json, false,
-		"NAME  VIP         PROTO  PORT  METHOD   AFFINITY       TARGETS  ACTIVE  MAGLEV  SOURCES\n"
-		"web   192.0.2.10  tcp      80  fullnat  none                 3       3   65537  0.0.0.0/0\n"
+		"NAME  VIP         PROTO  PORT  METHOD   AFFINITY       TARGETS  ACTIVE  MAGLEV  SOURCES"
+		"                    ORIGIN\n"
+		"web   192.0.2.10  tcp      80  fullnat  none                 3       3   65537  0.0.0.0/0"
+		"                  config /etc/lbd/lbd.conf:40\n"
 		"dns   192.0.2.11  udp      53  dnat     clientip/600s       12      11     251  "
-		"10.0.0.0/8,192.168.0.0/16\n");
+		"10.0.0.0/8,192.168.0.0/16  k8s kube-system/dns port dns [failing open]\n");
 	expect_fmt("frontends", "{\"frontends\":[]}", false, "no frontends\n");
 }
 
@@ -175,10 +184,12 @@ test_fmt_targets(void **state)
 	(void)state;
 	expect_fmt("targets", targets_json, false,
 		"frontend web: 3 targets\n"
-		"ADDRESS         PORT  WEIGHT  DRAINED  SLOTS   SHARE  NEXTHOP\n"
-		"198.51.100.11  30080       1  no       16384  25.00%  198.51.100.11\n"
-		"198.51.100.12  30080       2  no       32769  50.00%  198.51.100.12\n"
-		"203.0.113.100   8080       1  yes      16384  25.00%  198.51.100.1\n");
+		"ADDRESS         PORT  WEIGHT  STATE        SLOTS   SHARE  NEXTHOP        WHY\n"
+		"198.51.100.11  30080       1  active       16384  25.00%  198.51.100.11  -\n"
+		"198.51.100.12  30080       2  terminating  32769  50.00%  198.51.100.12  "
+		"terminating (Kubernetes endpoint)\n"
+		"203.0.113.100   8080       1  drained      16384  25.00%  198.51.100.1   "
+		"drained (lbctl drain, all frontends); unhealthy: healthz 503\n");
 	expect_fmt("targets", "{\"frontend\":\"web\",\"targets\":[]}", false,
 		"frontend web: 0 targets\n");
 }

@@ -226,9 +226,11 @@ test_reference(void **state)
 {
 	static const uint32_t mixed[] = { 1, 2, 3, 5, 10, 0, 7 };
 	static const uint32_t ns[] = { 1, 2, 3, 10, 57 };
-	static const uint32_t ms[] = { 7, 251, 4099 };
+	/* up to 65537: the builder's dense phase (rank bitmaps) starts once
+	 * m / (4 x targets left) slots are free, so every size here runs it */
+	static const uint32_t ms[] = { 7, 251, 4099, 65537 };
 	struct lb_maglev_target t[57];
-	uint64_t *got = malloc(8 * 4099), *want = malloc(8 * 4099);
+	uint64_t *got = malloc(8 * 65537), *want = malloc(8 * 65537);
 	uint32_t a, b, k;
 
 	(void)state;

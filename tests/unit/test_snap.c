@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "lb_maglev.h"
+#include "lb_model.h"
 #include "lb_snap.h"
 
 /*
@@ -28,8 +29,8 @@
  *   none     203.0.113.12 tcp 80   no targets
  */
 
-#define MAX_FE	64
-#define MAX_T	64
+#define MAX_FE	1024
+#define MAX_T	16
 
 struct fx {
 	struct lb_config cfg;
@@ -168,10 +169,10 @@ fx_ref(void)
 }
 
 static struct lb_snap *
-build(struct fx *f, const struct lb_snap_drain *d, uint32_t nd)
+build(struct fx *f, const struct lb_overlay *ov)
 {
 	char err[256] = "";
-	struct lb_snap *s = lb_snap_build(&f->cfg, &f->env, d, nd, err, sizeof(err));
+	struct lb_snap *s = lb_snap_build_config(&f->cfg, &f->env, ov, err, sizeof(err));
 
 	if (s == NULL)
 		fail_msg("build failed: %s", err);
@@ -223,7 +224,7 @@ test_ports_and_globals(void **state)
 	uint32_t i;
 
 	(void)state;
-	s = build(f, NULL, 0);
+	s = build(f, NULL);
 	assert_int_equal((uintptr_t)s % 64, 0);
 	assert_int_equal(s->generation, 0);
 	assert_int_equal(s->n_workers, 4);
@@ -267,7 +268,7 @@ test_ports_and_globals(void **state)
 	/* Timeouts too long for the flow table's clock are clamped. */
 	f->cfg.timeouts.tcp_established = 4000000;
 	f->fes[1].affinity_timeout = 4000000;
-	s = build(f, NULL, 0);
+	s = build(f, NULL);
 	assert_int_equal(s->timeout_ms[LB_FLOW_EST], 0x7fffffff);
 	assert_int_equal(fe_named(s, "web-udp")->affinity_timeout_ms, 0x7fffffff);
 	lb_snap_free(s);
@@ -285,7 +286,7 @@ test_frontends(void **state)
 	uint32_t *ref;
 
 	(void)state;
-	s = build(f, NULL, 0);
+	s = build(f, NULL);
 	/* Config order is kept. */
 	for (i = 0; i < 5; i++)
 		assert_string_equal(s->fes[i].name, f->fes[i].name);
@@ -392,7 +393,7 @@ test_lookups(void **state)
 	uint32_t i, used = 0;
 
 	(void)state;
-	s = build(f, NULL, 0);
+	s = build(f, NULL);
 	assert_int_equal(s->fe_mask, 15);
 	for (i = 0; i < s->n_fes; i++) {
 		fe = lb_snap_fe_lookup(s, f->fes[i].vip, f->fes[i].proto, f->fes[i].port);
@@ -493,7 +494,7 @@ test_many_frontends(void **state)
 			(uint16_t)(1000 + i / 2), LB_METHOD_FULLNAT, 7);
 		add_t(fe, "10.1.0.50", (uint16_t)(2000 + i), 1);
 	}
-	s = build(f, NULL, 0);
+	s = build(f, NULL);
 	assert_int_equal(s->fe_mask + 1, 128);
 	assert_int_equal(s->local_mask + 1, 32);	/* 5 VIPs + 2 ports + 2 SNAT */
 	for (i = 0; i < 40; i++)
@@ -537,8 +538,8 @@ test_order_independent(void **state)
 			add_t(fb, addrs[r], (uint16_t)(30000 + j), 1 + r % 3);
 		}
 	}
-	sa = build(a, NULL, 0);
-	sb = build(b, NULL, 0);
+	sa = build(a, NULL);
+	sb = build(b, NULL);
 	for (i = 0; i < 3; i++) {
 		char name[8];
 		const struct lb_snap_fe *x, *y;
@@ -566,29 +567,27 @@ static void
 test_drains(void **state)
 {
 	struct fx *f = fx_ref();
-	struct lb_snap_drain d[4];
+	struct lb_overlay *ov = lb_overlay_new();
+	struct lb_ip a;
 	const struct lb_snap_fe *fe0, *fe1;
 	struct lb_snap *s0, *s1;
 	uint32_t i, di, cnt[8];
 
 	(void)state;
-	s0 = build(f, NULL, 0);
-	memset(d, 0, sizeof(d));
+	s0 = build(f, NULL);
 	/* Global: a target of web-udp and web-tls. */
-	d[0].addr = IP("10.1.0.21");
-	d[0].port = htons(8080);
+	a = lb_ip4(IP("10.1.0.21"));
+	assert_int_equal(lb_overlay_drain(ov, NULL, &a, htons(8080), true), 0);
 	/* Per frontend: web's 10.1.0.12:30080. */
-	snprintf(d[1].fe, sizeof(d[1].fe), "web");
-	d[1].addr = IP("10.1.0.12");
-	d[1].port = htons(30080);
+	a = lb_ip4(IP("10.1.0.12"));
+	assert_int_equal(lb_overlay_drain(ov, "web", &a, htons(30080), true), 0);
 	/* Names another frontend: no effect on web. */
-	snprintf(d[2].fe, sizeof(d[2].fe), "web-tls");
-	d[2].addr = IP("10.1.0.11");
-	d[2].port = htons(30080);
+	a = lb_ip4(IP("10.1.0.11"));
+	assert_int_equal(lb_overlay_drain(ov, "web-tls", &a, htons(30080), true), 0);
 	/* Not a target anywhere. */
-	d[3].addr = IP("10.9.9.9");
-	d[3].port = htons(1);
-	s1 = build(f, d, 4);
+	a = lb_ip4(IP("10.9.9.9"));
+	assert_int_equal(lb_overlay_drain(ov, NULL, &a, htons(1), true), 0);
+	s1 = build(f, ov);
 
 	fe0 = fe_named(s0, "web");
 	fe1 = fe_named(s1, "web");
@@ -632,10 +631,9 @@ test_drains(void **state)
 	lb_snap_free(s1);
 
 	/* Draining the last active target leaves no table. */
-	d[1].fe[0] = '\0';
-	d[1].addr = IP("10.1.0.22");
-	d[1].port = htons(8080);
-	s1 = build(f, d, 2);
+	a = lb_ip4(IP("10.1.0.22"));
+	assert_int_equal(lb_overlay_drain(ov, NULL, &a, htons(8080), true), 0);
+	s1 = build(f, ov);
 	fe1 = fe_named(s1, "web-udp");
 	assert_int_equal(fe1->n_active, 0);
 	assert_null(fe1->maglev);
@@ -644,6 +642,7 @@ test_drains(void **state)
 		assert_int_equal(fe1->targets[i].flags, LB_SNAP_T_DRAINED);
 	lb_snap_free(s1);
 	lb_snap_free(s0);
+	lb_overlay_free(ov);
 	free(f);
 }
 
@@ -653,7 +652,8 @@ test_drain_disruption(void **state)
 {
 	struct fx *f = fx_base();
 	struct lb_config_frontend *fe;
-	struct lb_snap_drain d = { .fe = "big" };
+	struct lb_overlay *ov = lb_overlay_new();
+	struct lb_ip da = lb_ip4(IP("10.1.1.14"));
 	const struct lb_snap_fe *x, *y;
 	struct lb_snap *s0, *s1;
 	uint32_t i, kept = 0, other = 0, di;
@@ -666,10 +666,10 @@ test_drain_disruption(void **state)
 		snprintf(a, sizeof(a), "10.1.1.%u", 10 + i);
 		add_t(fe, a, 30000, 1);
 	}
-	d.addr = IP("10.1.1.14");
-	d.port = htons(30000);
-	s0 = build(f, NULL, 0);
-	s1 = build(f, &d, 1);
+	assert_int_equal(lb_overlay_drain(ov, "big", &da, htons(30000), true), 0);
+	s0 = build(f, NULL);
+	s1 = build(f, ov);
+	lb_overlay_free(ov);
 	x = &s0->fes[0];
 	y = &s1->fes[0];
 	di = (uint32_t)tidx(x, "10.1.1.14", 30000);
@@ -688,6 +688,243 @@ test_drain_disruption(void **state)
 	free(f);
 }
 
+/* Incremental: a change to 1 of 1,000 frontends (65537 slots each) builds
+ * one table and reuses 999; the old and new snapshots share them. The time
+ * spent building tables is printed (a figure for the README, not a timed
+ * assertion). */
+static void
+test_incremental(void **state)
+{
+	struct fx *f = fx_base();
+	struct lb_snap_input in = { .settings = &f->cfg, .env = &f->env };
+	struct lb_snap_build_stats st;
+	struct lb_model *m0, *m1;
+	struct lb_overlay *ov = lb_overlay_new();
+	struct lb_snap *s0, *s1, *s2;
+	struct lb_ip a;
+	char err[256];
+	uint32_t i;
+
+	(void)state;
+	for (i = 0; i < 1000; i++) {
+		struct lb_config_frontend *fe;
+		char name[16], vip[20];
+
+		snprintf(name, sizeof(name), "fe%u", i);
+		snprintf(vip, sizeof(vip), "203.0.%u.%u", 113 + i / 250, 1 + i % 250);
+		fe = add_fe(f, name, vip, LB_PROTO_TCP, 80, LB_METHOD_FULLNAT, 65537);
+		add_t(fe, "10.1.0.11", (uint16_t)(30000 + i), 1);
+		add_t(fe, "10.1.0.12", (uint16_t)(30000 + i), 1);
+		add_t(fe, "10.1.0.13", (uint16_t)(30000 + i), 1);
+	}
+	m0 = lb_config_model(&f->cfg, err, sizeof(err));
+	assert_non_null(m0);
+	in.model = m0;
+	s0 = lb_snap_build(&in, NULL, NULL, &st, err, sizeof(err));
+	assert_non_null(s0);
+	assert_int_equal(st.tables_built, 1000);
+	assert_int_equal(st.tables_reused, 0);
+	print_message("initial build: 1000 tables of 65537 slots in %.1f ms\n", st.table_ns / 1e6);
+
+	/* the same model again: nothing to build */
+	in.prev = s0;
+	s1 = lb_snap_build(&in, NULL, NULL, &st, err, sizeof(err));
+	assert_non_null(s1);
+	assert_int_equal(st.tables_built, 0);
+	assert_int_equal(st.tables_reused, 1000);
+	for (i = 0; i < 1000; i++)
+		assert_ptr_equal(s1->fes[i].maglev, s0->fes[i].maglev);
+
+	/* one frontend gains a target (a new model from the config) */
+	add_t(&f->fes[500], "10.1.0.14", 30500, 1);
+	m1 = lb_config_model(&f->cfg, err, sizeof(err));
+	assert_non_null(m1);
+	in.model = m1;
+	in.prev = s1;
+	s2 = lb_snap_build(&in, NULL, NULL, &st, err, sizeof(err));
+	assert_non_null(s2);
+	assert_int_equal(st.tables_built, 1);
+	assert_int_equal(st.tables_reused, 999);
+	print_message("1 of 1000 frontends changed: %u table built in %.3f ms (whole build %.3f ms)\n",
+		st.tables_built, st.table_ns / 1e6, st.total_ns / 1e6);
+	assert_true(s2->fes[500].maglev != s1->fes[500].maglev);
+	assert_ptr_equal(s2->fes[499].maglev, s1->fes[499].maglev);
+	/* tables outlive the snapshot that built them while another uses them */
+	lb_snap_free(s0);
+	lb_snap_free(s1);
+	assert_int_equal(s2->fes[0].maglev[0] < 3, true);
+
+	/* a drain of one target changes one table (effective weight), not more */
+	a = lb_ip4(IP("10.1.0.11"));
+	assert_int_equal(lb_overlay_drain(ov, "fe7", &a, htons(30007), true), 0);
+	in.overlay = ov;
+	in.prev = s2;
+	s1 = lb_snap_build(&in, NULL, NULL, &st, err, sizeof(err));
+	assert_non_null(s1);
+	assert_int_equal(st.tables_built, 1);
+	assert_int_equal(s1->fes[7].n_active, 2);
+	lb_snap_free(s2);
+	lb_snap_free(s1);
+	lb_overlay_free(ov);
+	lb_model_free(m0);
+	lb_model_free(m1);
+	free(f);
+}
+
+/* Overlay flags, fail-open, and terminating targets. */
+static void
+test_flags_and_fail_open(void **state)
+{
+	struct fx *f = fx_ref();
+	struct lb_overlay *ov = lb_overlay_new();
+	struct lb_snap_input in = { .settings = &f->cfg, .env = &f->env, .overlay = ov };
+	struct lb_model *m;
+	const struct lb_snap_fe *fe;
+	struct lb_snap *s;
+	struct lb_ip a;
+	char err[256];
+
+	(void)state;
+	m = lb_config_model(&f->cfg, err, sizeof(err));
+	assert_non_null(m);
+	in.model = m;
+	/* web-udp: both targets unhealthy -> fail open, both keep their slots */
+	a = lb_ip4(IP("10.1.0.21"));
+	assert_int_equal(lb_overlay_set_unhealthy(ov, NULL, &a, 0, true, "down"), 0);
+	a = lb_ip4(IP("10.1.0.22"));
+	assert_int_equal(lb_overlay_set_unhealthy(ov, NULL, &a, 0, true, "down"), 0);
+	s = lb_snap_build(&in, NULL, NULL, NULL, err, sizeof(err));
+	assert_non_null(s);
+	fe = fe_named(s, "web-udp");
+	assert_true(fe->flags & LB_SNAP_FE_FAIL_OPEN);
+	assert_int_equal(fe->n_active, 2);
+	assert_true(fe->targets[0].flags & LB_SNAP_T_UNHEALTHY);
+	/* web-tls shares 10.1.0.21:8080 but has healthy targets: no fail-open */
+	fe = fe_named(s, "web-tls");
+	assert_false(fe->flags & LB_SNAP_FE_FAIL_OPEN);
+	assert_int_equal(fe->n_active, 2);
+	lb_snap_free(s);
+
+	/* one drained and one unhealthy: drained is an operator's choice, so
+	 * failing open brings back only the unhealthy one */
+	assert_int_equal(lb_overlay_drain(ov, "web-udp", &a, htons(8080), true), 0);
+	s = lb_snap_build(&in, NULL, NULL, NULL, err, sizeof(err));
+	fe = fe_named(s, "web-udp");
+	assert_true(fe->flags & LB_SNAP_FE_FAIL_OPEN);
+	assert_int_equal(fe->n_active, 1);
+	assert_true(fe->targets[tidx(fe, "10.1.0.22", 8080)].flags & LB_SNAP_T_DRAINED);
+	lb_snap_free(s);
+	lb_model_free(m);
+
+	/* a terminating target keeps its place but holds no slot */
+	m = lb_config_model(&f->cfg, err, sizeof(err));
+	m->fes[0]->targets[0].flags |= LB_MT_TERMINATING;
+	in.model = m;
+	in.overlay = NULL;
+	s = lb_snap_build(&in, NULL, NULL, NULL, err, sizeof(err));
+	fe = fe_named(s, "web");
+	assert_int_equal(fe->n_targets, 4);
+	assert_int_equal(fe->n_active, 2);
+	{
+		uint32_t cnt[8];
+		int ti = -1;
+
+		for (uint32_t k = 0; k < fe->n_targets; k++)
+			if (fe->targets[k].flags & LB_SNAP_T_TERMINATING)
+				ti = (int)k;
+		assert_true(ti >= 0);
+		slot_counts(fe, cnt);
+		assert_int_equal(cnt[ti], 0);
+	}
+	lb_snap_free(s);
+	lb_model_free(m);
+	lb_overlay_free(ov);
+	free(f);
+}
+
+struct rejects {
+	int n;
+	char msgs[8][512];
+};
+
+static void
+on_reject(void *ctx, const struct lb_model_fe *fe, const struct lb_model_target *t,
+	const char *msg)
+{
+	struct rejects *r = ctx;
+
+	(void)fe;
+	(void)t;
+	if (r->n < 8)
+		snprintf(r->msgs[r->n], sizeof(r->msgs[0]), "%s", msg);
+	r->n++;
+}
+
+static bool
+has_msg(const struct rejects *r, const char *s)
+{
+	for (int i = 0; i < r->n && i < 8; i++)
+		if (strstr(r->msgs[i], s) != NULL)
+			return true;
+	return false;
+}
+
+/* A frontend or target the data path cannot serve is left out and said so;
+ * the rest of the snapshot is built. */
+static void
+test_rejections(void **state)
+{
+	struct fx *f = fx_ref();
+	struct lb_snap_input in = { .settings = &f->cfg, .env = &f->env };
+	struct rejects r = { 0 };
+	struct lb_model *m;
+	struct lb_model_fe *v6;
+	struct lb_snap *s;
+	char err[256];
+
+	(void)state;
+	m = lb_config_model(&f->cfg, err, sizeof(err));
+	assert_non_null(m);
+	/* an IPv6 frontend, and an IPv6 target in an IPv4 one */
+	v6 = lb_model_fe_new(1, 0, 0);
+	snprintf(v6->name, sizeof(v6->name), "ns/v6:http");
+	snprintf(v6->origin, sizeof(v6->origin), "k8s ns/v6 port http");
+	assert_int_equal(lb_ip_parse("2001:db8::1", &v6->vip), 0);
+	v6->proto = LB_PROTO_TCP;
+	v6->port = htons(80);
+	assert_int_equal(lb_ip_parse("2001:db8::10", &v6->targets[0].addr), 0);
+	v6->targets[0].port = htons(80);
+	assert_int_equal(lb_model_fe_seal(v6, err, sizeof(err)), 0);
+	assert_int_equal(lb_model_add(m, v6), 0);
+	lb_model_fe_put(v6);
+	/* a VIP that is lbd's SNAT address */
+	v6 = lb_model_fe_new(0, 0, 0);
+	snprintf(v6->name, sizeof(v6->name), "ns/snat:x");
+	v6->vip = lb_ip4(IP("10.1.0.100"));
+	v6->proto = LB_PROTO_TCP;
+	v6->port = htons(80);
+	assert_int_equal(lb_model_fe_seal(v6, err, sizeof(err)), 0);
+	assert_int_equal(lb_model_add(m, v6), 0);
+	lb_model_fe_put(v6);
+	/* an off-link target while the internal port has no gateway */
+	f->cfg.ports[1].gateway = 0;
+	in.model = m;
+	assert_int_equal(lb_snap_check(&in, on_reject, &r), 3);
+	assert_int_equal(r.n, 3);
+	r.n = 0;
+	s = lb_snap_build(&in, on_reject, &r, NULL, err, sizeof(err));
+	assert_non_null(s);
+	assert_int_equal(r.n, 3);
+	assert_true(has_msg(&r, "frontend web: target 10.2.0.5:30080 is off the internal subnet"));
+	assert_true(has_msg(&r, "frontend ns/v6:http: VIP 2001:db8::1: IPv6 is not served yet"));
+	assert_true(has_msg(&r, "frontend ns/snat:x: VIP 10.1.0.100 is a SNAT address of lbd"));
+	assert_int_equal(s->n_fes, 5);
+	assert_int_equal(fe_named(s, "web")->n_targets, 3);
+	lb_snap_free(s);
+	lb_model_free(m);
+	free(f);
+}
+
 /* Configs the validator should have refused fail cleanly with a message. */
 static void
 test_errors(void **state)
@@ -702,7 +939,7 @@ test_errors(void **state)
 	fe = add_fe(f, "dup", "203.0.113.10", LB_PROTO_TCP, 443, LB_METHOD_DNAT, 7);
 	add_t(fe, "10.1.0.11", 1, 1);
 	err[0] = '\0';
-	assert_null(lb_snap_build(&f->cfg, &f->env, NULL, 0, err, sizeof(err)));
+	assert_null(lb_snap_build_config(&f->cfg, &f->env, NULL, err, sizeof(err)));
 	assert_non_null(strstr(err, "web-tls"));
 	assert_non_null(strstr(err, "dup"));
 	free(f);
@@ -711,7 +948,7 @@ test_errors(void **state)
 	f = fx_ref();
 	add_t(&f->fes[0], "10.1.0.11", 30080, 5);
 	err[0] = '\0';
-	assert_null(lb_snap_build(&f->cfg, &f->env, NULL, 0, err, sizeof(err)));
+	assert_null(lb_snap_build_config(&f->cfg, &f->env, NULL, err, sizeof(err)));
 	assert_non_null(strstr(err, "10.1.0.11:30080"));
 	free(f);
 
@@ -719,7 +956,7 @@ test_errors(void **state)
 	f = fx_ref();
 	f->cfg.ports[1].gateway = 0;
 	err[0] = '\0';
-	assert_null(lb_snap_build(&f->cfg, &f->env, NULL, 0, err, sizeof(err)));
+	assert_null(lb_snap_build_config(&f->cfg, &f->env, NULL, err, sizeof(err)));
 	assert_non_null(strstr(err, "10.2.0.5:30080"));
 	free(f);
 
@@ -727,7 +964,7 @@ test_errors(void **state)
 	f = fx_ref();
 	f->fes[2].maglev_size = 250;
 	err[0] = '\0';
-	assert_null(lb_snap_build(&f->cfg, &f->env, NULL, 0, err, sizeof(err)));
+	assert_null(lb_snap_build_config(&f->cfg, &f->env, NULL, err, sizeof(err)));
 	assert_non_null(strstr(err, "250"));
 	free(f);
 
@@ -735,11 +972,11 @@ test_errors(void **state)
 	f = fx_ref();
 	f->env.dev[1] = 3;
 	err[0] = '\0';
-	assert_null(lb_snap_build(&f->cfg, &f->env, NULL, 0, err, sizeof(err)));
+	assert_null(lb_snap_build_config(&f->cfg, &f->env, NULL, err, sizeof(err)));
 	assert_true(err[0] != '\0');
 	f->env.dev[1] = 300;
 	err[0] = '\0';
-	assert_null(lb_snap_build(&f->cfg, &f->env, NULL, 0, err, sizeof(err)));
+	assert_null(lb_snap_build_config(&f->cfg, &f->env, NULL, err, sizeof(err)));
 	assert_true(err[0] != '\0');
 	free(f);
 
@@ -748,7 +985,7 @@ test_errors(void **state)
 	f->cfg.snat_port_lo = 2000;
 	f->cfg.snat_port_hi = 2002;
 	err[0] = '\0';
-	assert_null(lb_snap_build(&f->cfg, &f->env, NULL, 0, err, sizeof(err)));
+	assert_null(lb_snap_build_config(&f->cfg, &f->env, NULL, err, sizeof(err)));
 	assert_true(err[0] != '\0');
 	free(f);
 }
@@ -766,7 +1003,7 @@ test_minimal(void **state)
 	f->cfg.n_snat = 0;
 	f->cfg.snat_port_lo = 0;
 	f->cfg.snat_port_hi = 0;
-	s = build(f, NULL, 0);
+	s = build(f, NULL);
 	assert_int_equal(s->n_fes, 0);
 	assert_int_equal(s->fe_mask, 15);
 	assert_null(lb_snap_fe_lookup(s, IP("203.0.113.10"), LB_PROTO_TCP, htons(80)));
@@ -783,7 +1020,7 @@ test_minimal(void **state)
 	f->cfg.int_port = 0;
 	fe = add_fe(f, "dnat", "10.1.200.1", LB_PROTO_TCP, 80, LB_METHOD_DNAT, 7);
 	add_t(fe, "10.1.0.11", 8080, 1);
-	s = build(f, NULL, 0);
+	s = build(f, NULL);
 	assert_int_equal(s->n_ports, 1);
 	assert_int_equal(s->dev_to_port[3], 0);
 	assert_int_equal(s->dev_to_port[7], LB_SNAP_NO_PORT);
@@ -810,6 +1047,9 @@ main(void)
 		cmocka_unit_test(test_drains),
 		cmocka_unit_test(test_drain_disruption),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_incremental),
+		cmocka_unit_test(test_flags_and_fail_open),
+		cmocka_unit_test(test_rejections),
 		cmocka_unit_test(test_minimal),
 	};
 
