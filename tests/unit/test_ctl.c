@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "lb_ctl.h"
+#include "lb_ev.h"
 
 #define WAIT_MS	5000
 
@@ -1290,6 +1291,62 @@ test_accept_backoff(void **state)
 	conn_close(c);
 }
 
+/* The same attached to an event loop: the listener's interest is dropped for
+ * the rest and a timer restores it, so the loop does not run its callback on
+ * every pass. */
+static void
+test_accept_backoff_ev(void **state)
+{
+	struct fix *f = *state;
+	struct rlimit saved;
+	struct lb_ev *ev;
+	int fd, passes = 0, calls = 0;
+	char err[256], path[96];
+	int64_t end;
+
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved), 0);
+	snprintf(path, sizeof(path), "%s/tight-ev.sock", f->dir);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	ev = lb_ev_create();
+	assert_non_null(ev);
+	lb_ctl_server_close(f->s);
+	set_nofile((rlim_t)lowest_free_fd() + 1);
+	f->s = lb_ctl_server_open(path, err, sizeof(err));
+	if (f->s == NULL)
+		fail_msg("open: %s", err);
+	f->h.s = f->s;
+	assert_int_equal(lb_ctl_server_attach(f->s, ev, handler, &f->h), 0);
+	{
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+		assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	}
+	end = now_ms() + 500;
+	while (now_ms() < end) {
+		int n = lb_ev_run_once(ev, 1);
+
+		passes++;
+		if (n > 0)
+			calls += n;
+	}
+	/* about one accept attempt and one timer per 100 ms rest */
+	assert_true(calls >= 1);
+	assert_true(calls <= 14);
+	assert_int_equal(lb_ctl_server_clients(f->s), 0);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
+	end = now_ms() + 2000;
+	while (lb_ctl_server_clients(f->s) == 0 && now_ms() < end)
+		lb_ev_run_once(ev, 10);
+	assert_int_equal(lb_ctl_server_clients(f->s), 1);
+	close(fd);
+	lb_ctl_server_close(f->s);
+	f->s = NULL;
+	lb_ev_destroy(ev);
+	(void)passes;
+}
+
 int
 main(void)
 {
@@ -1313,6 +1370,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_deferred, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_accept_out_of_fds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_accept_backoff, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_accept_backoff_ev, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
