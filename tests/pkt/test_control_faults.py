@@ -143,6 +143,36 @@ def test_flows_does_not_block_the_control_loop(tmp_path):
         lbd.kill()
 
 
+def test_concurrent_flow_samples(pcap_lbd):
+    """Several clients ask for flow samples of different sizes at once: the
+    requests queue (one in flight in the workers' mailboxes at a time), and
+    each answer has exactly the flows it asked for, each a live flow."""
+    lb = pcap_lbd(workers=2)
+    syns = [F.tcp("203.0.113.%d" % (1 + i % 200), 20000 + i, F.VIP, 80, "S",
+                  dmac=EXT_MAC) for i in range(300)]
+    lb.feed(ext=syns)
+    live = {("203.0.113.%d:%d" % (1 + i % 200, 20000 + i)) for i in range(300)}
+    socks = []
+    limits = [1, 7, 50, 300, 1000, 3, 120, 299]
+    for lim in limits:
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        c.settimeout(30)
+        c.connect(lb.lbd.sock)
+        call(c, {"cmd": "flows", "limit": lim})
+        socks.append(c)
+    for lim, c in zip(limits, socks):
+        r = json.loads(c.makefile().readline())
+        assert r["ok"], r
+        res = r["result"]
+        assert res["count"] == 300
+        sample = res["sample"]
+        assert len(sample) == min(lim, 300), (lim, len(sample))
+        clients = [f["client"] for f in sample]
+        assert len(set(clients)) == len(clients) and set(clients) <= live
+        c.close()
+    lb.finish()
+
+
 def test_pipelined_requests_are_bounded(pcap_lbd):
     """One client writes 3000 requests at once (and reads the answers as they
     come): lbd runs them one per turn of its loop, so another client's
