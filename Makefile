@@ -12,16 +12,18 @@ PYTHON     ?= /usr/bin/python3
 
 # Debian 12 packages: build, run, test and demo.
 DEB_PKGS := build-essential meson ninja-build pkg-config \
-	dpdk dpdk-dev libdpdk-dev libconfig-dev libjson-c-dev libcurl4-openssl-dev \
+	dpdk dpdk-dev libdpdk-dev libconfig-dev libjson-c-dev libcurl4-openssl-dev libyaml-dev \
 	libcmocka-dev libpcap-dev \
 	python3-scapy python3-pytest python3-kubernetes openssl clang libclang-rt-14-dev \
-	iproute2 iptables ethtool curl nginx-light procps kmod
+	iproute2 iptables ethtool curl nginx-light procps kmod \
+	libmicrohttpd-dev prometheus tmux man-db
 
 FUZZ_TARGETS := fuzz_pkt fuzz_dp fuzz_ctl fuzz_config
 # Seconds per target in make fuzz-smoke (four targets: under 1.5 minutes).
 FUZZ_SECONDS ?= 20
 
-.PHONY: all deps build build-asan fuzz fuzz-smoke test test-unit test-pkt test-e2e test-k8s-fake demo hugepages clean
+.PHONY: all deps build build-asan fuzz fuzz-smoke test test-unit test-pkt test-e2e test-k8s-fake \
+	test-kapi test-k8s demo demo-k8s hugepages clean
 
 all: build
 
@@ -33,6 +35,12 @@ deps:
 		echo "make deps: installing $$missing"; \
 		if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root to install packages" >&2; exit 1; fi; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+		case " $$missing " in *" prometheus "*) \
+			if command -v systemctl >/dev/null && systemctl is-active --quiet prometheus 2>/dev/null; then \
+				echo "make deps: stopping the Prometheus server Debian's package started (the tests run their own)"; \
+				systemctl disable --now prometheus; \
+			fi ;; \
+		esac; \
 	fi
 
 $(BUILD)/build.ninja:
@@ -75,7 +83,7 @@ test-pkt: build-asan
 # lbd in between on af_packet ports. Skips with the reason when not root.
 test-e2e: build
 	PYTHONDONTWRITEBYTECODE=1 LBD_BUILD=$(abspath $(BUILD)) \
-		$(PYTHON) -m pytest -p no:cacheprovider -v -rs tests/e2e/test_e2e.py
+		$(PYTHON) -m pytest -p no:cacheprovider -v -rs tests/e2e/test_e2e.py tests/e2e/test_e2e_k8s.py
 
 # The fake Kubernetes API server checked on its own (no root, ~40 s): raw
 # HTTP/1.1 over TLS, kubectl (every version found; Debian's kubernetes-client
@@ -85,11 +93,35 @@ test-k8s-fake: deps
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends kubernetes-client; }
 	cd tests/k8s && PYTHONDONTWRITEBYTECODE=1 $(PYTHON) -m pytest -p no:cacheprovider -v -rs test_fakeapi.py
 
+# lib/kapi (the Kubernetes API client) against the fake API server, through
+# kapi_probe from the ASan build: list/watch, 410s, faults, tokens, TLS,
+# requests (no root, ~20 s). tests/kapi/README.md.
+test-kapi: build-asan
+	PYTHONDONTWRITEBYTECODE=1 LBD_BUILD=$(abspath $(BUILD_ASAN)) \
+		$(PYTHON) -m pytest -p no:cacheprovider -v -rs tests/kapi
+
+# lbd against the fake API server (root: lbd runs on DPDK vdevs): the
+# Service lifecycle, endpoints, nodes, ownership, Events, fail static,
+# tokens, 409s with the ASan build; then scale and convergence (1,000
+# Services x 20 endpoints, 1,000 changes) with the release build, whose
+# figures it prints. tests/k8s/README.md.
+test-k8s: build build-asan test-k8s-fake
+	PYTHONDONTWRITEBYTECODE=1 LBD_BUILD=$(abspath $(BUILD_ASAN)) \
+		$(PYTHON) -m pytest -p no:cacheprovider -v -rs tests/k8s/test_lbd_service.py \
+		tests/k8s/test_lbd_faults.py
+	PYTHONDONTWRITEBYTECODE=1 LBD_BUILD=$(abspath $(BUILD)) \
+		$(PYTHON) -m pytest -p no:cacheprovider -v -rs -s tests/k8s/test_lbd_scale.py
+
 # The same topology, 40 curl requests through the VIP, lbctl's view (root).
 demo: build
 	LBD_BUILD=$(abspath $(BUILD)) tests/e2e/demo.sh
 
-test: test-unit fuzz-smoke test-pkt test-e2e
+# The same topology driven by a fake Kubernetes API: a Service created with
+# kubectl gets a VIP and its status, and answers (root).
+demo-k8s: build
+	LBD_BUILD=$(abspath $(BUILD)) tests/e2e/demo-k8s.sh
+
+test: test-unit fuzz-smoke test-kapi test-pkt test-k8s test-e2e
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)

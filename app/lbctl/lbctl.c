@@ -49,6 +49,12 @@ main(int argc, char **argv)
 		json_object_put(o.req);
 		return LBCTL_EXIT_FAIL;
 	}
+	if (strcmp(o.cmd, "top") == 0) {
+		rc = lbctl_top_run(fd, &o);
+		close(fd);
+		json_object_put(o.req);
+		return rc;
+	}
 	resp = lb_ctl_call(fd, o.req, o.timeout_ms, err, sizeof(err));
 	close(fd);
 	json_object_put(o.req);

@@ -20,6 +20,8 @@
 #define LBCTL_DEFAULT_TIMEOUT_MS	10000
 #define LBCTL_FLOWS_DEFAULT		20
 #define LBCTL_FLOWS_MAX			1000
+#define LBCTL_TOP_DELAY_MS		1000
+#define LBCTL_TOP_MAX_ITER		1000000
 
 enum lbctl_output {
 	LBCTL_OUT_TABLE,
@@ -33,6 +35,9 @@ struct lbctl_opts {
 	bool verbose;			/* -v */
 	const char *cmd;		/* the command's name as sent to lbd */
 	struct json_object *req;	/* the request; the caller puts it */
+	/* top */
+	unsigned iterations;		/* -n: frames to show, 0 = until q */
+	int delay_ms;			/* -d */
 };
 
 enum lbctl_parse {
@@ -60,5 +65,24 @@ void lbctl_usage(FILE *out);
 void lbctl_fmt_table(FILE *out, const char *cmd, struct json_object *result, bool verbose);
 /* Prints the result as indented JSON, keys in the order lbd sent them. */
 void lbctl_fmt_json(FILE *out, struct json_object *result);
+
+/*
+ * lbctl top (lbctl_top.c): one sample is the results of status, stats and
+ * frontends at a monotonic time t (seconds). lbctl_top_render prints one
+ * frame: rates between prev and cur (prev NULL: the first frame, totals
+ * only), cut to width x height (0: unlimited). Shapes follow docs/lbctl.md;
+ * missing parts print as "-".
+ */
+struct lbctl_top_sample {
+	double t;
+	struct json_object *status;
+	struct json_object *stats;
+	struct json_object *frontends;
+};
+void lbctl_top_render(FILE *out, const struct lbctl_top_sample *prev,
+	const struct lbctl_top_sample *cur, double delay, unsigned width, unsigned height);
+/* Runs lbctl top on fd: a live view on a terminal (q quits), frames one
+ * after the other otherwise. Returns the exit status. */
+int lbctl_top_run(int fd, const struct lbctl_opts *o);
 
 #endif /* LBCTL_H */

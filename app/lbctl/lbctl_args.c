@@ -14,6 +14,7 @@ struct args {
 	int argc;		/* the command's own arguments */
 	char **argv;
 	unsigned limit;		/* -n, 0 when not given */
+	int delay_ms;		/* -d, 0 when not given */
 };
 
 struct command {
@@ -36,14 +37,18 @@ set_err(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Frontend names: a config name, or NAMESPACE/NAME:PORT for Kubernetes
+ * (lib/model's LB_MODEL_NAME_MAX, NUL included). */
+#define FRONTEND_NAME_MAX	384
+
 static int
 check_frontend(const char *cmd, const char *name, char *err, size_t errlen)
 {
 	size_t i, len = strlen(name);
 
-	if (len == 0 || len >= LB_NAME_MAX) {
+	if (len == 0 || len >= FRONTEND_NAME_MAX) {
 		set_err(err, errlen, "%s: frontend name must be 1 to %d characters", cmd,
-			LB_NAME_MAX - 1);
+			FRONTEND_NAME_MAX - 1);
 		return -1;
 	}
 	for (i = 0; i < len; i++) {
@@ -86,6 +91,16 @@ build_flows(const struct args *a, struct json_object *req, char *err, size_t err
 	(void)errlen;
 	json_object_object_add(req, "limit",
 		json_object_new_int(a->limit ? (int)a->limit : LBCTL_FLOWS_DEFAULT));
+	return 0;
+}
+
+static int
+build_top(const struct args *a, struct json_object *req, char *err, size_t errlen)
+{
+	(void)a;
+	(void)req;
+	(void)err;
+	(void)errlen;
 	return 0;
 }
 
@@ -154,6 +169,12 @@ static const struct command commands[] = {
 	{ "undrain", "undrain TARGET-IP:PORT [FRONTEND]", "undo drain", 1, 2, build_drain },
 	{ "reload", "reload", "re-read the configuration file", 0, 0, NULL },
 	{ "neighbours", "neighbours", "the ARP neighbour table", 0, 0, NULL },
+	{ "services", "services", "Kubernetes Services lbd serves, their VIPs and state",
+		0, 0, NULL },
+	{ "top", "top [-d SECS] [-n N]",
+		"live rates per port, worker, drop reason and frontend (q quits)", 0, 0, build_top },
+	{ "health", "health", "health checks: state, last result and targets of each", 0, 0,
+		NULL },
 };
 
 static const struct command *
@@ -197,7 +218,8 @@ lbctl_usage(FILE *out)
 		"  -s, --socket PATH    control socket (default: $LBD_SOCKET, else %s)\n"
 		"  -o, --output FORMAT  table (default) or json (the result object as lbd sent it)\n"
 		"  -t, --timeout SECS   how long to wait for lbd (default %d)\n"
-		"  -n, --limit N        flows: how many flows to show\n"
+		"  -n, --limit N        flows: how many flows to show; top: frames to show, then exit\n"
+		"  -d, --delay SECS     top: seconds between frames (default 1)\n"
 		"  -v, --verbose        stats: show every drop reason, not only non-zero ones\n"
 		"  -h, --help           this text\n"
 		"\n"
@@ -229,7 +251,7 @@ parse_limit(const char *s, unsigned *limit)
 
 	errno = 0;
 	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < 1 || v > LBCTL_FLOWS_MAX)
+	if (errno != 0 || end == s || *end != '\0' || v < 1 || v > LBCTL_TOP_MAX_ITER)
 		return -1;
 	*limit = (unsigned)v;
 	return 0;
@@ -244,6 +266,7 @@ lbctl_parse_args(int argc, char **argv, const char *sock_env, struct lbctl_opts 
 		{ "output", required_argument, NULL, 'o' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "limit", required_argument, NULL, 'n' },
+		{ "delay", required_argument, NULL, 'd' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -261,7 +284,7 @@ lbctl_parse_args(int argc, char **argv, const char *sock_env, struct lbctl_opts 
 
 	optind = 0;	/* full re-initialisation, so tests can call this repeatedly */
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "s:o:t:n:vh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "s:o:t:n:d:vh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 's':
 			if (optarg[0] == '\0') {
@@ -289,9 +312,16 @@ lbctl_parse_args(int argc, char **argv, const char *sock_env, struct lbctl_opts 
 			break;
 		case 'n':
 			if (parse_limit(optarg, &a.limit) < 0) {
-				*usage_cmd = "flows";
-				set_err(err, errlen, "-n: bad flow count '%s' (1 to %d)", optarg,
-					LBCTL_FLOWS_MAX);
+				set_err(err, errlen, "-n: bad count '%s' (flows: 1 to %d; top: 1 to %d)",
+					optarg, LBCTL_FLOWS_MAX, LBCTL_TOP_MAX_ITER);
+				return LBCTL_PARSE_USAGE;
+			}
+			break;
+		case 'd':
+			if (parse_timeout(optarg, &a.delay_ms) < 0 || a.delay_ms > 3600000) {
+				*usage_cmd = "top";
+				set_err(err, errlen, "-d: bad delay '%s' (seconds, > 0, at most 3600)",
+					optarg);
 				return LBCTL_PARSE_USAGE;
 			}
 			break;
@@ -301,7 +331,7 @@ lbctl_parse_args(int argc, char **argv, const char *sock_env, struct lbctl_opts 
 		case 'h':
 			return LBCTL_PARSE_HELP;
 		default:
-			if (optopt != 0 && strchr("sotn", optopt) != NULL)
+			if (optopt != 0 && strchr("sotnd", optopt) != NULL)
 				set_err(err, errlen, "option -%c needs an argument", optopt);
 			else if (optopt != 0)
 				set_err(err, errlen, "unknown option -%c", optopt);
@@ -324,10 +354,20 @@ lbctl_parse_args(int argc, char **argv, const char *sock_env, struct lbctl_opts 
 	*usage_cmd = c->name;
 	a.argc = argc - optind - 1;
 	a.argv = argv + optind + 1;
-	if (a.limit != 0 && c->build != build_flows) {
-		set_err(err, errlen, "%s: -n applies to flows only", c->name);
+	if (a.limit != 0 && c->build != build_flows && c->build != build_top) {
+		set_err(err, errlen, "%s: -n applies to flows and top only", c->name);
 		return LBCTL_PARSE_USAGE;
 	}
+	if (a.limit > LBCTL_FLOWS_MAX && c->build == build_flows) {
+		set_err(err, errlen, "-n: bad flow count '%u' (1 to %d)", a.limit, LBCTL_FLOWS_MAX);
+		return LBCTL_PARSE_USAGE;
+	}
+	if (a.delay_ms != 0 && c->build != build_top) {
+		set_err(err, errlen, "%s: -d applies to top only", c->name);
+		return LBCTL_PARSE_USAGE;
+	}
+	opts->iterations = c->build == build_top ? a.limit : 0;
+	opts->delay_ms = a.delay_ms != 0 ? a.delay_ms : LBCTL_TOP_DELAY_MS;
 	if (a.argc < c->min_args) {
 		set_err(err, errlen, "%s: missing argument", c->name);
 		return LBCTL_PARSE_USAGE;

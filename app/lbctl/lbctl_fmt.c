@@ -381,6 +381,31 @@ fmt_frontends(FILE *out, struct json_object *r)
 	table_print(out, &t);
 }
 
+/* A target's health check in three cells: verdict, latency, last change. */
+static void
+add_health(struct table *t, struct json_object *h)
+{
+	char when[64];
+	double d;
+
+	if (h == NULL || !json_object_is_type(h, json_type_object)) {
+		table_add(t, NONE);
+		table_add(t, NONE);
+		table_add(t, NONE);
+		return;
+	}
+	if (jget(h, "reason") != NULL && strcmp(jstr(h, "reason"), NONE) != 0)
+		table_add(t, "%s: %s", jstr(h, "state"), jstr(h, "reason"));
+	else
+		table_add(t, "%s", jstr(h, "state"));
+	if (jnum(h, "latency_ms", &d))
+		table_add(t, "%.2fms", d);
+	else
+		table_add(t, NONE);
+	fmt_time(when, sizeof(when), jnum(h, "last_change", &d) ? d : 0);
+	table_add(t, "%s", when);
+}
+
 static void
 fmt_targets(FILE *out, struct json_object *r)
 {
@@ -393,7 +418,7 @@ fmt_targets(FILE *out, struct json_object *r)
 		jlen(ts) == 1 ? "" : "s");
 	if (jlen(ts) == 0)
 		return;
-	table_init(&t, 8, "lrrlrrll");
+	table_init(&t, 11, "lrrlrrllrll");
 	table_add(&t, "ADDRESS");
 	table_add(&t, "PORT");
 	table_add(&t, "WEIGHT");
@@ -401,6 +426,9 @@ fmt_targets(FILE *out, struct json_object *r)
 	table_add(&t, "SLOTS");
 	table_add(&t, "SHARE");
 	table_add(&t, "NEXTHOP");
+	table_add(&t, "HEALTH");
+	table_add(&t, "LATENCY");
+	table_add(&t, "CHANGED");
 	table_add(&t, "WHY");
 	for (i = 0; i < jlen(ts); i++) {
 		tg = json_object_array_get_idx(ts, i);
@@ -415,6 +443,7 @@ fmt_targets(FILE *out, struct json_object *r)
 		else
 			table_add(&t, NONE);
 		table_add(&t, "%s", jstr(tg, "nexthop"));
+		add_health(&t, jget(tg, "health"));
 		{
 			char *why = jarr(tg, "reasons") != NULL ? join(jarr(tg, "reasons"), "; ") :
 				NULL;
@@ -422,6 +451,76 @@ fmt_targets(FILE *out, struct json_object *r)
 			table_add(&t, "%s", why != NULL && why[0] != '\0' ? why : NONE);
 			free(why);
 		}
+	}
+	table_print(out, &t);
+}
+
+/* Every check: what it probes, its state, last result, and the targets it
+ * speaks for. */
+static void
+fmt_health(FILE *out, struct json_object *r)
+{
+	struct json_object *cs = jarr(r, "checks"), *c;
+	struct table t;
+	size_t i;
+
+	fprintf(out, "%zu check%s: %s up, %s down, %s unknown; %s probe%s in flight", jlen(cs),
+		jlen(cs) == 1 ? "" : "s", jstr(r, "up"), jstr(r, "down"), jstr(r, "unknown"),
+		jstr(r, "in_flight"), strcmp(jstr(r, "in_flight"), "1") == 0 ? "" : "s");
+	if (jstr_or(r, "interface", "")[0] != '\0')
+		fprintf(out, "; interface %s", jstr(r, "interface"));
+	if (jstr_or(r, "source", "")[0] != '\0')
+		fprintf(out, "; source %s", jstr(r, "source"));
+	fputc('\n', out);
+	if (jlen(cs) == 0)
+		return;
+	table_init(&t, 6, "lllrll");
+	table_add(&t, "CHECK");
+	table_add(&t, "STATE");
+	table_add(&t, "LAST RESULT");
+	table_add(&t, "LATENCY");
+	table_add(&t, "CHANGED");
+	table_add(&t, "TARGETS");
+	for (i = 0; i < jlen(cs); i++) {
+		struct json_object *ts;
+		char when[64], *list = NULL;
+		size_t k, len = 1;
+		double d;
+
+		c = json_object_array_get_idx(cs, i);
+		table_add(&t, "%s", jstr(c, "check"));
+		table_add(&t, "%s", jstr(c, "state"));
+		if (jget(c, "last_result") != NULL && strcmp(jstr(c, "last_result"), NONE) != 0)
+			table_add(&t, "%s: %s", jstr(c, "last_result"), jstr(c, "reason"));
+		else
+			table_add(&t, "none yet");
+		if (jnum(c, "latency_ms", &d))
+			table_add(&t, "%.2fms", d);
+		else
+			table_add(&t, NONE);
+		fmt_time(when, sizeof(when), jnum(c, "last_change", &d) ? d : 0);
+		table_add(&t, "%s", when);
+		ts = jarr(c, "targets");
+		for (k = 0; k < jlen(ts); k++) {
+			struct json_object *x = json_object_array_get_idx(ts, k);
+
+			len += strlen(jstr(x, "frontend")) + strlen(jstr(x, "target")) + 3;
+		}
+		list = malloc(len);
+		if (list != NULL) {
+			list[0] = '\0';
+			for (k = 0; k < jlen(ts); k++) {
+				struct json_object *x = json_object_array_get_idx(ts, k);
+
+				if (k > 0)
+					strcat(list, ", ");
+				strcat(list, jstr(x, "frontend"));
+				strcat(list, " ");
+				strcat(list, jstr(x, "target"));
+			}
+		}
+		table_add(&t, "%s", list != NULL && list[0] != '\0' ? list : NONE);
+		free(list);
 	}
 	table_print(out, &t);
 }
@@ -479,6 +578,44 @@ right_align(size_t ncols)
 	return a;
 }
 
+/* Ports: one row per port, one column per counter (the first port's keys). */
+static void
+fmt_stats_ports(FILE *out, struct json_object *ports)
+{
+	struct json_object *first = jlen(ports) > 0 ? json_object_array_get_idx(ports, 0) : NULL;
+	unsigned ncols = 0;
+	struct table t;
+	char *align;
+	size_t i;
+
+	if (first == NULL || !json_object_is_type(first, json_type_object))
+		return;
+	json_object_object_foreach(first, k0, v0) {
+		(void)k0;
+		(void)v0;
+		ncols++;
+	}
+	align = right_align(ncols);
+	if (align == NULL)
+		return;
+	fputc('\n', out);
+	table_init(&t, ncols, align);
+	json_object_object_foreach(first, k1, v1) {
+		(void)v1;
+		table_add(&t, "%s", strcmp(k1, "name") == 0 ? "PORT" : k1);
+	}
+	for (i = 0; i < jlen(ports); i++) {
+		struct json_object *p = json_object_array_get_idx(ports, i);
+
+		json_object_object_foreach(first, k2, v2) {
+			(void)v2;
+			table_add(&t, "%s", jstr(p, k2));
+		}
+	}
+	table_print(out, &t);
+	free(align);
+}
+
 static void
 fmt_stats(FILE *out, struct json_object *r, bool verbose)
 {
@@ -487,7 +624,6 @@ fmt_stats(FILE *out, struct json_object *r, bool verbose)
 	size_t ncols = jlen(workers) + 2;
 	char *align = right_align(ncols);
 	unsigned shown = 0;
-	bool first = true;
 	struct table t;
 
 	/* Counter names in the order lbd sent them: from the total, else from
@@ -530,21 +666,25 @@ fmt_stats(FILE *out, struct json_object *r, bool verbose)
 		}
 	}
 	free(align);
-	/* One line per section of plain counters: the neighbour resolver's,
-	 * the control thread's. */
-	for (const char *const *sec = (const char *const[]){ "neighbours", "control", NULL };
-	     *sec != NULL; sec++) {
-		neigh = jget(r, *sec);
-		if (neigh == NULL || !json_object_is_type(neigh, json_type_object))
-			continue;
-		fprintf(out, "%s%s:", first ? "\n" : "", *sec);
-		first = false;
+	neigh = jget(r, "neighbours");
+	if (neigh != NULL && json_object_is_type(neigh, json_type_object)) {
+		fprintf(out, "\nneighbours:");
 		json_object_object_foreach(neigh, nk, nv) {
 			(void)nv;
 			fprintf(out, " %s=%s", nk, jstr(neigh, nk));
 		}
 		fputc('\n', out);
 	}
+	neigh = jget(r, "control");
+	if (neigh != NULL && json_object_is_type(neigh, json_type_object)) {
+		fprintf(out, "control:");
+		json_object_object_foreach(neigh, ck, cv) {
+			(void)cv;
+			fprintf(out, " %s=%s", ck, jstr(neigh, ck));
+		}
+		fputc('\n', out);
+	}
+	fmt_stats_ports(out, jarr(r, "ports"));
 }
 
 static void
@@ -619,6 +759,44 @@ fmt_drain(FILE *out, const char *cmd, struct json_object *r)
 }
 
 static void
+fmt_services(FILE *out, struct json_object *r)
+{
+	struct json_object *ss = jarr(r, "services"), *v;
+	struct table t;
+	size_t i;
+
+	if (jlen(ss) == 0) {
+		fprintf(out, "no Services owned\n");
+		return;
+	}
+	table_init(&t, 7, "lllllrl");
+	table_add(&t, "SERVICE");
+	table_add(&t, "POLICY");
+	table_add(&t, "VIP");
+	table_add(&t, "PORTS");
+	table_add(&t, "STATE");
+	table_add(&t, "TARGETS");
+	table_add(&t, "REASON");
+	for (i = 0; i < jlen(ss); i++) {
+		char *vips, *ports;
+
+		v = json_object_array_get_idx(ss, i);
+		vips = join(jarr(v, "vips"), ",");
+		ports = join(jarr(v, "ports"), ",");
+		table_add(&t, "%s/%s", jstr(v, "namespace"), jstr(v, "name"));
+		table_add(&t, "%s", jstr(v, "policy"));
+		table_add(&t, "%s", vips != NULL && vips[0] ? vips : NONE);
+		table_add(&t, "%s", ports != NULL && ports[0] ? ports : NONE);
+		table_add(&t, "%s", jstr(v, "state"));
+		table_add(&t, "%s", jstr(v, "targets"));
+		table_add(&t, "%s", jstr(v, "reason")[0] ? jstr(v, "reason") : NONE);
+		free(vips);
+		free(ports);
+	}
+	table_print(out, &t);
+}
+
+static void
 fmt_neighbours(FILE *out, struct json_object *r)
 {
 	struct json_object *ns = jarr(r, "neighbours"), *n;
@@ -682,6 +860,10 @@ lbctl_fmt_table(FILE *out, const char *cmd, struct json_object *r, bool verbose)
 			jstr(r, "frontends"));
 	else if (strcmp(cmd, "neighbours") == 0)
 		fmt_neighbours(out, r);
+	else if (strcmp(cmd, "services") == 0)
+		fmt_services(out, r);
+	else if (strcmp(cmd, "health") == 0)
+		fmt_health(out, r);
 	else
 		lbctl_fmt_json(out, r);
 }

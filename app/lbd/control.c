@@ -24,6 +24,7 @@
 #include <rte_ethdev.h>
 #include <rte_malloc.h>
 
+#include "lb_addr.h"
 #include "lb_pkt.h"
 #include "lbd.h"
 
@@ -90,6 +91,8 @@ lbd_ctl_tx(struct rte_mbuf *m, uint8_t port)
 	lbd_meta(m)->port = port;
 	if (rte_ring_enqueue(g_lbd.workers[0].ctl_tx, m) != 0) {
 		g_lbd.cc.tx_enqueue_failed++;
+		LBD_LOG_RL(LBD_WARN, "control frame dropped: worker 0's control ring is full "
+			"port=%u", port);
 		rte_pktmbuf_free(m);
 		return -ENOBUFS;
 	}
@@ -112,6 +115,7 @@ arp_frame(uint8_t port, uint16_t op, uint32_t spa, uint32_t tpa)
 	m = rte_pktmbuf_alloc(g_lbd.mp);
 	if (m == NULL) {
 		g_lbd.cc.alloc_failed++;
+		LBD_LOG_RL(LBD_WARN, "no mbuf for an ARP frame port=%u", port);
 		return NULL;
 	}
 	len = sizeof(*eh) + (sp->vlan ? sizeof(struct lb_vlan_hdr) : 0) + sizeof(*ah);
@@ -182,6 +186,26 @@ neigh_drop_pkt(void *ctx, void *pkt)
 {
 	(void)ctx;
 	rte_pktmbuf_free(pkt);
+}
+
+/* Neighbour events, rate-limited: ARP from the wire can cause them. */
+static void
+neigh_event(void *ctx, const struct lb_neigh_info *i, const uint8_t *old_mac)
+{
+	char ip[LB_IP4_STRLEN], mac[LB_MAC_STRLEN], old[LB_MAC_STRLEN];
+	const char *port = g_lbd.cfg->ports[i->port].name;
+
+	(void)ctx;
+	lb_ip4_fmt(i->ip, ip);
+	if (i->state == LB_NEIGH_FAILED)
+		LBD_LOG_RL(LBD_WARN, "neighbour unreachable: no ARP answer address=%s port=%s "
+			"dropped=%u", ip, port, i->queued);
+	else if (old_mac != NULL)
+		LBD_LOG_RL(LBD_WARN, "neighbour moved to another MAC address=%s port=%s mac=%s "
+			"old_mac=%s", ip, port, lb_mac_fmt(i->mac, mac), lb_mac_fmt(old_mac, old));
+	else
+		LBD_LOG_RL(LBD_DEBUG, "neighbour resolved address=%s port=%s mac=%s", ip, port,
+			lb_mac_fmt(i->mac, mac));
 }
 
 /* --- publishing --- */
@@ -328,11 +352,15 @@ lbd_reload_done(bool ok, const char *err)
 	g_lbd.last_reload.ok = ok;
 	g_lbd.last_reload.time = (uint64_t)time(NULL);
 	snprintf(g_lbd.last_reload.error, sizeof(g_lbd.last_reload.error), "%s", ok ? "" : err);
-	if (ok)
-		lbd_log(LBD_INFO, "reloaded %s: %u frontend(s) from the file", g_lbd.config_path,
+	if (ok) {
+		g_lbd.last_reload.n_ok++;
+		lbd_log(LBD_INFO, "reloaded config=%s frontends=%u", LBD_Q(g_lbd.config_path),
 			g_lbd.cfg->n_frontends);
-	else
-		lbd_log(LBD_ERR, "reload failed, running config kept: %s", err);
+		lbd_k8s_set_pools(g_lbd.cfg);
+	} else {
+		g_lbd.last_reload.n_failed++;
+		lbd_log(LBD_ERR, "reload failed, running config kept error=%s", LBD_Q(err));
+	}
 }
 
 int
@@ -348,7 +376,8 @@ lbd_reload(uint64_t token, char *err, size_t errlen)
 	c = lb_config_load(g_lbd.config_path, err, errlen);
 	if (c == NULL)
 		goto fail;
-	if (lb_config_reload_check(g_lbd.cfg, c, err, errlen) != 0) {
+	if (lb_config_reload_check(g_lbd.cfg, c, err, errlen) != 0 ||
+	    lbd_k8s_check_pools(c, err, errlen) != 0) {
 		lb_config_free(c);
 		goto fail;
 	}
@@ -380,7 +409,7 @@ lbd_reload(uint64_t token, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	lbd_log(LBD_INFO, "reloading %s: %u frontend(s) in the file", g_lbd.config_path,
+	lbd_log(LBD_INFO, "reloading config=%s frontends=%u", LBD_Q(g_lbd.config_path),
 		c->n_frontends);
 	return 0;
 fail:
@@ -401,12 +430,13 @@ on_signal(void *ctx, int fd, uint32_t events)
 	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		switch (si.ssi_signo) {
 		case SIGHUP:
-			lbd_log(LBD_INFO, "SIGHUP: reloading %s", g_lbd.config_path);
+			lbd_log(LBD_INFO, "SIGHUP received, reloading config=%s",
+				LBD_Q(g_lbd.config_path));
 			lbd_reload(0, err, sizeof(err));
 			break;
 		case SIGINT:
 		case SIGTERM:
-			lbd_log(LBD_INFO, "signal %u: stopping", si.ssi_signo);
+			lbd_log(LBD_INFO, "stopping signal=%s", strsignal((int)si.ssi_signo));
 			atomic_store(&g_lbd.quit, true);
 			break;
 		default:
@@ -427,6 +457,7 @@ lbd_control_init(char *err, size_t errlen)
 		.send_request = neigh_send_request,
 		.send_pkt = neigh_send_pkt,
 		.drop_pkt = neigh_drop_pkt,
+		.event = neigh_event,
 	};
 	const struct lb_config *cfg = g_lbd.cfg;
 	struct lb_neigh_params np;
@@ -452,6 +483,8 @@ lbd_control_init(char *err, size_t errlen)
 		return -EINVAL;
 	if (lbd_pipeline_init(g_lbd.ev, err, errlen) != 0)
 		return -EINVAL;
+	if (lbd_health_init(g_lbd.ev, err, errlen) != 0)
+		return -ENOMEM;
 	if (apply_static_neighbours(cfg) != 0) {
 		snprintf(err, errlen, "%s: cannot apply the static neighbours", cfg->path);
 		return -ENOMEM;
@@ -552,7 +585,7 @@ lbd_control_loop(void)
 		int rc = lb_ev_run_once(g_lbd.ev, 100);
 
 		if (rc < 0)
-			lbd_log(LBD_WARN, "event loop: %s", strerror(-rc));
+			lbd_log(LBD_WARN, "event loop error error=%s", LBD_Q(strerror(-rc)));
 	}
 }
 
@@ -563,6 +596,7 @@ lbd_control_term(void)
 
 	lbd_flows_term();
 	lbd_k8s_term();
+	lbd_health_term();
 	lbd_pipeline_term(g_lbd.ev);
 	if (g_lbd.ctl != NULL)
 		lb_ctl_server_close(g_lbd.ctl);

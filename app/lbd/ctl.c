@@ -130,6 +130,13 @@ cmd_status(struct json_object *req)
 		add_u64(el, "max_pass_us", es.max_pass_us);
 		add_u64(el, "slow_passes", es.slow_passes);
 		add_u64(el, "busy_ms", es.busy_us / 1000);
+		add_u64(el, "slowest_callback_us", es.slowest_us);
+		{
+			char fn[32];
+
+			snprintf(fn, sizeof(fn), "%p", es.slowest_fn);
+			add(el, "slowest_callback", jstr(fn));
+		}
 		add(r, "event_loop", el);
 		if (json_object_object_get_ex(req, "reset_max", NULL))
 			lb_ev_stats_reset_max(g_lbd.ev);
@@ -315,6 +322,7 @@ cmd_targets(struct json_object *req, char *err, size_t errlen)
 		add(o, "share", json_object_new_double(fe->maglev_size ?
 			(double)slots[i] / fe->maglev_size : 0));
 		add(o, "nexthop", jip(t->nexthop));
+		add(o, "health", lbd_health_target_json(fe->id, t->addr, t->port));
 		json_object_array_add(a, o);
 	}
 	free(slots);
@@ -324,112 +332,15 @@ cmd_targets(struct json_object *req, char *err, size_t errlen)
 
 /* --- stats --- */
 
-#define FLOWS_FIELD	SIZE_MAX
-
-/* The JSON keys of a worker's counters, in output order; "flows" is the
- * worker's live flow count, not a counter. */
-static const struct {
-	const char *name;
-	size_t off;
-} dp_fields[] = {
-	{ "rx", offsetof(struct lb_dp_counters, rx) },
-	{ "tx", offsetof(struct lb_dp_counters, tx) },
-	{ "handoff_in", offsetof(struct lb_dp_counters, handoff_in) },
-	{ "handoff_out", offsetof(struct lb_dp_counters, handoff_out) },
-	{ "to_control", offsetof(struct lb_dp_counters, to_ctl) },
-	{ "control_tx", offsetof(struct lb_dp_counters, ctl_tx) },
-	{ "control_tx_failed", offsetof(struct lb_dp_counters, ctl_tx_failed) },
-	{ "flows", FLOWS_FIELD },
-	{ "fwd", offsetof(struct lb_dp_counters, fwd) },
-	{ "rev", offsetof(struct lb_dp_counters, rev) },
-	{ "arp_replies", offsetof(struct lb_dp_counters, arp_replies) },
-	{ "icmp_echo_replies", offsetof(struct lb_dp_counters, icmp_echo_replies) },
-	{ "icmp_errors", offsetof(struct lb_dp_counters, icmp_errors) },
-	{ "flows_created", offsetof(struct lb_dp_counters, flows_created) },
-	{ "flows_picked_up", offsetof(struct lb_dp_counters, flows_picked_up) },
-	{ "affinity_hits", offsetof(struct lb_dp_counters, affinity_hits) },
-}, neigh_fields[] = {
-	{ "requests", offsetof(struct lb_neigh_counters, requests) },
-	{ "replies", offsetof(struct lb_neigh_counters, replies) },
-	{ "queued", offsetof(struct lb_neigh_counters, queued) },
-	{ "sent", offsetof(struct lb_neigh_counters, sent) },
-	{ "queue_full", offsetof(struct lb_neigh_counters, queue_full) },
-	{ "failed", offsetof(struct lb_neigh_counters, failed) },
-	{ "resolutions_failed", offsetof(struct lb_neigh_counters, resolutions_failed) },
-	{ "table_full", offsetof(struct lb_neigh_counters, table_full) },
-};
-
-static uint64_t
-field(const void *base, size_t off)
-{
-	uint64_t v;
-
-	memcpy(&v, (const uint8_t *)base + off, sizeof(v));
-	return v;
-}
-
-static void
-counters_json(struct json_object *o, const struct lb_dp_counters *c, uint64_t flows)
-{
-	struct json_object *d = json_object_new_object();
-	unsigned i;
-
-	for (i = 0; i < RTE_DIM(dp_fields); i++)
-		add_u64(o, dp_fields[i].name, dp_fields[i].off == FLOWS_FIELD ? flows :
-			field(c, dp_fields[i].off));
-	for (i = 0; i < LB_DROP_MAX; i++)
-		add_u64(d, lb_drop_str((enum lb_drop)i), c->drops[i]);
-	add(o, "drops", d);
-}
-
-/* A racy but consistent-enough copy: each counter is one aligned 64-bit
- * word written by its worker only. */
-static void
-read_counters(const struct lbd_worker *w, struct lb_dp_counters *c)
-{
-	const volatile uint64_t *src = (const volatile uint64_t *)&w->dp.ctr;
-	uint64_t *dst = (uint64_t *)c;
-	size_t i;
-
-	for (i = 0; i < sizeof(*c) / sizeof(uint64_t); i++)
-		dst[i] = src[i];
-}
-
+/* The counter lists of lib/stats (one list for lbctl, Prometheus and
+ * telemetry): metrics.c samples them. */
 static struct json_object *
-cmd_stats(void)
+cmd_stats(char *err, size_t errlen)
 {
-	const struct lb_neigh_counters *nc = lb_neigh_counters(g_lbd.neigh);
-	struct json_object *r = json_object_new_object(), *a = json_object_new_array();
-	struct json_object *tot = json_object_new_object(), *n = json_object_new_object();
-	struct lb_dp_counters sum, c;
-	uint64_t flows = 0;
-	uint32_t i;
-	size_t k;
+	struct json_object *r = lbd_stats_json();
 
-	memset(&sum, 0, sizeof(sum));
-	for (i = 0; i < g_lbd.n_workers; i++) {
-		const struct lbd_worker *w = &g_lbd.workers[i];
-		struct json_object *o = json_object_new_object();
-
-		read_counters(w, &c);
-		for (k = 0; k < sizeof(c) / sizeof(uint64_t); k++)
-			((uint64_t *)&sum)[k] += ((uint64_t *)&c)[k];
-		flows += w->flows_live;
-		add_u64(o, "id", i);
-		add_u64(o, "lcore", w->lcore);
-		counters_json(o, &c, w->flows_live);
-		json_object_array_add(a, o);
-	}
-	add(r, "workers", a);
-	counters_json(tot, &sum, flows);
-	add(r, "total", tot);
-	for (k = 0; k < RTE_DIM(neigh_fields); k++)
-		add_u64(n, neigh_fields[k].name, field(nc, neigh_fields[k].off));
-	add(r, "neighbours", n);
-	n = json_object_new_object();
-	add_u64(n, "arp_conflicts", g_lbd.cc.arp_conflicts);
-	add_u64(n, "arp_defences", g_lbd.cc.arp_defences);
-	add(r, "control", n);
+	if (r == NULL)
+		snprintf(err, errlen, "out of memory");
 	return r;
 }
 
@@ -631,7 +542,7 @@ lbd_ctl_handle(void *ctx, const char *cmd, struct json_object *req, char *err, s
 	if (strcmp(cmd, "targets") == 0)
 		return cmd_targets(req, err, errlen);
 	if (strcmp(cmd, "stats") == 0)
-		return cmd_stats();
+		return cmd_stats(err, errlen);
 	if (strcmp(cmd, "flows") == 0)
 		return lbd_flows_request(req, err, errlen);
 	if (strcmp(cmd, "trace") == 0)
@@ -644,7 +555,16 @@ lbd_ctl_handle(void *ctx, const char *cmd, struct json_object *req, char *err, s
 		return cmd_reload(err, errlen);
 	if (strcmp(cmd, "neighbours") == 0)
 		return cmd_neighbours();
+	if (strcmp(cmd, "services") == 0)
+		return lbd_k8s_services(err, errlen);
+	if (strcmp(cmd, "health") == 0) {
+		struct json_object *r = lbd_health_json();
+
+		if (r == NULL)
+			snprintf(err, errlen, "out of memory");
+		return r;
+	}
 	snprintf(err, errlen, "unknown command '%s' (try: status, frontends, targets, stats, "
-		"flows, trace, drain, undrain, reload, neighbours)", cmd);
+		"flows, trace, drain, undrain, reload, neighbours, services, health, top)", cmd);
 	return NULL;
 }

@@ -21,11 +21,14 @@
 #include "lb_config.h"
 #include "lb_ctl.h"
 #include "lb_ev.h"
+#include "lb_health.h"
 #include "lb_model.h"
 #include "lb_dp.h"
 #include "lb_neigh.h"
 #include "lb_port.h"
+#include "lb_ratelimit.h"
 #include "lb_snap.h"
+#include "lb_stats.h"
 
 #define LBD_VERSION	"0.1.0"
 #define LBD_BURST	32
@@ -96,18 +99,6 @@ struct lbd_deferred {
 	uint64_t token;
 };
 
-struct lbd_ctl_counters {
-	uint64_t rx;		/* frames from workers */
-	uint64_t arp_in;
-	uint64_t resolve_in;
-	uint64_t garp_sent;
-	uint64_t arp_requests_sent;
-	uint64_t tx_enqueue_failed;
-	uint64_t alloc_failed;
-	uint64_t arp_conflicts;		/* conflicting ARPs the workers passed on */
-	uint64_t arp_defences;		/* announcements sent to defend an address */
-};
-
 /* A loaded config and its frontends, shared by the current state and the
  * builds that use it (control thread: refs). */
 struct lbd_cfg {
@@ -164,8 +155,10 @@ struct lbd {
 		bool ok;
 		uint64_t time;
 		char error[512];
+		uint64_t n_ok;		/* reloads that published, since start */
+		uint64_t n_failed;
 	} last_reload;
-	struct lbd_ctl_counters cc;
+	struct lb_ctl_counters cc;	/* lib/stats lists them */
 };
 
 extern struct lbd g_lbd;
@@ -221,11 +214,31 @@ void lbd_pipeline_stats(struct lbd_pipeline_stats *st);
 int lbd_k8s_init(struct lb_ev *ev, char *err, size_t errlen);
 void lbd_k8s_term(void);
 struct json_object *lbd_k8s_status(void);	/* NULL when not configured */
-const struct lb_model *lbd_k8s_model(void);
+struct json_object *lbd_k8s_services(char *err, size_t errlen);	/* lbctl services */
+/* The controller's latest model (NULL without Kubernetes) and its version. */
+const struct lb_model *lbd_k8s_model(uint64_t *version);
 void lbd_k8s_conflict(const struct lb_model_fe *kept, const struct lb_model_fe *dropped,
 	const char *msg);
-void lbd_k8s_rejected(const struct lb_model_fe *fe, bool target, const char *msg);
-void lbd_k8s_published(const struct lb_snap *s);
+/* A frontend (target NULL) or a target the snapshot compiler left out. */
+void lbd_k8s_rejected(const struct lb_model_fe *fe, const struct lb_model_target *target,
+	const char *msg);
+/* s, built from Kubernetes model version `version`, is now published. */
+void lbd_k8s_published(const struct lb_snap *s, uint64_t version);
+/* Whether a reloaded config's pools can replace the running ones, and the
+ * switch once the reload is published. */
+int lbd_k8s_check_pools(const struct lb_config *next, char *err, size_t errlen);
+void lbd_k8s_set_pools(const struct lb_config *cfg);
+bool lbd_k8s_synced(void);	/* true without Kubernetes */
+/* Health checks of Kubernetes frontends (implemented by the Kubernetes glue).
+ * lbd_k8s_health_svc: what the Service behind fe says about its targets
+ * (policy, node or pod targets, healthCheckNodePort); 0, or -ENOENT when
+ * unknown (lb_health_k8s_spec then guesses from the frontend's method).
+ * lbd_k8s_health_event: a target of fe changed health (target "ADDR:PORT"),
+ * or the whole frontend started or stopped failing open (target NULL); msg is
+ * one line for an Event on the Service (the caller logged it already). */
+int lbd_k8s_health_svc(const struct lb_model_fe *fe, struct lb_health_k8s_svc *out);
+void lbd_k8s_health_event(const struct lb_model_fe *fe, const char *target, bool healthy,
+	const char *msg);
 void lbd_send_garp(uint8_t port, uint32_t ip);
 int lbd_ctl_tx(struct rte_mbuf *m, uint8_t port);
 
@@ -238,16 +251,86 @@ void lbd_flows_term(void);
 /* defend.c: an ARP frame (m, from port) claiming one of lbd's addresses */
 void lbd_arp_conflict(struct rte_mbuf *m, uint8_t port, uint64_t now);
 
+/* health.c: active health checks of targets (docs/design.md, "Health checks") */
+int lbd_health_init(struct lb_ev *ev, char *err, size_t errlen);
+void lbd_health_term(void);
+/* After each publish: checks follow the snapshot's frontends and targets
+ * (created, kept with their state, removed), marks follow the checks, and
+ * frontends that start or stop failing open are logged. */
+void lbd_health_published(const struct lb_snap *s);
+/* lbctl health: every check, its targets and state. */
+struct json_object *lbd_health_json(void);
+/* lbctl targets: the check of target addr:port (network order) of the
+ * frontend with id fe_id, or NULL when it is not checked. */
+struct json_object *lbd_health_target_json(uint64_t fe_id, uint32_t addr, uint16_t port);
+
 /* ctl.c: lbctl command handlers */
 void lbd_ctl_complete(uint64_t token, struct json_object *result, const char *err);
 struct json_object *lbd_ctl_handle(void *ctx, const char *cmd, struct json_object *req,
 	char *err, size_t errlen);
 
-/* Logging (control thread and init only; workers never log). */
+/* metrics.c: the view the exporters read (Prometheus, telemetry), the
+ * metrics endpoint and packet capture. docs/design.md, "Observability". */
+int lbd_metrics_init(char *err, size_t errlen);	/* after lbd_control_init */
+void lbd_metrics_term(void);			/* before lbd_control_term */
+/* lbctl stats: the counter lists (lib/stats) of every worker, the
+ * neighbour resolver, the control thread and the ports. Control thread. */
+struct json_object *lbd_stats_json(void);
+/*
+ * Readiness (/readyz, lbd_ready): ports up, a snapshot published, and every
+ * condition that was required and is not met yet. A component that gates
+ * readiness requires its condition at init (control thread) and sets it
+ * from any thread, e.g. the Kubernetes glue after its first full sync.
+ */
+enum lbd_ready_cond {
+	LBD_READY_K8S_SYNCED = 0,	/* first list of every watched resource applied */
+	LBD_READY_NCOND
+};
+void lbd_ready_require(enum lbd_ready_cond c);
+void lbd_ready_set(enum lbd_ready_cond c, bool met);
+
+/* telemetry.c: /lbd/... commands for dpdk-telemetry.py (metrics.c registers them). */
+int lbd_telemetry_register(void);
+
+/*
+ * log.c: one line per event on stderr, `ts=... level=... msg="..." k=v ...`
+ * (no ts and a syslog priority prefix when stderr is the systemd journal).
+ * fmt is the message, then the fields: the first " key=" (lower-case key)
+ * starts them, e.g. lbd_log(LBD_INFO, "port started port=%s rx_queues=%u", ...).
+ * Field values with spaces or quotes go through LBD_Q(). Any thread; one
+ * write per line. Workers never log.
+ */
 void lbd_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void lbd_log_set_level(int level);
 #define LBD_ERR		0
 #define LBD_WARN	1
 #define LBD_INFO	2
 #define LBD_DEBUG	3
+
+/* A field value, quoted and escaped when it needs to be (lives until the end
+ * of the enclosing full expression's block). */
+const char *lbd_log_quote(char *buf, size_t len, const char *s);
+#define LBD_Q_MAX	1024
+#define LBD_Q(s)	lbd_log_quote((char[LBD_Q_MAX]){ 0 }, LBD_Q_MAX, (s))
+
+/* Rate limit for events a packet can trigger: at most LBD_RL_BURST lines per
+ * call site every LBD_RL_WINDOW_MS; the next line let through says how many
+ * were left out (suppressed=N). lib/common's lb_ratelimit; one static limiter
+ * per call site, so control thread only. */
+#define LBD_RL_BURST		10
+#define LBD_RL_WINDOW_MS	5000
+uint64_t lbd_mono_ms(void);
+const char *lbd_log_suppressed(char *buf, size_t len, uint32_t n);
+#define LBD_LOG_RL(level, fmt, ...) do { \
+		static struct lb_ratelimit rl_; \
+		uint32_t sup_; \
+		if (lb_ratelimit_ok(&rl_, lbd_mono_ms(), LBD_RL_BURST, LBD_RL_WINDOW_MS, &sup_)) \
+			lbd_log(level, fmt "%s", ##__VA_ARGS__, \
+				lbd_log_suppressed((char[32]){ 0 }, 32, sup_)); \
+	} while (0)
+
+/* systemd's notify protocol (Type=notify), a no-op without $NOTIFY_SOCKET:
+ * "READY=1", "STOPPING=1", "STATUS=...". */
+void lbd_notify(const char *state);
 
 #endif /* LBD_H */

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -35,25 +36,6 @@
 #include "lbd.h"
 
 struct lbd g_lbd;
-
-static int log_level = LBD_INFO;
-
-void
-lbd_log(int level, const char *fmt, ...)
-{
-	static const char *const names[] = { "error", "warning", "info", "debug" };
-	struct timespec ts;
-	va_list ap;
-
-	if (level > log_level)
-		return;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	fprintf(stderr, "lbd[%ld.%03ld] %s: ", (long)ts.tv_sec, ts.tv_nsec / 1000000L, names[level]);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
 
 static void
 usage(FILE *f)
@@ -253,14 +235,15 @@ init_ports(char *err, size_t errlen)
 				cfg->ports[i].name, msg);
 			return rc;
 		}
-		lbd_log(LBD_INFO, "port %s: %s (%s), %u rx / %u tx queues%s, mac %02x:%02x:%02x:%02x:%02x:%02x",
-			cfg->ports[i].name, cfg->ports[i].device, p->info.driver, p->info.n_rxq,
-			p->info.n_txq, p->info.rss ? ", RSS" : "",
+		lbd_log(LBD_INFO, "port started port=%s device=%s driver=%s rx_queues=%u tx_queues=%u "
+			"rss=%s mac=%02x:%02x:%02x:%02x:%02x:%02x", cfg->ports[i].name,
+			LBD_Q(cfg->ports[i].device), p->info.driver, p->info.n_rxq, p->info.n_txq,
+			p->info.rss ? "yes" : "no",
 			p->info.mac.addr_bytes[0], p->info.mac.addr_bytes[1], p->info.mac.addr_bytes[2],
 			p->info.mac.addr_bytes[3], p->info.mac.addr_bytes[4], p->info.mac.addr_bytes[5]);
 		if (p->info.n_rxq < g_lbd.n_workers)
-			lbd_log(LBD_INFO, "port %s: fewer rx queues than workers: frames are handed "
-				"to their owner worker", cfg->ports[i].name);
+			lbd_log(LBD_INFO, "fewer rx queues than workers: frames are handed to their "
+				"owner worker port=%s", cfg->ports[i].name);
 		/* rx queue q is polled by worker q % n_workers */
 		for (q = 0; q < p->info.n_rxq; q++) {
 			struct lbd_worker *w = &g_lbd.workers[q % g_lbd.n_workers];
@@ -275,8 +258,8 @@ init_ports(char *err, size_t errlen)
 	}
 	for (wi = 0; wi < g_lbd.n_workers; wi++)
 		if (g_lbd.workers[wi].n_rxq == 0)
-			lbd_log(LBD_INFO, "worker %u (lcore %u) polls no rx queue: it serves hand-offs only",
-				wi, g_lbd.workers[wi].lcore);
+			lbd_log(LBD_INFO, "worker polls no rx queue: it serves hand-offs only "
+				"worker=%u lcore=%u", wi, g_lbd.workers[wi].lcore);
 	return 0;
 }
 
@@ -417,6 +400,7 @@ teardown(bool eal_up)
 	bool half_set_up = false;
 	uint32_t i;
 
+	lbd_metrics_term();
 	lbd_control_term();	/* also closes the lbctl socket */
 	if (!eal_up)
 		return true;
@@ -484,7 +468,7 @@ main(int argc, char **argv)
 		case 'C':
 			return check_config(optarg);
 		case 'v':
-			log_level = LBD_DEBUG;
+			lbd_log_set_level(LBD_DEBUG);
 			break;
 		case 'V':
 			printf("lbd %s\n", LBD_VERSION);
@@ -497,6 +481,12 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
+
+	/* Maglev tables (256 KiB at the default size) come and go with every
+	 * change; from mmap, each would cost page faults and zeroing every
+	 * time (expensive in VMs). Keep them in the heap, and keep the heap. */
+	mallopt(M_MMAP_THRESHOLD, 64 << 20);
+	mallopt(M_TRIM_THRESHOLD, 512 << 20);
 
 	snprintf(g_lbd.config_path, sizeof(g_lbd.config_path), "%s", config);
 	g_lbd.cfg = lb_config_load(config, err, sizeof(err));
@@ -550,7 +540,7 @@ main(int argc, char **argv)
 		for (k = 0; k < eal.argc && off < sizeof(line); k++)
 			off += (size_t)snprintf(line + off, sizeof(line) - off, "%s%s", k ? " " : "",
 				eal.argv[k]);
-		lbd_log(LBD_INFO, "EAL: %s", line);
+		lbd_log(LBD_INFO, "starting EAL args=%s", LBD_Q(line));
 	}
 	{
 		/* rte_eal_init permutes and keeps pointers into argv: give it a copy
@@ -585,7 +575,8 @@ main(int argc, char **argv)
 	if (init_mempool(err, sizeof(err)) != 0 ||
 	    init_workers(err, sizeof(err)) != 0 ||
 	    init_ports(err, sizeof(err)) != 0 ||
-	    lbd_control_init(err, sizeof(err)) != 0)
+	    lbd_control_init(err, sizeof(err)) != 0 ||
+	    lbd_metrics_init(err, sizeof(err)) != 0)
 		goto fail;
 
 	for (i = 0; i < g_lbd.n_workers; i++) {
@@ -598,11 +589,13 @@ main(int argc, char **argv)
 			goto fail;
 		}
 	}
-	lbd_log(LBD_INFO, "running: %u worker(s), %u frontend(s), lbctl socket %s", g_lbd.n_workers,
-		g_lbd.cfg->n_frontends, g_lbd.cfg->socket);
+	lbd_log(LBD_INFO, "running workers=%u frontends=%u socket=%s version=%s", g_lbd.n_workers,
+		g_lbd.cfg->n_frontends, LBD_Q(g_lbd.cfg->socket), LBD_VERSION);
 
+	lbd_notify("READY=1");
 	lbd_control_loop();
 
+	lbd_notify("STOPPING=1");
 	atomic_store(&g_lbd.quit, true);
 	rte_eal_mp_wait_lcore();
 	teardown(true);

@@ -30,6 +30,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 
 #include "lb_ev.h"
 #include "lbd.h"
@@ -44,7 +46,8 @@ struct lbd_op {
 struct rejection {
 	char *msg;
 	const struct lb_model_fe *fe;	/* a reference */
-	bool target;
+	bool has_target;
+	struct lb_model_target target;	/* a copy (its node name lives in fe) */
 };
 
 struct lbd_build {
@@ -58,6 +61,7 @@ struct lbd_build {
 	uint64_t *arrivals;		/* Kubernetes event arrival times (ns) */
 	uint32_t n_arrivals;
 	uint64_t submit_ns;
+	uint64_t k8s_version;		/* of the Kubernetes model merged in */
 	bool reload;			/* carries a reload: neighbours to apply */
 	bool failpoint;			/* fail this build (LBD_FAILPOINTS) */
 	/* out: written by the builder */
@@ -116,7 +120,7 @@ read_failpoints(void)
 		failpoints.build = atoi(p + strlen("snapshot_build="));
 	if ((p = strstr(e, "neighbours=")) != NULL)
 		failpoints.neighbours = atoi(p + strlen("neighbours="));
-	lbd_log(LBD_WARN, "failpoints armed: snapshot_build=%d neighbours=%d (tests only)",
+	lbd_log(LBD_WARN, "failpoints armed (tests only) snapshot_build=%d neighbours=%d",
 		failpoints.build, failpoints.neighbours);
 }
 
@@ -190,7 +194,9 @@ collect_reject(void *ctx, const struct lb_model_fe *fe, const struct lb_model_ta
 	if (r->msg == NULL)
 		return;
 	r->fe = lb_model_fe_get((struct lb_model_fe *)fe);
-	r->target = t != NULL;
+	r->has_target = t != NULL;
+	if (t != NULL)
+		r->target = *t;
 	b->n_rej++;
 }
 
@@ -216,6 +222,14 @@ static void *
 builder_main(void *arg)
 {
 	(void)arg;
+	/* The builder shares the control lcore's CPU (threads inherit its
+	 * affinity). Building a thousand tables takes seconds; at a lower
+	 * priority it hardly delays the control loop, which sleeps most of the
+	 * time and leaves it the CPU (nice 10: about a tenth of the CPU while
+	 * the loop is busy, all of it otherwise). */
+	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10) != 0)
+		lbd_log(LBD_WARN, "snapshot builder cannot lower its priority error=%s",
+			LBD_Q(strerror(errno)));
 	pthread_mutex_lock(&P.mu);
 	for (;;) {
 		struct lbd_build *b;
@@ -339,11 +353,13 @@ fill_env(struct lb_snap_env *env)
 static struct lbd_build *
 prepare(void)
 {
-	const struct lb_model *src[2] = { g_lbd.cur->model, lbd_k8s_model() };
+	uint64_t k8s_version = 0;
+	const struct lb_model *src[2] = { g_lbd.cur->model, lbd_k8s_model(&k8s_version) };
 	struct lbd_build *b = calloc(1, sizeof(*b));
 
 	if (b == NULL)
 		return NULL;
+	b->k8s_version = k8s_version;
 	b->cfg = lbd_cfg_get(g_lbd.cur);
 	b->model = lb_model_merge(src, src[1] != NULL ? 2 : 1, merge_conflict, NULL);
 	b->ov = lb_overlay_clone(g_lbd.overlay);
@@ -426,8 +442,8 @@ rollback(const char *why)
 	struct lb_overlay *ov = lb_overlay_clone(P.committed_ov);
 
 	P.st.failed++;
-	lbd_log(LBD_ERR, "snapshot not published: %s; keeping generation %lu", why,
-		(unsigned long)g_lbd.generation);
+	lbd_log(LBD_ERR, "snapshot not published, keeping the current one error=%s generation=%lu",
+		LBD_Q(why), (unsigned long)g_lbd.generation);
 	if (g_lbd.cur != P.committed_cfg) {
 		lbd_cfg_put(g_lbd.cur);
 		g_lbd.cur = lbd_cfg_get(P.committed_cfg);
@@ -442,7 +458,7 @@ rollback(const char *why)
 	P.ops_tail = &P.ops;
 	/* Kubernetes changes are not operations: try them again later. */
 	P.dirty = false;
-	if (lbd_k8s_model() != NULL && P.retry != NULL)
+	if (lbd_k8s_model(NULL) != NULL && P.retry != NULL)
 		lb_ev_timer_arm(P.retry, 1000);
 }
 
@@ -512,14 +528,16 @@ report_rejections(const struct lbd_build *b)
 	for (i = 0; i < b->n_rej; i++) {
 		for (const char *p = b->rej[i].msg; *p; p++)
 			h = (h ^ (uint8_t)*p) * 1099511628211ULL;
-		lbd_k8s_rejected(b->rej[i].fe, b->rej[i].target, b->rej[i].msg);
+		lbd_k8s_rejected(b->rej[i].fe, b->rej[i].has_target ? &b->rej[i].target : NULL,
+			b->rej[i].msg);
 	}
 	snprintf(digest, sizeof(digest), "%u/%016llx", b->n_rej, (unsigned long long)h);
 	if (strcmp(digest, P.last_rej_digest) == 0)
 		return;
 	snprintf(P.last_rej_digest, sizeof(P.last_rej_digest), "%s", digest);
 	for (i = 0; i < b->n_rej; i++)
-		lbd_log(LBD_WARN, "not served: %s (%s)", b->rej[i].msg, b->rej[i].fe->origin);
+		lbd_log(LBD_WARN, "frontend not served reason=%s origin=%s", LBD_Q(b->rej[i].msg),
+			LBD_Q(b->rej[i].fe->origin));
 }
 
 static void
@@ -542,9 +560,9 @@ publish(struct lbd_build *b)
 		P.st.max_build_ns = P.st.last_build_ns;
 	for (i = 0; i < b->n_arrivals; i++)
 		lbd_convergence_add(now > b->arrivals[i] ? now - b->arrivals[i] : 0);
-	lbd_log(LBD_INFO, "snapshot %lu published: %u frontend(s), %u table(s) built in %.3f ms, "
-		"%u reused, %.3f ms from submit", (unsigned long)s->generation, s->n_fes,
-		b->st.tables_built, b->st.table_ns / 1e6, b->st.tables_reused,
+	lbd_log(LBD_INFO, "snapshot published generation=%lu frontends=%u tables_built=%u "
+		"table_ms=%.3f tables_reused=%u build_ms=%.3f", (unsigned long)s->generation,
+		s->n_fes, b->st.tables_built, b->st.table_ns / 1e6, b->st.tables_reused,
 		P.st.last_build_ns / 1e6);
 	announce_new_vips(old, s);
 	report_rejections(b);
@@ -559,7 +577,8 @@ publish(struct lbd_build *b)
 	b->ov = NULL;
 	ops_finish(b->ops, true, s->generation, NULL);
 	b->ops = NULL;
-	lbd_k8s_published(s);
+	lbd_k8s_published(s, b->k8s_version);
+	lbd_health_published(s);
 }
 
 static void

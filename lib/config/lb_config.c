@@ -427,6 +427,12 @@ lb_config_free(struct lb_config *c)
 		}
 		free(c->frontends);
 	}
+	for (i = 0; i < c->n_pools; i++) {
+		free(c->pools[i].ranges);
+		free(c->pool_lines[i].range);
+	}
+	free(c->pools);
+	free(c->pool_lines);
 	free(c);
 }
 

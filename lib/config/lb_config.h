@@ -22,6 +22,7 @@
  */
 #include "lb_common.h"
 #include "lb_addr.h"
+#include "lb_health.h"
 #include "lb_model.h"
 
 #define LB_CONFIG_DEVICE_MAX	512
@@ -55,6 +56,21 @@
 #define LB_CONFIG_DEF_ARP_RETRY_MS	1000
 #define LB_CONFIG_DEF_ARP_QUEUE		3
 #define LB_CONFIG_DEF_AFFINITY_TIMEOUT	10800	/* Kubernetes' default */
+#define LB_CONFIG_DEF_K8S_CLASS		"lbd.io/lbd"
+#define LB_CONFIG_DEF_K8S_RESYNC	300	/* seconds */
+#define LB_CONFIG_DEF_K8S_RELIST	0	/* seconds, 0 = only when the API asks */
+#define LB_CONFIG_DEF_K8S_BACKOFF_MIN	500	/* ms */
+#define LB_CONFIG_DEF_K8S_BACKOFF_MAX	30000	/* ms */
+#define LB_CONFIG_DEF_K8S_EVENT_INTERVAL 300	/* seconds */
+#define LB_CONFIG_DEF_K8S_SYNC_BATCH	50
+#define LB_CONFIG_MAX_POOLS		64
+#define LB_CONFIG_MAX_POOL_RANGES	64
+/* A Kubernetes qualified name: DNS subdomain prefix (253), '/', name (63). */
+#define LB_CONFIG_K8S_CLASS_MAX		317
+#define LB_CONFIG_K8S_CONTEXT_MAX	253
+#define LB_CONFIG_DEF_METRICS_ADDRESS	"127.0.0.1"
+#define LB_CONFIG_DEF_METRICS_PORT	9542
+#define LB_CONFIG_METRICS_ADDRESS_MAX	46	/* INET6_ADDRSTRLEN */
 
 enum lb_role {
 	LB_ROLE_EXTERNAL = 0x1,
@@ -108,8 +124,46 @@ struct lb_config_frontend {
 	struct lb_cidr *src_ranges;
 	uint32_t n_targets;
 	struct lb_config_target *targets;
+	/* The frontend's check: its health group over the top-level one (kind
+	 * NONE: not checked). */
+	struct lb_health_spec health;
 	int line;
 	int line_vip;
+	int line_health;	/* its health group, else the frontend's line */
+};
+
+/* kubernetes = { ... }: how lbd reaches the API and which Services it owns
+ * (lib/k8s reads it through lb_k8s_conf_from_config). */
+struct lb_config_k8s {
+	bool enabled;			/* the group is present */
+	char kubeconfig[LB_CONFIG_PATH_MAX];	/* "" = in-cluster configuration */
+	char context[LB_CONFIG_K8S_CONTEXT_MAX + 1];	/* "" = the kubeconfig's current-context */
+	char lb_class[LB_CONFIG_K8S_CLASS_MAX + 1];	/* owned spec.loadBalancerClass */
+	bool class_less;		/* also own Services without a class */
+	uint32_t resync;		/* seconds between status re-checks, 0 = never */
+	uint32_t relist;		/* seconds between full relists, 0 = only on 410 */
+	uint32_t backoff_min_ms;	/* API retries: first delay */
+	uint32_t backoff_max_ms;	/* API retries: longest delay */
+	uint32_t maglev_size;		/* of Kubernetes frontends, a prime */
+	uint32_t event_interval;	/* seconds between Events of one reason per Service */
+	uint32_t sync_batch;		/* Services mapped per control-loop pass, 0 = all */
+	int line;			/* of the group (1 when absent) */
+	int line_kubeconfig;
+	int line_context;
+	int line_class;
+	int line_class_less;
+	int line_resync;
+	int line_relist;
+	int line_backoff;
+	int line_maglev_size;
+	int line_event_interval;
+	int line_sync_batch;
+};
+
+/* Source lines of pools[i], for messages. */
+struct lb_config_pool_lines {
+	int name;
+	int *range;			/* one per range (= per entry of addresses) */
 };
 
 struct lb_config_timeouts {	/* seconds */
@@ -155,9 +209,26 @@ struct lb_config {
 	uint32_t arp_retry_ms;		/* between requests */
 	uint32_t arp_queue;		/* packets held per unresolved neighbour */
 
+	/* metrics = { ... }: the Prometheus endpoint (off without the group) */
+	bool metrics_enabled;
+	char metrics_address[LB_CONFIG_METRICS_ADDRESS_MAX];	/* IPv4 or IPv6 literal */
+	uint16_t metrics_port;
+	/* health = { ... } */
+	struct lb_health_spec health;		/* default check of static frontends */
+	struct lb_health_k8s_conf health_k8s;	/* Kubernetes checks: timing, kinds */
+	struct lb_health_bind health_bind;	/* where probes leave from */
+
 	/* frontends = ( ... ) */
 	uint32_t n_frontends;
 	struct lb_config_frontend *frontends;
+
+	/* pools = ( ... ): addresses IPAM gives Kubernetes Services */
+	uint32_t n_pools;
+	struct lb_model_pool *pools;		/* in file order; ranges as [first, last] */
+	struct lb_config_pool_lines *pool_lines;
+
+	/* kubernetes = { ... } */
+	struct lb_config_k8s k8s;
 
 	/* Source lines (see the note at the top). */
 	int line_lbd;
@@ -177,7 +248,13 @@ struct lb_config {
 	int line_snat_ports;
 	int line_timeouts;
 	int line_arp;
+	int line_metrics_enabled;
+	int line_metrics_address;
+	int line_metrics_port;
 	int line_frontends;
+	int line_pools;
+	int line_health;
+	int line_health_kind;	/* health.kind, 0 when not set */
 };
 
 /*
@@ -196,9 +273,11 @@ struct lb_config *lb_config_load_string(const char *text, const char *name, char
 void lb_config_free(struct lb_config *c);
 
 /*
- * A reload may change frontends, timeouts, arp settings and static
- * neighbours; everything else needs a restart. Returns 0 when next may replace
- * cur, or -EINVAL with "PATH:LINE: <key> cannot change on reload (restart
+ * A reload may change frontends, pools, timeouts, arp settings and static
+ * neighbours; everything else (the kubernetes group included) needs a
+ * restart. Pools are only checked here as a file; whether the running
+ * allocations still fit them is lib/k8s's lb_k8s_ctrl_check_pools.
+ * Returns 0 when next may replace cur, or -EINVAL with "PATH:LINE: <key> cannot change on reload (restart
  * lbd)" in err, PATH and LINE being next's, for the first difference in
  * file order.
  */

@@ -3,7 +3,8 @@
  * Checks that need several sections at once, run after the whole file has
  * been read: one port per role, disjoint port subnets, addresses lbd owns
  * (port addresses, gateways, SNAT addresses, VIPs) never clashing, and every
- * target reachable from the internal port.
+ * target reachable from the internal port. Pools are checked in
+ * lb_config_k8s.c.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -86,12 +87,8 @@ check_subnets(struct lb_config_ctx *x)
 	return 0;
 }
 
-/*
- * Whether addr is a port address, a gateway or a static neighbour; *what
- * names it for a message and *line is where it is set.
- */
-static bool
-port_owned(const struct lb_config *c, uint32_t addr, char *what, size_t n, int *line)
+bool
+lb_config_port_owned(const struct lb_config *c, uint32_t addr, char *what, size_t n, int *line)
 {
 	uint32_t i, k;
 
@@ -136,7 +133,7 @@ check_snat(struct lb_config_ctx *x)
 				"subnet %s of internal port '%s' (return traffic must reach lbd "
 				"there)", lb_ip4_fmt(a, ip), net_fmt(&in->net, net, sizeof(net)),
 				in->name);
-		if (port_owned(c, a, what, sizeof(what), &l))
+		if (lb_config_port_owned(c, a, what, sizeof(what), &l))
 			return fail(x, c->snat_addr_line[i], "SNAT address %s is %s (line %d)",
 				lb_ip4_fmt(a, ip), what, l);
 	}
@@ -161,7 +158,7 @@ check_vip(struct lb_config_ctx *x, const struct lb_config_frontend *fe)
 	int l;
 
 	lb_ip4_fmt(fe->vip, ip);
-	if (port_owned(c, fe->vip, what, sizeof(what), &l))
+	if (lb_config_port_owned(c, fe->vip, what, sizeof(what), &l))
 		return fail(x, fe->line_vip, "VIP %s of frontend '%s' is %s (line %d)", ip,
 			fe->name, what, l);
 	for (i = 0; i < c->n_snat; i++)
@@ -268,5 +265,7 @@ lb_config_check(struct lb_config_ctx *x)
 		rc = check_snat(x);
 	if (rc == 0)
 		rc = check_frontends(x);
+	if (rc == 0)
+		rc = lb_config_check_pools(x);
 	return rc;
 }

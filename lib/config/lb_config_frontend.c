@@ -14,7 +14,7 @@
 
 static const char *const fe_keys[] = {
 	"name", "vip", "protocol", "port", "method", "maglev_size", "session_affinity",
-	"affinity_timeout", "source_ranges", "targets", NULL
+	"affinity_timeout", "source_ranges", "targets", "health", NULL
 };
 static const char *const target_keys[] = { "address", "port", "weight", NULL };
 static const char *const proto_names[] = { "tcp", "udp", NULL };
@@ -191,6 +191,8 @@ parse_frontend(struct lb_config_ctx *x, const config_setting_t *g, uint32_t i)
 		rc = parse_src_ranges(x, g, path, fe);
 	if (rc == 0)
 		rc = parse_targets(x, g, path, fe);
+	if (rc == 0)
+		rc = lb_config_parse_fe_health(x, g, path, fe);
 	return rc;
 }
 

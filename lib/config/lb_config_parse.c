@@ -517,7 +517,8 @@ parse_arp(struct lb_config_ctx *x, const config_setting_t *g)
 /* ---- top level ---- */
 
 static const char *const top_keys[] = {
-	"lbd", "eal", "ports", "workers", "arp", "frontends", NULL
+	"lbd", "eal", "ports", "workers", "arp", "metrics", "health", "frontends", "pools",
+	"kubernetes", NULL
 };
 
 static void
@@ -543,7 +544,7 @@ set_defaults(struct lb_config *c)
 	c->line_eal = c->line_file_prefix = c->line_no_huge = c->line_memory_mb = 1;
 	c->line_eal_args = c->line_ports = c->line_workers = c->line_lcores = 1;
 	c->line_flow_capacity = c->line_snat_addrs = c->line_snat_ports = 1;
-	c->line_timeouts = c->line_arp = c->line_frontends = 1;
+	c->line_timeouts = c->line_arp = c->line_frontends = c->line_pools = 1;
 }
 
 int
@@ -582,6 +583,14 @@ lb_config_parse(struct lb_config_ctx *x, const config_setting_t *root)
 	if (rc == 0)
 		rc = parse_arp(x, arp);
 	if (rc == 0)
+		rc = lb_config_parse_metrics(x, root);
+	if (rc == 0)
+		rc = lb_config_parse_health(x, root);
+	if (rc == 0)
 		rc = lb_config_parse_frontends(x, root);
+	if (rc == 0)
+		rc = lb_config_parse_pools(x, root);
+	if (rc == 0)
+		rc = lb_config_parse_k8s(x, root);
 	return rc;
 }

@@ -22,9 +22,26 @@ int lb_config_fail(struct lb_config_ctx *x, int line, const char *fmt, ...)
 /* libconfig tree -> model, checking keys, types, ranges and duplicates. */
 int lb_config_parse(struct lb_config_ctx *x, const config_setting_t *root);
 int lb_config_parse_frontends(struct lb_config_ctx *x, const config_setting_t *root);
+int lb_config_parse_metrics(struct lb_config_ctx *x, const config_setting_t *root);
+
+/* pools and kubernetes (lb_config_k8s.c); their checks across sections. */
+int lb_config_parse_pools(struct lb_config_ctx *x, const config_setting_t *root);
+int lb_config_parse_k8s(struct lb_config_ctx *x, const config_setting_t *root);
+int lb_config_check_pools(struct lb_config_ctx *x);
+
+/* health = { ... } (before the frontends, which inherit it) and a
+ * frontend's own health group (lb_config_health.c). */
+int lb_config_parse_health(struct lb_config_ctx *x, const config_setting_t *root);
+int lb_config_parse_fe_health(struct lb_config_ctx *x, const config_setting_t *g, const char *path,
+	struct lb_config_frontend *fe);
 
 /* Checks across sections: roles, address clashes, reachability. */
 int lb_config_check(struct lb_config_ctx *x);
+
+/* Whether addr is a port address, a gateway or a static neighbour; what
+ * names it for a message and *line is where it is set. */
+bool lb_config_port_owned(const struct lb_config *c, uint32_t addr, char *what, size_t n,
+	int *line);
 
 /* Whether addr is the network or broadcast address of net (prefixes up to
  * /30; /31 and /32 have neither). */

@@ -4,7 +4,13 @@
  * neighbours are compiled into the next snapshot and take effect without
  * touching a worker. Everything else is fixed when lbd starts: the EAL,
  * lcores, the ports and their addresses (RSS, SNAT layout and the flow
- * tables depend on them), so a change there needs a restart.
+ * tables depend on them) and the metrics endpoint, so a change there needs a
+ * restart.
+ *
+ * Pools may change (the control thread also asks lib/k8s whether the
+ * addresses in use still fit). The kubernetes group may not: the API
+ * client, its credentials and which Services lbd owns are set up once, and
+ * changing the class under running Services would withdraw them all.
  */
 #include <errno.h>
 #include <string.h>
@@ -39,6 +45,38 @@ check_port(const struct lb_config_port *a, const struct lb_config_port *b, uint3
 	if (a->vlan != b->vlan)
 		return changed(next, b->line_vlan, PORT_KEY("vlan"), err, errlen);
 #undef PORT_KEY
+	return 0;
+}
+
+static int
+check_k8s(const struct lb_config_k8s *a, const struct lb_config_k8s *b,
+	const struct lb_config *next, char *err, size_t errlen)
+{
+	if (a->enabled != b->enabled)
+		return changed(next, b->line, "kubernetes (adding or removing the group)", err,
+			errlen);
+	if (strcmp(a->kubeconfig, b->kubeconfig) != 0)
+		return changed(next, b->line_kubeconfig, "kubernetes.kubeconfig", err, errlen);
+	if (strcmp(a->context, b->context) != 0)
+		return changed(next, b->line_context, "kubernetes.context", err, errlen);
+	if (strcmp(a->lb_class, b->lb_class) != 0)
+		return changed(next, b->line_class, "kubernetes.load_balancer_class", err, errlen);
+	if (a->class_less != b->class_less)
+		return changed(next, b->line_class_less, "kubernetes.class_less", err, errlen);
+	if (a->resync != b->resync)
+		return changed(next, b->line_resync, "kubernetes.resync", err, errlen);
+	if (a->relist != b->relist)
+		return changed(next, b->line_relist, "kubernetes.relist", err, errlen);
+	if (a->backoff_min_ms != b->backoff_min_ms || a->backoff_max_ms != b->backoff_max_ms)
+		return changed(next, b->line_backoff, "kubernetes.backoff_min_ms/backoff_max_ms",
+			err, errlen);
+	if (a->maglev_size != b->maglev_size)
+		return changed(next, b->line_maglev_size, "kubernetes.maglev_size", err, errlen);
+	if (a->event_interval != b->event_interval)
+		return changed(next, b->line_event_interval, "kubernetes.event_interval", err,
+			errlen);
+	if (a->sync_batch != b->sync_batch)
+		return changed(next, b->line_sync_batch, "kubernetes.sync_batch", err, errlen);
 	return 0;
 }
 
@@ -89,5 +127,11 @@ lb_config_reload_check(const struct lb_config *cur, const struct lb_config *next
 		return changed(next, next->line_snat_addrs, "workers.snat_addresses", err, errlen);
 	if (cur->snat_port_lo != next->snat_port_lo || cur->snat_port_hi != next->snat_port_hi)
 		return changed(next, next->line_snat_ports, "workers.snat_ports", err, errlen);
-	return 0;
+	if (cur->metrics_enabled != next->metrics_enabled)
+		return changed(next, next->line_metrics_enabled, "metrics", err, errlen);
+	if (strcmp(cur->metrics_address, next->metrics_address) != 0)
+		return changed(next, next->line_metrics_address, "metrics.address", err, errlen);
+	if (cur->metrics_port != next->metrics_port)
+		return changed(next, next->line_metrics_port, "metrics.port", err, errlen);
+	return check_k8s(&cur->k8s, &next->k8s, next, err, errlen);
 }

@@ -343,7 +343,17 @@ run_timers(struct lb_ev *ev, uint64_t now)
 
 		heap_remove(ev, t);
 		ev->st.timers_armed--;
-		t->fn(t->ctx);
+		{
+			uint64_t c0 = now_us(), cd;
+			lb_ev_timer_fn fn = t->fn;
+
+			fn(t->ctx);
+			cd = now_us() - c0;
+			if (cd > ev->st.slowest_us) {
+				ev->st.slowest_us = cd;
+				ev->st.slowest_fn = (const void *)fn;
+			}
+		}
 		n++;
 	}
 	return n;
@@ -389,7 +399,17 @@ lb_ev_run_once(struct lb_ev *ev, int max_wait_ms)
 			got |= LB_EV_OUT;
 		if (evs[i].events & (EPOLLERR | EPOLLHUP))
 			got |= LB_EV_ERR;
-		r->fn(r->ctx, fd, got);
+		{
+			uint64_t c0 = now_us(), cd;
+			lb_ev_fd_fn fn = r->fn;
+
+			fn(r->ctx, fd, got);
+			cd = now_us() - c0;
+			if (cd > ev->st.slowest_us) {
+				ev->st.slowest_us = cd;
+				ev->st.slowest_fn = (const void *)fn;
+			}
+		}
 		calls++;
 	}
 	calls += run_timers(ev, lb_ev_now_ms());
@@ -414,5 +434,7 @@ void
 lb_ev_stats_reset_max(struct lb_ev *ev)
 {
 	ev->st.max_pass_us = 0;
+	ev->st.slowest_us = 0;
+	ev->st.slowest_fn = NULL;
 	ev->st.last_max_reset = lb_ev_now_ms();
 }

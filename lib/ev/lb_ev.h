@@ -69,6 +69,10 @@ struct lb_ev_stats {
 	uint32_t fds;
 	uint32_t timers_armed;
 	uint64_t slow_passes;		/* passes over LB_EV_SLOW_PASS_US */
+	/* The longest single callback since the last reset: which function
+	 * (for dladdr) and how long. */
+	const void *slowest_fn;
+	uint64_t slowest_us;
 };
 #define LB_EV_SLOW_PASS_US	20000
 

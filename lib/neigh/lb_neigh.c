@@ -368,6 +368,29 @@ lb_neigh_resolve(struct lb_neigh *n, uint8_t port, uint32_t ip, uint64_t now, vo
 	return 0;
 }
 
+static void
+info_of(const struct entry *e, struct lb_neigh_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->ip = e->ip;
+	info->port = e->port;
+	memcpy(info->mac, e->mac, LB_ETHER_ADDR_LEN);
+	info->state = (enum lb_neigh_state)e->state;
+	info->queued = e->qcnt;
+	info->expires = e->state == LB_NEIGH_PERMANENT ? 0 : e->next;
+}
+
+static void
+event(struct lb_neigh *n, const struct entry *e, const uint8_t *old_mac)
+{
+	struct lb_neigh_info info;
+
+	if (n->ops.event == NULL)
+		return;
+	info_of(e, &info);
+	n->ops.event(n->ops.ctx, &info, old_mac);
+}
+
 void
 lb_neigh_input(struct lb_neigh *n, uint8_t port, uint32_t ip,
 	const uint8_t mac[LB_ETHER_ADDR_LEN], bool create, uint64_t now)
@@ -387,17 +410,27 @@ lb_neigh_input(struct lb_neigh *n, uint8_t port, uint32_t ip,
 		e->next = now + n->p.reachable_ms;
 		n->c.replies++;
 		n->version++;
+		event(n, e, NULL);
 		return;
 	}
 	if (e->state == LB_NEIGH_PERMANENT)
 		return;
-	if (!usable(e) || memcmp(e->mac, mac, LB_ETHER_ADDR_LEN) != 0)
-		n->version++;
-	memcpy(e->mac, mac, LB_ETHER_ADDR_LEN);
-	e->state = LB_NEIGH_REACHABLE;
-	e->probes = 0;
-	e->next = now + n->p.reachable_ms;
-	n->c.replies++;
+	{
+		uint8_t old[LB_ETHER_ADDR_LEN];
+		bool was_usable = usable(e);
+		bool moved = was_usable && memcmp(e->mac, mac, LB_ETHER_ADDR_LEN) != 0;
+
+		memcpy(old, e->mac, LB_ETHER_ADDR_LEN);
+		if (!was_usable || moved)
+			n->version++;
+		memcpy(e->mac, mac, LB_ETHER_ADDR_LEN);
+		e->state = LB_NEIGH_REACHABLE;
+		e->probes = 0;
+		e->next = now + n->p.reachable_ms;
+		n->c.replies++;
+		if (!was_usable || moved)
+			event(n, e, moved ? old : NULL);
+	}
 	if (e->q != NULL)
 		release(n, e);
 }
@@ -420,6 +453,7 @@ retry_or_fail(struct lb_neigh *n, struct entry *e, uint64_t now)
 	memset(e->mac, 0, LB_ETHER_ADDR_LEN);
 	n->c.resolutions_failed++;
 	n->version++;
+	event(n, e, NULL);
 	drop_queue(n, e, true);
 }
 
@@ -485,13 +519,7 @@ lb_neigh_foreach(const struct lb_neigh *n, void (*fn)(void *ctx, const struct lb
 
 	for (i = 0; i < n->n; i++) {
 		e = &n->ents[i];
-		memset(&info, 0, sizeof(info));
-		info.ip = e->ip;
-		info.port = e->port;
-		memcpy(info.mac, e->mac, LB_ETHER_ADDR_LEN);
-		info.state = (enum lb_neigh_state)e->state;
-		info.queued = e->qcnt;
-		info.expires = e->state == LB_NEIGH_PERMANENT ? 0 : e->next;
+		info_of(e, &info);
 		fn(ctx, &info);
 	}
 }

@@ -55,6 +55,8 @@ struct lb_neigh_params {
 	uint32_t max_entries;	/* dynamic entries; PERMANENT ones are extra */
 };
 
+struct lb_neigh_info;
+
 struct lb_neigh_ops {
 	void *ctx;
 	/* Broadcast an ARP request for ip on port. */
@@ -63,6 +65,9 @@ struct lb_neigh_ops {
 	void (*send_pkt)(void *ctx, uint8_t port, void *pkt, const uint8_t mac[LB_ETHER_ADDR_LEN]);
 	/* A packet that will not be sent (queue full, resolution failed, destroy). */
 	void (*drop_pkt)(void *ctx, void *pkt);
+	/* Optional (NULL: none), for logs: an entry became usable (old_mac NULL),
+	 * changed its MAC (old_mac the previous one) or FAILED (i->state). */
+	void (*event)(void *ctx, const struct lb_neigh_info *i, const uint8_t *old_mac);
 };
 
 struct lb_neigh_counters {

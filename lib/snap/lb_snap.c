@@ -36,6 +36,7 @@ struct fe_plan {
 
 struct build {
 	const struct lb_snap_input *in;
+	bool can_copy;		/* same settings and overlay as the previous snapshot */
 	lb_snap_reject_fn reject;
 	void *ctx;
 	struct lb_snap_build_stats st;
@@ -400,6 +401,36 @@ attach_table(struct build *b, struct lb_snap_fe *fe, uint32_t m, uint32_t n)
 	return 0;
 }
 
+/* Pass two, fast: the previous snapshot's frontend for the same model
+ * object, copied. false when it cannot be (then fill_fe computes it). */
+static bool
+copy_fe(struct build *b, uint8_t *base, const struct lb_model_fe *mf, const struct fe_plan *p,
+	struct lb_snap_fe *fe)
+{
+	const struct lb_snap_fe *old;
+	struct lb_snap_target *t = (struct lb_snap_target *)(base + p->targets_off);
+	struct lb_cidr *r = (struct lb_cidr *)(base + p->ranges_off);
+
+	if (!b->can_copy || (old = prev_fe(b, mf->id)) == NULL || old->model != mf ||
+	    old->n_rejected != 0 || old->n_targets != p->n_targets ||
+	    old->n_src_ranges != p->n_ranges || old->maglev_size != p->m)
+		return false;
+	*fe = *old;
+	if (old->n_targets > 0)
+		memcpy(t, old->targets, sizeof(*t) * old->n_targets);
+	fe->targets = old->n_targets ? t : NULL;
+	if (old->n_src_ranges > 0)
+		memcpy(r, old->src_ranges, sizeof(*r) * old->n_src_ranges);
+	fe->src_ranges = old->n_src_ranges ? r : NULL;
+	fe->model = lb_model_fe_get((struct lb_model_fe *)mf);
+	if (fe->table != NULL) {
+		fe->table = lb_snap_table_get(fe->table);
+		b->st.tables_reused++;
+	}
+	b->st.fes_copied++;
+	return true;
+}
+
 /* Pass two for a kept frontend. Returns 0, or -ENOMEM. */
 static int
 fill_fe(struct build *b, struct lb_snap *s, uint8_t *base, const struct lb_model_fe *mf,
@@ -411,6 +442,8 @@ fill_fe(struct build *b, struct lb_snap *s, uint8_t *base, const struct lb_model
 	uint32_t n = 0, k, active = 0, blocked_by_health = 0;
 	char a[LB_IP_STRLEN], c[LB_IP_STRLEN];
 
+	if (copy_fe(b, base, mf, p, fe))
+		return 0;
 	fe->vip = mf->vip.v4;
 	fe->port = mf->port;
 	fe->proto = mf->proto;
@@ -446,8 +479,10 @@ fill_fe(struct build *b, struct lb_snap *s, uint8_t *base, const struct lb_model
 		const struct lb_model_target *mt = &mf->targets[k];
 		uint32_t f;
 
-		if (!target_usable(b, mf, mt, true))
+		if (!target_usable(b, mf, mt, true)) {
+			fe->n_rejected++;
 			continue;
+		}
 		t[n].addr = mt->addr.v4;
 		t[n].port = mt->port;
 		t[n].weight = mt->weight;
@@ -473,6 +508,7 @@ fill_fe(struct build *b, struct lb_snap *s, uint8_t *base, const struct lb_model
 			b->st.targets_rejected++;
 			memmove(&t[k], &t[k + 1], sizeof(*t) * (n - k - 1));
 			n--;
+			fe->n_rejected++;
 		} else {
 			k++;
 		}
@@ -708,6 +744,10 @@ lb_snap_build(const struct lb_snap_input *in, lb_snap_reject_fn rej, void *ctx,
 	if (check_shape(cfg, in->env, err, errlen) < 0)
 		return NULL;
 	fp = calloc(model->n_fes ? model->n_fes : 1, sizeof(*fp));
+	b.can_copy = in->prev != NULL && in->prev->settings == (const void *)cfg &&
+		in->prev->n_workers == in->env->n_workers &&
+		in->prev->overlay == (in->overlay != NULL) &&
+		(in->overlay == NULL || in->prev->overlay_version == lb_overlay_version(in->overlay));
 	if (fp == NULL || index_prev(&b) != 0) {
 		fail(err, errlen, "out of memory");
 		goto fail;
@@ -768,6 +808,9 @@ lb_snap_build(const struct lb_snap_input *in, lb_snap_reject_fn rej, void *ctx,
 	s->local_mask = local_slots - 1;
 
 	s->n_workers = in->env->n_workers;
+	s->settings = cfg;
+	s->overlay = in->overlay != NULL;
+	s->overlay_version = in->overlay != NULL ? lb_overlay_version(in->overlay) : 0;
 	fill_ports(s, cfg, in->env);
 	b.ip = &s->ports[s->int_port];
 	s->timeout_ms[LB_FLOW_SYN] = sec_to_ms(cfg->timeouts.tcp_syn);

@@ -89,6 +89,7 @@ struct lb_snap_fe {
 	const char *name;	/* the model frontend's */
 	const struct lb_model_fe *model;	/* held by the snapshot: origin, k8s fields */
 	struct lb_snap_table *table;
+	uint32_t n_rejected;	/* targets of the model left out */
 };
 
 /* What an address owned by lbd is. */
@@ -116,6 +117,11 @@ struct lb_snap_vip_acl {
 struct lb_snap {
 	uint64_t generation;	/* set by the caller after build */
 	uint32_t n_workers;
+	/* What it was built from, so the next build can copy frontends whose
+	 * model object, settings and overlay did not change. */
+	const void *settings;
+	uint64_t overlay_version;
+	bool overlay;
 
 	uint32_t n_ports;
 	struct lb_snap_port ports[LB_MAX_PORTS];
@@ -172,6 +178,7 @@ struct lb_snap_input {
 struct lb_snap_build_stats {
 	uint32_t tables_built;
 	uint32_t tables_reused;
+	uint32_t fes_copied;	/* taken whole from the previous snapshot */
 	uint32_t rejected;	/* frontends left out (reject() was told why) */
 	uint32_t targets_rejected;	/* targets left out of kept frontends */
 	uint64_t table_ns;	/* time spent building tables */
@@ -196,6 +203,10 @@ typedef void (*lb_snap_reject_fn)(void *ctx, const struct lb_model_fe *fe,
  * st (optional) says what was built, reused and rejected.
  *
  * - fes[] keep the model's order; each frontend's targets are sorted by id.
+ * - A frontend whose model object is the one the previous snapshot used,
+ *   built with the same settings object and overlay version, is copied
+ *   from it (targets, ranges, table reference) instead of recomputed, so a
+ *   build costs little for what did not change.
  * - Effective weight: 0 when the target is drained, terminating or
  *   unhealthy, else its weight; when no target would hold a slot only
  *   because of health, unhealthy targets count as healthy and the frontend

@@ -18,6 +18,7 @@
 
 #include "lb_addr.h"
 #include "lb_hash.h"
+#include "lb_ratelimit.h"
 
 static uint64_t rng_state = 0x243f6a8885a308d3ULL;
 
@@ -453,10 +454,40 @@ test_hash32_avalanche(void **state)
 	assert_true(lb_hash32_3(1, 2, 3, 0) != lb_hash32_3(1, 2, 4, 0));
 }
 
+/* The log rate limit: a burst per window, then silence, then the count. */
+static void
+test_ratelimit(void **state)
+{
+	struct lb_ratelimit rl = { 0 };
+	uint32_t sup, i, let = 0;
+
+	(void)state;
+	for (i = 0; i < 25; i++)
+		if (lb_ratelimit_ok(&rl, 1000 + i, 10, 5000, &sup)) {
+			assert_int_equal(sup, 0);
+			let++;
+		}
+	assert_int_equal(let, 10);
+	/* still the same window */
+	assert_false(lb_ratelimit_ok(&rl, 5999, 10, 5000, &sup));
+	/* the next window: the first event carries the 16 held back */
+	assert_true(lb_ratelimit_ok(&rl, 6000, 10, 5000, &sup));
+	assert_int_equal(sup, 16);
+	assert_true(lb_ratelimit_ok(&rl, 6001, 10, 5000, &sup));
+	assert_int_equal(sup, 0);
+	/* a clock that starts at 0 is a clock like any other */
+	memset(&rl, 0, sizeof(rl));
+	assert_true(lb_ratelimit_ok(&rl, 0, 1, 100, &sup));
+	assert_false(lb_ratelimit_ok(&rl, 99, 1, 100, &sup));
+	assert_true(lb_ratelimit_ok(&rl, 100, 1, 100, &sup));
+	assert_int_equal(sup, 1);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ratelimit),
 		cmocka_unit_test(test_ip4_parse),
 		cmocka_unit_test(test_cidr_parse),
 		cmocka_unit_test(test_ep_parse),

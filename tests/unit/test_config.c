@@ -1087,6 +1087,67 @@ test_reload(void **state)
 	}
 }
 
+/* metrics = { ... }: off without the group, on with it, validated, restart-only. */
+static void
+test_metrics(void **state)
+{
+	const char *arp_end = "	queue = 0;\n};\n";
+	struct lb_config *c = load_ok(base_conf), *d;
+	char *text;
+
+	(void)state;
+	assert_false(c->metrics_enabled);
+	assert_string_equal(c->metrics_address, "127.0.0.1");
+	assert_int_equal(c->metrics_port, LB_CONFIG_DEF_METRICS_PORT);
+
+	d = edit_ok(arp_end, "	queue = 0;\n};\nmetrics = { };\n");
+	assert_true(d->metrics_enabled);
+	assert_string_equal(d->metrics_address, "127.0.0.1");
+	assert_int_equal(d->metrics_port, LB_CONFIG_DEF_METRICS_PORT);
+	lb_config_free(d);
+	d = edit_ok(arp_end, "	queue = 0;\n};\nmetrics = { address = \"::1\"; port = 9100; };\n");
+	assert_true(d->metrics_enabled);
+	assert_string_equal(d->metrics_address, "::1");
+	assert_int_equal(d->metrics_port, 9100);
+	lb_config_free(d);
+	d = edit_ok(arp_end, "	queue = 0;\n};\nmetrics = { enabled = false; address = \"0.0.0.0\"; };\n");
+	assert_false(d->metrics_enabled);
+	assert_string_equal(d->metrics_address, "0.0.0.0");
+	lb_config_free(d);
+
+	text = edit(base_conf, arp_end, "	queue = 0;\n};\nmetrics = {\n address = \"localhost\";\n};\n");
+	expect_err_line(text, 49, "metrics.address = \"localhost\" is not an IPv4 or IPv6 address");
+	free(text);
+	text = edit(base_conf, arp_end, "	queue = 0;\n};\nmetrics = {\n port = 0;\n};\n");
+	expect_err_line(text, 49, "metrics.port");
+	free(text);
+	text = edit(base_conf, arp_end, "	queue = 0;\n};\nmetrics = {\n enabled = 1;\n};\n");
+	expect_err_line(text, 49, "metrics.enabled");
+	free(text);
+	text = edit(base_conf, arp_end, "	queue = 0;\n};\nmetrics = {\n listen = \"x\";\n};\n");
+	expect_err_line(text, 49, "unknown key 'listen' in metrics");
+	free(text);
+	text = edit(base_conf, arp_end, "	queue = 0;\n};\nmetrics = 1;\n");
+	expect_err_line(text, 48, "metrics must be a group");
+	free(text);
+
+	/* a restart setting */
+	expect_reload_reject(c, arp_end, "	queue = 0;\n};\nmetrics = { };\n", "metrics", "metrics");
+	lb_config_free(c);
+	c = edit_ok(arp_end, "	queue = 0;\n};\nmetrics = { port = 9100; };\n");
+	text = edit(base_conf, arp_end, "	queue = 0;\n};\nmetrics = {\n port = 9101;\n};\n");
+	d = load_ok(text);
+	{
+		char err[ERRLEN];
+
+		assert_int_equal(lb_config_reload_check(c, d, err, sizeof(err)), -EINVAL);
+		assert_string_equal(err, "t.conf:49: metrics.port cannot change on reload (restart lbd)");
+	}
+	lb_config_free(d);
+	free(text);
+	lb_config_free(c);
+}
+
 static void
 test_strings(void **state)
 {
@@ -1260,6 +1321,145 @@ test_mutations(void **state)
 	free(text);
 }
 
+/* ---- health ---- */
+
+static void
+test_health(void **state)
+{
+	static const char top[] =
+		"health = {\n"
+		"	kind = \"http\";\n"
+		"	path = \"/healthz\";\n"
+		"	host = \"lb.example\";\n"
+		"	expect = ( 200, \"300-302\" );\n"
+		"	interval_ms = 1000;\n"
+		"	timeout_ms = 400;\n"
+		"	rise = 3;\n"
+		"	fall = 4;\n"
+		"	jitter_pct = 5;\n"
+		"	tls_verify = true;\n"
+		"	interface = \"eth1\";\n"
+		"	source = \"198.51.100.9\";\n"
+		"	kubernetes = { nodes = false; pods = \"none\"; kube_proxy_port = 10257; };\n"
+		"};\n"
+		"frontends = (\n";
+	const struct lb_config_frontend *web, *dns;
+	struct lb_config *c;
+	char *t, *t2;
+
+	(void)state;
+	/* nothing said: no checks of static frontends, Kubernetes defaults */
+	c = load_ok(base_conf);
+	assert_int_equal(c->health.kind, LB_HEALTH_NONE);
+	assert_int_equal(c->frontends[0].health.kind, LB_HEALTH_NONE);
+	assert_int_equal(c->frontends[0].health.interval_ms, LB_HEALTH_DEF_INTERVAL_MS);
+	assert_true(c->health_k8s.nodes);
+	assert_int_equal(c->health_k8s.proxy_port, htons(10256));
+	assert_int_equal(c->health_k8s.pod.kind, LB_HEALTH_TCP);
+	assert_string_equal(c->health_bind.ifname, "");
+	assert_int_equal(c->health_bind.source.family, 0);
+	lb_config_free(c);
+
+	/* a default for all; the UDP frontend opts out, web narrows it */
+	t = edit(base_conf, "frontends = (\n", top);
+	t2 = edit(t, "		method = \"dnat\";\n",
+		"		method = \"dnat\";\n		health = { kind = \"none\"; };\n");
+	free(t);
+	t = edit(t2, "		targets = (\n",
+		"		health = { port = 8080; fall = 2; expect = [ \"200-204\" ]; };\n"
+		"		targets = (\n");
+	free(t2);
+	c = load_ok(t);
+	assert_int_equal(c->health.kind, LB_HEALTH_HTTP);
+	assert_string_equal(c->health.path, "/healthz");
+	assert_string_equal(c->health.host, "lb.example");
+	assert_int_equal(c->health.n_expect, 2);
+	assert_int_equal(c->health.expect[0].lo, 200);
+	assert_int_equal(c->health.expect[0].hi, 200);
+	assert_int_equal(c->health.expect[1].lo, 300);
+	assert_int_equal(c->health.expect[1].hi, 302);
+	assert_int_equal(c->health.interval_ms, 1000);
+	assert_int_equal(c->health.timeout_ms, 400);
+	assert_true(c->health.tls_verify);
+	assert_string_equal(c->health_bind.ifname, "eth1");
+	assert_int_equal(c->health_bind.source.family, LB_AF_INET);
+	assert_int_equal(c->health_bind.source.v4, ip("198.51.100.9"));
+	assert_false(c->health_k8s.nodes);
+	assert_int_equal(c->health_k8s.pod.kind, LB_HEALTH_NONE);
+	assert_int_equal(c->health_k8s.proxy_port, htons(10257));
+	/* Kubernetes checks take the group's timing */
+	assert_int_equal(c->health_k8s.node.interval_ms, 1000);
+	assert_int_equal(c->health_k8s.node.fall, 4);
+	assert_int_equal(c->health_k8s.pod.timeout_ms, 400);
+	web = &c->frontends[0];
+	dns = &c->frontends[1];
+	assert_int_equal(web->health.kind, LB_HEALTH_HTTP);
+	assert_int_equal(web->health.port, htons(8080));
+	assert_string_equal(web->health.path, "/healthz");
+	assert_int_equal(web->health.fall, 2);
+	assert_int_equal(web->health.rise, 3);
+	assert_int_equal(web->health.n_expect, 1);
+	assert_int_equal(web->health.expect[0].hi, 204);
+	assert_int_equal(web->line_health, line_of(t, "health = { port"));
+	assert_int_equal(dns->health.kind, LB_HEALTH_NONE);
+	lb_config_free(c);
+
+	/* errors, each at its line */
+	t2 = edit(t, "		health = { kind = \"none\"; };\n", "");
+	/* at the frontend's line (its group), naming where the kind came from */
+	expect_err_line(t2, line_of(t2, "		name = \"dns\"") - 1,
+		"frontend 'dns' is UDP: its health check (kind \"http\", set at line 49) needs "
+		"health.port");
+	assert_int_equal(line_of(t2, "	kind = \"http\""), 49);
+	free(t2);
+	t2 = edit(t, "	timeout_ms = 400;\n", "	timeout_ms = 1400;\n");
+	expect_err_line(t2, line_of(t2, "timeout_ms = 1400"), "health: timeout_ms 1400 exceeds "
+		"interval_ms 1000");
+	free(t2);
+	t2 = edit(t, "	interface = \"eth1\";\n", "	interface = \"a very long name\";\n");
+	expect_err_line(t2, line_of(t2, "interface ="), "health.interface = \"a very long name\" "
+		"is not an interface name (1 to 15 characters)");
+	free(t2);
+	t2 = edit(t, "	source = \"198.51.100.9\";\n", "	source = \"198.51.100\";\n");
+	expect_err_line(t2, line_of(t2, "source ="), "health.source = \"198.51.100\" is not an "
+		"IP address");
+	free(t2);
+	t2 = edit(t, "	path = \"/healthz\";\n", "	path = \"healthz\";\n");
+	expect_err_line(t2, line_of(t2, "path ="), "health.path = \"healthz\" must start with '/'");
+	free(t2);
+	t2 = edit(t, "	path = \"/healthz\";\n", "	path = \"/health z\";\n");
+	expect_err_line(t2, line_of(t2, "path ="), "holds a blank or a control character");
+	free(t2);
+	t2 = edit(t, "	rise = 3;\n", "	rise = 0;\n");
+	expect_err_line(t2, line_of(t2, "rise ="), "health.rise = 0 is out of range (1..100)");
+	free(t2);
+	t2 = edit(t, "	jitter_pct = 5;\n", "	jitter_pct = 60;\n");
+	expect_err_line(t2, line_of(t2, "jitter_pct ="), "health.jitter_pct = 60 is out of range "
+		"(0..50)");
+	free(t2);
+	t2 = edit(t, "	expect = ( 200, \"300-302\" );\n", "	expect = ( 200, true );\n");
+	expect_err_line(t2, line_of(t2, "expect ="), "health.expect[1] must be a status code (200) "
+		"or a range of them (\"200-299\")");
+	free(t2);
+	t2 = edit(t, "	expect = ( 200, \"300-302\" );\n", "	expect = [ 600 ];\n");
+	expect_err_line(t2, line_of(t2, "expect ="), "health.expect[0] = 600 is out of range "
+		"(100..599)");
+	free(t2);
+	t2 = edit(t, "	expect = ( 200, \"300-302\" );\n", "	expect = [ ];\n");
+	expect_err_line(t2, line_of(t2, "expect ="), "health.expect has 0 entries (1 to 8)");
+	free(t2);
+	t2 = edit(t, "	kubernetes = {", "	kubernetes = { x = 1; ");
+	expect_err_line(t2, line_of(t2, "kubernetes ="), "unknown key 'x' in health.kubernetes");
+	free(t2);
+	t2 = edit(t, "	kind = \"http\";\n", "	kind = \"http\";\n	weight = 1;\n");
+	expect_err_line(t2, line_of(t2, "weight = 1"), "unknown key 'weight' in health");
+	free(t2);
+	t2 = edit(t, "	kind = \"http\";\n", "	kind = \"ftp\";\n");
+	expect_err_line(t2, line_of(t2, "ftp"), "health.kind = \"ftp\" is not one of");
+	free(t2);
+	free(t);
+}
+
 int
 main(void)
 {
@@ -1276,10 +1476,12 @@ main(void)
 		cmocka_unit_test(test_counts),
 		cmocka_unit_test(test_load_errors),
 		cmocka_unit_test(test_reload),
+		cmocka_unit_test(test_metrics),
 		cmocka_unit_test(test_strings),
 		cmocka_unit_test(test_device_valid),
 		cmocka_unit_test(test_prefixes),
 		cmocka_unit_test(test_mutations),
+		cmocka_unit_test(test_health),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

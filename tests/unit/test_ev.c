@@ -163,7 +163,7 @@ test_timers(void **state)
 		while (many.calls < 150 && guard++ < 100)
 			lb_ev_run_once(ev, 50);
 		assert_int_equal(many.calls, 150);	/* 200 armed, 50 freed */
-		for (i = 1; i < 200; i += (i < 99 ? 2 : 1))
+		for (i = 1; i < 200; i += (i < 99 ? 2 : 1))	/* 1, 3, ..., 99, 100, ..., 199 */
 			lb_ev_timer_free(m[i]);
 	}
 	for (i = 0; i < 3; i++)

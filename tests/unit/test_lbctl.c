@@ -53,14 +53,43 @@ static const char targets_json[] =
 	"{\"frontend\":\"web\",\"targets\":["
 	"{\"address\":\"198.51.100.11\",\"port\":30080,\"weight\":1,\"drained\":false,"
 	"\"state\":\"active\",\"reasons\":[],"
-	"\"slots\":16384,\"share\":0.25,\"nexthop\":\"198.51.100.11\"},"
+	"\"slots\":16384,\"share\":0.25,\"nexthop\":\"198.51.100.11\","
+	"\"health\":{\"check\":\"http 198.51.100.11:10256/healthz\",\"state\":\"up\","
+	"\"last_result\":\"ok\",\"reason\":\"HTTP 200\",\"latency_ms\":1.25,"
+	"\"last_check\":1700000100.5,\"last_change\":1700000000}},"
 	"{\"address\":\"198.51.100.12\",\"port\":30080,\"weight\":2,\"drained\":false,"
 	"\"state\":\"terminating\",\"reasons\":[\"terminating (Kubernetes endpoint)\"],"
-	"\"slots\":32769,\"share\":0.5000076,\"nexthop\":\"198.51.100.12\"},"
+	"\"slots\":32769,\"share\":0.5000076,\"nexthop\":\"198.51.100.12\",\"health\":null},"
 	"{\"address\":\"203.0.113.100\",\"port\":8080,\"weight\":1,\"drained\":true,"
 	"\"state\":\"drained\",\"reasons\":[\"drained (lbctl drain, all frontends)\","
 	"\"unhealthy: healthz 503\"],"
-	"\"slots\":16384,\"share\":0.25,\"nexthop\":\"198.51.100.1\"}]}";
+	"\"slots\":16384,\"share\":0.25,\"nexthop\":\"198.51.100.1\","
+	"\"health\":{\"check\":\"tcp 203.0.113.100:8080\",\"state\":\"down\","
+	"\"last_result\":\"failed\",\"reason\":\"connect: Connection refused\","
+	"\"latency_ms\":0.31,\"last_check\":1700000101,\"last_change\":1700000050}}]}";
+
+static const char health_json[] =
+	"{\"checks\":["
+	"{\"kind\":\"http\",\"address\":\"198.51.100.11\",\"port\":10256,\"path\":\"/healthz\","
+	"\"check\":\"http 198.51.100.11:10256/healthz\",\"state\":\"up\",\"last_result\":\"ok\","
+	"\"reason\":\"HTTP 200\",\"latency_ms\":1.25,\"last_check\":1700000100.5,"
+	"\"last_change\":1700000000,\"in_flight\":false,\"successes\":12,\"failures\":0,"
+	"\"interval_ms\":2000,\"timeout_ms\":1000,\"rise\":2,\"fall\":3,\"targets\":["
+	"{\"frontend\":\"web\",\"target\":\"198.51.100.11:30080\"},"
+	"{\"frontend\":\"web-tls\",\"target\":\"198.51.100.11:30443\"}]},"
+	"{\"kind\":\"tcp\",\"address\":\"203.0.113.100\",\"port\":8080,"
+	"\"check\":\"tcp 203.0.113.100:8080\",\"state\":\"down\",\"last_result\":\"failed\","
+	"\"reason\":\"connect: Connection refused\",\"latency_ms\":0.31,\"last_check\":1700000101,"
+	"\"last_change\":1700000050,\"in_flight\":true,\"successes\":0,\"failures\":7,"
+	"\"interval_ms\":2000,\"timeout_ms\":1000,\"rise\":2,\"fall\":3,\"targets\":["
+	"{\"frontend\":\"web\",\"target\":\"203.0.113.100:8080\"}]},"
+	"{\"kind\":\"tcp\",\"address\":\"10.244.1.7\",\"port\":53,"
+	"\"check\":\"tcp 10.244.1.7:53\",\"state\":\"unknown\",\"last_result\":null,"
+	"\"reason\":null,\"latency_ms\":null,\"last_check\":null,\"last_change\":0,"
+	"\"in_flight\":true,\"successes\":0,\"failures\":0,\"interval_ms\":2000,"
+	"\"timeout_ms\":1000,\"rise\":2,\"fall\":3,\"targets\":[]}],"
+	"\"up\":1,\"down\":1,\"unknown\":1,\"in_flight\":2,\"probes\":340,\"probes_failed\":7,"
+	"\"interface\":\"eth1\",\"source\":null}";
 
 #define WORKER_STATS(id, lc, rx, tx, nf, ttl) \
 	"{\"id\":" #id ",\"lcore\":" #lc ",\"rx\":" #rx ",\"tx\":" #tx ",\"handoff_in\":0," \
@@ -71,8 +100,7 @@ static const char stats_json[] =
 	"\"total\":{\"rx\":1005,\"tx\":993,\"handoff_in\":0,\"handoff_out\":0,\"to_control\":4,"
 	"\"flows\":14,\"drops\":{\"no_frontend\":8,\"ttl_exceeded\":0,\"bad_checksum\":0}},"
 	"\"neighbours\":{\"requests\":3,\"replies\":2,\"queued\":1,\"sent\":1,\"queue_full\":0,"
-	"\"failed\":0,\"resolutions_failed\":1},"
-	"\"control\":{\"arp_conflicts\":2,\"arp_defences\":1}}";
+	"\"failed\":0,\"resolutions_failed\":1}}";
 
 static const char flows_json[] =
 	"{\"count\":12,\"per_worker\":[12,0],\"sample\":["
@@ -184,14 +212,37 @@ test_fmt_targets(void **state)
 	(void)state;
 	expect_fmt("targets", targets_json, false,
 		"frontend web: 3 targets\n"
-		"ADDRESS         PORT  WEIGHT  STATE        SLOTS   SHARE  NEXTHOP        WHY\n"
-		"198.51.100.11  30080       1  active       16384  25.00%  198.51.100.11  -\n"
-		"198.51.100.12  30080       2  terminating  32769  50.00%  198.51.100.12  "
+		"ADDRESS         PORT  WEIGHT  STATE        SLOTS   SHARE  NEXTHOP        HEALTH       "
+		"                      LATENCY  CHANGED                  WHY\n"
+		"198.51.100.11  30080       1  active       16384  25.00%  198.51.100.11  up: HTTP 200 "
+		"                       1.25ms  2023-11-14 22:13:20 UTC  -\n"
+		"198.51.100.12  30080       2  terminating  32769  50.00%  198.51.100.12  -            "
+		"                            -  -                        "
 		"terminating (Kubernetes endpoint)\n"
-		"203.0.113.100   8080       1  drained      16384  25.00%  198.51.100.1   "
+		"203.0.113.100   8080       1  drained      16384  25.00%  198.51.100.1   down: connect: "
+		"Connection refused   0.31ms  2023-11-14 22:14:10 UTC  "
 		"drained (lbctl drain, all frontends); unhealthy: healthz 503\n");
 	expect_fmt("targets", "{\"frontend\":\"web\",\"targets\":[]}", false,
 		"frontend web: 0 targets\n");
+}
+
+static void
+test_fmt_health(void **state)
+{
+	(void)state;
+	expect_fmt("health", health_json, false,
+		"3 checks: 1 up, 1 down, 1 unknown; 2 probes in flight; interface eth1\n"
+		"CHECK                             STATE    LAST RESULT                          LATENCY  "
+		"CHANGED                  TARGETS\n"
+		"http 198.51.100.11:10256/healthz  up       ok: HTTP 200                          1.25ms  "
+		"2023-11-14 22:13:20 UTC  web 198.51.100.11:30080, web-tls 198.51.100.11:30443\n"
+		"tcp 203.0.113.100:8080            down     failed: connect: Connection refused   0.31ms  "
+		"2023-11-14 22:14:10 UTC  web 203.0.113.100:8080\n"
+		"tcp 10.244.1.7:53                 unknown  none yet                                   -  "
+		"never                    -\n");
+	expect_fmt("health", "{\"checks\":[],\"up\":0,\"down\":0,\"unknown\":0,\"in_flight\":0,"
+		"\"interface\":\"\",\"source\":\"10.10.0.2\"}", false,
+		"0 checks: 0 up, 0 down, 0 unknown; 0 probes in flight; source 10.10.0.2\n");
 }
 
 static void
@@ -214,8 +265,7 @@ test_fmt_stats(void **state)
 		"no_frontend   8   0      8\n"
 		"\n"
 		"neighbours: requests=3 replies=2 queued=1 sent=1 queue_full=0 failed=0 "
-		"resolutions_failed=1\n"
-		"control: arp_conflicts=2 arp_defences=1\n");
+		"resolutions_failed=1\n");
 	/* -v: every reason, zero or not. */
 	out = fmt("stats", stats_json, true, false);
 	assert_non_null(strstr(out,
@@ -224,9 +274,146 @@ test_fmt_stats(void **state)
 		"ttl_exceeded   0   0      0\n"
 		"bad_checksum   0   0      0\n"));
 	free(out);
+	/* control counters and ports, as lbd sends them */
+	out = fmt("stats", "{\"workers\":[],\"total\":{\"rx\":0,\"drops\":{}},"
+		"\"control\":{\"rx\":4,\"garp_sent\":2},"
+		"\"ports\":[{\"name\":\"ext\",\"rx_packets\":10,\"link_up\":1},"
+		"{\"name\":\"int\",\"rx_packets\":2000,\"link_up\":0}]}", false, false);
+	assert_non_null(strstr(out, "control: rx=4 garp_sent=2\n\n"
+		"PORT  rx_packets  link_up\n"
+		"ext           10        1\n"
+		"int         2000        0\n"));
+	free(out);
 	/* No drops at all. */
 	out = fmt("stats", "{\"workers\":[],\"total\":{\"rx\":0,\"drops\":{\"a\":0}}}", false, false);
 	assert_string_equal(out, "COUNTER  TOTAL\nrx           0\n\ndrops: none\n");
+	free(out);
+}
+
+/* lbctl top: two samples 2 s apart, rates checked cell by cell. */
+#define TOP_WORKER(id, lc, rx, tx, nf, hin, fl, fc, d1, d2) \
+	"{\"id\":" #id ",\"lcore\":" #lc ",\"rx\":" #rx ",\"tx\":" #tx ",\"handoff_in\":" #hin "," \
+	"\"handoff_out\":0,\"to_control\":0,\"flows\":" #fl ",\"flows_created\":" #fc "," \
+	"\"drops\":{\"no_frontend\":" #d1 ",\"no_flow\":" #d2 ",\"ttl_expired\":0}}"
+#define TOP_PORT(n, up, rp, rb, tp, tb) \
+	"{\"name\":\"" n "\",\"rx_packets\":" #rp ",\"tx_packets\":" #tp ",\"rx_bytes\":" #rb "," \
+	"\"tx_bytes\":" #tb ",\"rx_missed\":0,\"rx_errors\":0,\"tx_errors\":0,\"link_up\":" #up "}"
+static const char top_prev[] =
+	"{\"workers\":[" TOP_WORKER(0, 1, 1000, 900, 10, 0, 5, 100, 0, 0) ","
+	TOP_WORKER(1, 2, 0, 0, 0, 0, 0, 0, 0, 0) "],"
+	"\"total\":" TOP_WORKER(9, 0, 1000, 900, 10, 0, 5, 100, 0, 0) ","
+	"\"ports\":[" TOP_PORT("ext", 1, 1000, 64000, 0, 0) "," TOP_PORT("int", 0, 0, 0, 900, 90000)
+	"]}";
+static const char top_cur[] =
+	"{\"workers\":[" TOP_WORKER(0, 1, 3000, 2800, 10, 40, 7, 300, 60, 40) ","
+	TOP_WORKER(1, 2, 500, 400, 0, 100, 3, 120, 0, 0) "],"
+	"\"total\":" TOP_WORKER(9, 0, 3500, 3200, 10, 140, 10, 420, 60, 40) ","
+	"\"ports\":[" TOP_PORT("ext", 1, 3500, 2064000, 0, 0) "," TOP_PORT("int", 0, 0, 0, 3200, 340000)
+	"]}";
+
+static char *
+top(const char *prev_stats, const char *cur_stats, const char *fes, unsigned w, unsigned h)
+{
+	struct lbctl_top_sample p = { 10.0, NULL, NULL, NULL }, c = { 12.0, NULL, NULL, NULL };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	p.stats = json_tokener_parse(prev_stats);
+	c.stats = json_tokener_parse(cur_stats);
+	c.status = json_tokener_parse(status_json);
+	c.frontends = json_tokener_parse(fes);
+	assert_non_null(p.stats);
+	assert_non_null(c.stats);
+	lbctl_top_render(f, &p, &c, 2.0, w, h);
+	fclose(f);
+	json_object_put(p.stats);
+	json_object_put(c.stats);
+	json_object_put(c.status);
+	json_object_put(c.frontends);
+	if (buf == NULL)
+		fail_msg("open_memstream gave no buffer");
+	return buf;
+}
+
+static void
+expect_in(const char *out, const char *want)
+{
+	if (out == NULL)
+		fail_msg("no output");
+	if (strstr(out, want) == NULL) {
+		fprintf(stderr, "--- lbctl top output:\n%s--- lacks:\n%s\n", out, want);
+		fail_msg("lbctl top output lacks the lines above");
+	}
+}
+
+static void
+test_fmt_top(void **state)
+{
+	char *out;
+	unsigned lines = 0;
+	const char *p;
+
+	(void)state;
+	out = top(top_prev, top_cur, frontends_json, 0, 0);
+	expect_in(out, "lbd 0.1.0  up 26:03:04  generation 3  workers 2  frontends 4");
+	/* 2500 frames in 2 s; 320 new flows; 100 drops; 140 hand-offs */
+	expect_in(out, "total: rx 1.25k pkt/s  tx 1.15k pkt/s  new flows 160/s  active flows 10  "
+		"drops 50/s  hand-offs 0/s  to control 0/s\n");
+	expect_in(out, "PORT  LINK  RX PKT/S  RX BIT/S  TX PKT/S  TX BIT/S  MISSED/S  ERRORS/S\n");
+	/* (2064000 - 64000) * 8 / 2 = 8 Mbit/s */
+	expect_in(out, "ext   up       1.25k     8.00M         0         0         0         0\n");
+	expect_in(out, "int   down         0         0     1.15k     1.00M         0         0\n");
+	expect_in(out, "WORKER  LCORE  RX PKT/S  TX PKT/S  NEW FLOWS/S  ACTIVE FLOWS  HANDOFF IN/S  "
+		"TO CTL/S  DROPS/S\n");
+	expect_in(out, "w0          1     1.00k       950          100             7            20  "
+		"       0       50\n");
+	expect_in(out, "w1          2       250       200           60             3            50  "
+		"       0        0\n");
+	/* reasons by rate, per worker and in total */
+	expect_in(out, "DROPS/S BY REASON  w0  w1  TOTAL\n"
+		"no_frontend        30   0     30\n"
+		"no_flow            20   0     20\n");
+	/* without per-frontend counters: lbctl frontends' columns */
+	expect_in(out, "FRONTEND  VIP:PORT/PROTO     METHOD   TARGETS     ACTIVE  SOURCE\n"
+		"web       192.0.2.10:80/tcp  fullnat        3          3  config\n"
+		"dns       192.0.2.11:53/udp  dnat          12  11 (open)  kubernetes\n");
+	assert_null(strstr(out, "PKT/S IN"));
+	free(out);
+
+	/* a window of 60 x 12: lines cut, rows cut with "... N more" */
+	out = top(top_prev, top_cur, frontends_json, 60, 12);
+	for (p = out; *p != '\0'; p++)
+		if (*p == '\n')
+			lines++;
+	assert_true(lines <= 12);
+	for (p = out; p != NULL && *p != '\0'; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+		assert_true((size_t)(strchr(p, '\n') - p) <= 60);
+	free(out);
+
+	/* per-frontend counters in stats: rates per frontend */
+	{
+		static const char pf[] = "{\"workers\":[],\"total\":{\"rx\":0,\"drops\":{}},"
+			"\"frontends\":[{\"name\":\"web\",\"packets_in\":100,\"bytes_in\":1000,"
+			"\"flows_created\":10,\"flows_ended\":4}]}";
+		static const char cf[] = "{\"workers\":[],\"total\":{\"rx\":0,\"drops\":{}},"
+			"\"frontends\":[{\"name\":\"web\",\"packets_in\":300,\"bytes_in\":251000,"
+			"\"flows_created\":30,\"flows_ended\":20}]}";
+
+		out = top(pf, cf, frontends_json, 0, 0);
+		expect_in(out, "FRONTEND  VIP:PORT/PROTO     METHOD   TARGETS     ACTIVE  PKT/S IN  BIT/S IN  "
+			"NEW FLOWS/S  FLOWS  SOURCE\n"
+			"web       192.0.2.10:80/tcp  fullnat        3          3       100     1.00M  "
+			"         10     10  config\n"
+			"dns       192.0.2.11:53/udp  dnat          12  11 (open)         -         -  "
+			"          -      -  kubernetes\n");
+		expect_in(out, "drops/s: none\n");
+		free(out);
+	}
+	/* first frame, or a counter that went back (lbd restarted): "-", never garbage */
+	out = top(top_cur, top_prev, frontends_json, 0, 0);
+	expect_in(out, "total: rx - pkt/s");
 	free(out);
 }
 
@@ -324,7 +511,7 @@ test_fmt_robust(void **state)
 {
 	static const char *cmds[] = {
 		"status", "frontends", "targets", "stats", "flows", "trace", "drain",
-		"undrain", "reload", "neighbours",
+		"undrain", "reload", "neighbours", "health",
 	};
 	static const char *shapes[] = {
 		"{}",
@@ -349,6 +536,13 @@ test_fmt_robust(void **state)
 			free(out);
 		}
 	}
+	/* lbctl top on every pair of odd shapes (and a window too small) */
+	for (i = 0; i < LB_ARRAY_SIZE(shapes); i++)
+		for (j = 0; j < LB_ARRAY_SIZE(shapes); j++) {
+			out = top(shapes[i], shapes[j], shapes[(i + j) % LB_ARRAY_SIZE(shapes)],
+				(unsigned)(i * 7), (unsigned)j);
+			free(out);
+		}
 	/* The largest counter is printed exactly. */
 	out = fmt("stats", shapes[5], false, false);
 	assert_non_null(strstr(out, "18446744073709551615"));
@@ -368,10 +562,19 @@ test_args(void **state)
 	static const struct arg_case cases[] = {
 		{ { "status" }, LBCTL_PARSE_OK, "{\"cmd\":\"status\"}", NULL },
 		{ { "frontends" }, LBCTL_PARSE_OK, "{\"cmd\":\"frontends\"}", NULL },
+		{ { "health" }, LBCTL_PARSE_OK, "{\"cmd\":\"health\"}", NULL },
+		{ { "health", "web" }, LBCTL_PARSE_USAGE, NULL, "health: unexpected argument 'web'" },
 		{ { "targets", "web" }, LBCTL_PARSE_OK, "{\"cmd\":\"targets\",\"frontend\":\"web\"}", NULL },
 		{ { "stats", "-v" }, LBCTL_PARSE_OK, "{\"cmd\":\"stats\"}", NULL },
 		{ { "flows" }, LBCTL_PARSE_OK, "{\"cmd\":\"flows\",\"limit\":20}", NULL },
 		{ { "flows", "-n", "5" }, LBCTL_PARSE_OK, "{\"cmd\":\"flows\",\"limit\":5}", NULL },
+		{ { "top" }, LBCTL_PARSE_OK, "{\"cmd\":\"top\"}", NULL },
+		{ { "top", "-n", "3", "-d", "0.5" }, LBCTL_PARSE_OK, "{\"cmd\":\"top\"}", NULL },
+		{ { "top", "-n", "1000000" }, LBCTL_PARSE_OK, "{\"cmd\":\"top\"}", NULL },
+		{ { "top", "x" }, LBCTL_PARSE_USAGE, NULL, "unexpected argument" },
+		{ { "top", "-d", "0" }, LBCTL_PARSE_USAGE, NULL, "bad delay '0'" },
+		{ { "top", "-n", "1000001" }, LBCTL_PARSE_USAGE, NULL, "bad count" },
+		{ { "stats", "-d", "1" }, LBCTL_PARSE_USAGE, NULL, "-d applies to top only" },
 		{ { "-n1000", "flows" }, LBCTL_PARSE_OK, "{\"cmd\":\"flows\",\"limit\":1000}", NULL },
 		{ { "trace", "192.0.2.2:40000", "192.0.2.10:80/tcp" }, LBCTL_PARSE_OK,
 			"{\"cmd\":\"trace\",\"src\":\"192.0.2.2:40000\",\"dst\":\"192.0.2.10:80\","
@@ -397,11 +600,11 @@ test_args(void **state)
 		{ { "targets", "" }, LBCTL_PARSE_USAGE, NULL, "frontend name" },
 		{ { "targets", "we b" }, LBCTL_PARSE_USAGE, NULL, "bad frontend name" },
 		{ { "status", "x" }, LBCTL_PARSE_USAGE, NULL, "unexpected argument" },
-		{ { "flows", "-n", "0" }, LBCTL_PARSE_USAGE, NULL, "bad flow count '0'" },
+		{ { "flows", "-n", "0" }, LBCTL_PARSE_USAGE, NULL, "bad count '0'" },
 		{ { "flows", "-n", "1001" }, LBCTL_PARSE_USAGE, NULL, "bad flow count" },
-		{ { "flows", "-n", "5x" }, LBCTL_PARSE_USAGE, NULL, "bad flow count" },
+		{ { "flows", "-n", "5x" }, LBCTL_PARSE_USAGE, NULL, "bad count '5x'" },
 		{ { "flows", "-n" }, LBCTL_PARSE_USAGE, NULL, "needs an argument" },
-		{ { "stats", "-n", "5" }, LBCTL_PARSE_USAGE, NULL, "flows only" },
+		{ { "stats", "-n", "5" }, LBCTL_PARSE_USAGE, NULL, "flows and top only" },
 		{ { "trace", "192.0.2.2:40000" }, LBCTL_PARSE_USAGE, NULL, "missing" },
 		{ { "trace", "192.0.2.2", "192.0.2.10:80/tcp" }, LBCTL_PARSE_USAGE, NULL, "bad source" },
 		{ { "trace", "192.0.2.2:0", "192.0.2.10:80/tcp" }, LBCTL_PARSE_USAGE, NULL, "bad source" },
@@ -509,6 +712,7 @@ fake_lbd(void *ctx, const char *cmd, struct json_object *req, char *err, size_t 
 		{ "targets", targets_json }, { "stats", stats_json }, { "flows", flows_json },
 		{ "trace", trace_json }, { "drain", drain_json }, { "undrain", drain_json },
 		{ "reload", reload_json }, { "neighbours", neighbours_json },
+		{ "health", health_json },
 	};
 	struct e2e *e = ctx;
 	struct json_object *fe;
@@ -715,6 +919,12 @@ test_e2e_commands(void **state)
 	assert_string_equal(r.out, "drained 198.51.100.11:30080 in web, web-alt (generation 4)\n");
 	run_free(&r);
 
+	RUN(e, &r, NULL, "-s", e->path, "health");
+	expect_status(&r, 0);
+	assert_string_equal(e->last_req, "{\"cmd\":\"health\"}");
+	assert_non_null(strstr(r.out, "3 checks: 1 up, 1 down, 1 unknown"));
+	run_free(&r);
+
 	RUN(e, &r, NULL, "-s", e->path, "stats", "-v");
 	expect_status(&r, 0);
 	assert_non_null(strstr(r.out, "bad_checksum"));
@@ -827,8 +1037,10 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_fmt_status),
 		cmocka_unit_test(test_fmt_frontends),
 		cmocka_unit_test(test_fmt_targets),
+		cmocka_unit_test(test_fmt_health),
 		cmocka_unit_test(test_fmt_stats),
 		cmocka_unit_test(test_fmt_flows),
+		cmocka_unit_test(test_fmt_top),
 		cmocka_unit_test(test_fmt_trace),
 		cmocka_unit_test(test_fmt_small),
 		cmocka_unit_test(test_fmt_json),

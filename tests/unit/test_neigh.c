@@ -856,11 +856,85 @@ test_table_canonical(void **state)
 	lb_neigh_destroy(y);
 }
 
+/* The optional event callback: resolved, moved to another MAC, failed. */
+struct nev {
+	enum lb_neigh_state state;
+	uint32_t ip;
+	uint8_t mac[6];
+	bool moved;
+	uint8_t old[6];
+	uint32_t queued;
+};
+static struct nev nevs[16];
+static unsigned n_nev;
+
+static void
+fake_event(void *ctx, const struct lb_neigh_info *i, const uint8_t *old_mac)
+{
+	(void)ctx;
+	assert_true(n_nev < 16);
+	nevs[n_nev].state = i->state;
+	nevs[n_nev].ip = i->ip;
+	nevs[n_nev].queued = i->queued;
+	memcpy(nevs[n_nev].mac, i->mac, 6);
+	nevs[n_nev].moved = old_mac != NULL;
+	if (old_mac != NULL)
+		memcpy(nevs[n_nev].old, old_mac, 6);
+	n_nev++;
+}
+
+static void
+test_events(void **state)
+{
+	struct lb_neigh_ops eops = ops;
+	struct lb_neigh *n;
+	uint32_t a = ip4(10, 0, 0, 1), b = ip4(10, 0, 0, 2);
+	uint64_t t;
+
+	(void)state;
+	n_nev = 0;
+	eops.event = fake_event;
+	n = lb_neigh_create(&defp, &eops);
+	assert_non_null(n);
+	/* resolved after a request */
+	assert_int_equal(lb_neigh_resolve(n, 1, a, 0, PKT(1)), 0);
+	assert_int_equal(n_nev, 0);
+	lb_neigh_input(n, 1, a, MAC_A, false, 10);
+	assert_int_equal(n_nev, 1);
+	assert_int_equal(nevs[0].state, LB_NEIGH_REACHABLE);
+	assert_int_equal(nevs[0].ip, a);
+	assert_memory_equal(nevs[0].mac, MAC_A, 6);
+	assert_false(nevs[0].moved);
+	/* the same answer again: nothing new */
+	lb_neigh_input(n, 1, a, MAC_A, false, 20);
+	assert_int_equal(n_nev, 1);
+	/* another MAC: moved, with the old one */
+	lb_neigh_input(n, 1, a, MAC_B, false, 30);
+	assert_int_equal(n_nev, 2);
+	assert_true(nevs[1].moved);
+	assert_memory_equal(nevs[1].old, MAC_A, 6);
+	assert_memory_equal(nevs[1].mac, MAC_B, 6);
+	/* learned without asking (create) */
+	lb_neigh_input(n, 1, b, MAC_C, true, 40);
+	assert_int_equal(n_nev, 3);
+	assert_int_equal(nevs[2].ip, b);
+	/* a next hop that never answers: FAILED, with what it held */
+	assert_int_equal(lb_neigh_resolve(n, 1, ip4(10, 0, 0, 3), 100, PKT(2)), 0);
+	for (t = 100; t < 1000 && n_nev == 3; t += 50)
+		lb_neigh_run(n, t);
+	assert_int_equal(n_nev, 4);
+	assert_int_equal(nevs[3].state, LB_NEIGH_FAILED);
+	assert_int_equal(nevs[3].ip, ip4(10, 0, 0, 3));
+	assert_int_equal(nevs[3].queued, 1);
+	lb_neigh_destroy(n);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_create_rejects, reset),
+		cmocka_unit_test_setup(test_events, reset),
 		cmocka_unit_test_setup(test_incomplete_to_failed, reset),
 		cmocka_unit_test_setup(test_queue_order_and_bound, reset),
 		cmocka_unit_test_setup(test_queue_len_zero, reset),

@@ -732,8 +732,13 @@ test_incremental(void **state)
 	assert_non_null(s1);
 	assert_int_equal(st.tables_built, 0);
 	assert_int_equal(st.tables_reused, 1000);
-	for (i = 0; i < 1000; i++)
+	/* same model objects, settings and overlay: frontends copied whole */
+	assert_int_equal(st.fes_copied, 1000);
+	for (i = 0; i < 1000; i++) {
 		assert_ptr_equal(s1->fes[i].maglev, s0->fes[i].maglev);
+		assert_memory_equal(s1->fes[i].targets, s0->fes[i].targets,
+			sizeof(*s0->fes[i].targets) * s0->fes[i].n_targets);
+	}
 
 	/* one frontend gains a target (a new model from the config) */
 	add_t(&f->fes[500], "10.1.0.14", 30500, 1);
@@ -745,6 +750,7 @@ test_incremental(void **state)
 	assert_non_null(s2);
 	assert_int_equal(st.tables_built, 1);
 	assert_int_equal(st.tables_reused, 999);
+	assert_int_equal(st.fes_copied, 0);	/* new model objects: recomputed */
 	print_message("1 of 1000 frontends changed: %u table built in %.3f ms (whole build %.3f ms)\n",
 		st.tables_built, st.table_ns / 1e6, st.total_ns / 1e6);
 	assert_true(s2->fes[500].maglev != s1->fes[500].maglev);
@@ -762,6 +768,7 @@ test_incremental(void **state)
 	s1 = lb_snap_build(&in, NULL, NULL, &st, err, sizeof(err));
 	assert_non_null(s1);
 	assert_int_equal(st.tables_built, 1);
+	assert_int_equal(st.fes_copied, 0);	/* the overlay changed: nothing copied */
 	assert_int_equal(s1->fes[7].n_active, 2);
 	lb_snap_free(s2);
 	lb_snap_free(s1);

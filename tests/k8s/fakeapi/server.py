@@ -467,7 +467,7 @@ class FakeAPI:
         res = self._res(obj)
         ns = (namespace or obj.get("metadata", {}).get("namespace") or "default") if res.namespaced else None
         self._ensure_ns(res, ns)
-        return self.store.create(res, ns, obj, manager)
+        return copy.deepcopy(self.store.create(res, ns, obj, manager))
 
     def load(self, objs, manager="fakeapi"):
         """Create many objects (a list, or a dict with items)."""
@@ -479,8 +479,9 @@ class FakeAPI:
         """PUT semantics: 409 when metadata.resourceVersion is set and stale."""
         res = self._res(obj)
         m = obj["metadata"]
-        return self.store.update(res, m.get("namespace") or ("default" if res.namespaced else None),
-                                 m["name"], obj, subresource, manager)
+        return copy.deepcopy(self.store.update(
+            res, m.get("namespace") or ("default" if res.namespaced else None), m["name"], obj,
+            subresource, manager))
 
     def update_status(self, obj, manager="fakeapi"):
         return self.update(obj, "status", manager)
@@ -511,19 +512,23 @@ class FakeAPI:
               manager="fakeapi"):
         """type: merge | strategic | json."""
         res = self._res(resource)
-        return self.store.patch(res, (namespace or "default") if res.namespaced else None, name,
-                                type, patch, subresource, manager)
+        return copy.deepcopy(self.store.patch(res, (namespace or "default") if res.namespaced
+                                              else None, name, type, patch, subresource, manager))
 
     def delete(self, resource, name, namespace=None, **options):
         """-> the object: gone, or still there with deletionTimestamp when finalizers hold it."""
         res = self._res(resource)
-        return self.store.delete(res, (namespace or "default") if res.namespaced else None, name,
-                                 options)[0]
+        return copy.deepcopy(self.store.delete(res, (namespace or "default") if res.namespaced
+                                               else None, name, options)[0])
 
+    # get, list and objects return copies: a caller that edits what it got
+    # and sends it back with update() must not have changed the stored
+    # object already (that would make the update a no-op without an event).
     def get(self, resource, name, namespace=None):
         res = self._res(resource)
         try:
-            return self.store.get(res, (namespace or "default") if res.namespaced else None, name)
+            return copy.deepcopy(self.store.get(res, (namespace or "default") if res.namespaced
+                                                else None, name))
         except E.ApiError as e:
             if e.code == 404:
                 return None
@@ -532,13 +537,13 @@ class FakeAPI:
     def list(self, resource, namespace=None, **params):
         """params: label_selector, field_selector, limit, cont, resource_version,
         resource_version_match; -> the List object (items carry no kind)."""
-        return self.store.list(self._res(resource), namespace, **params)
+        return copy.deepcopy(self.store.list(self._res(resource), namespace, **params))
 
     def objects(self, resource, namespace=None):
         res = self._res(resource)
         with self.store.cond:
-            return [o for k, o in sorted(self.store.objs[res.store].items())
-                    if namespace is None or k[0] == namespace]
+            return copy.deepcopy([o for k, o in sorted(self.store.objs[res.store].items())
+                                  if namespace is None or k[0] == namespace])
 
     @property
     def resource_version(self):
