@@ -134,17 +134,64 @@ tcp_class_after(enum lb_flow_class cur, uint8_t flags)
 	return cur;
 }
 
-/* Creates the flow for a first packet to fe; NULL with the drop reason set. */
-static struct lb_flow *
+/* What a new flow may displace outside a flood: anything but an established
+ * TCP connection (lb_dp.h). */
+#define NEW_FLOW_EVICT	(LB_FLOW_EVICT_ANY & ~LB_FLOW_EVICT(LB_FLOW_EST))
+
+/* f->state bits (the table leaves the field to lib/dp). */
+#define FS_PICKUP	0x01	/* picked up mid-stream: unconfirmed until the target answers */
+
+/*
+ * The new-flow governor (lb_dp.h): counts one more new flow at now and says
+ * whether the worker is under flood.
+ */
+static bool
+gov_new_flow(struct lb_dp_worker *w, const struct lb_snap *s, uint64_t now)
+{
+	struct lb_dp_gov *g = &w->gov;
+	uint32_t limit;
+	bool flood;
+
+	if (s->new_flow_rate == 0)
+		return false;
+	if (now - g->start >= LB_DP_GOV_WINDOW_MS || now < g->start) {
+		g->prev = now - g->start < 2 * LB_DP_GOV_WINDOW_MS ? g->cur : 0;
+		g->cur = 0;
+		g->start = now;
+	}
+	g->cur++;
+	limit = s->new_flow_rate / (1000 / LB_DP_GOV_WINDOW_MS);
+	if (limit == 0)
+		limit = 1;
+	flood = g->cur > limit || g->prev > limit;
+	if (flood && !g->flood)
+		w->ctr.flood_episodes++;
+	g->flood = flood;
+	return flood;
+}
+
+/* What a new flow's first frame leads to: a flow, or (DNAT under flood) a
+ * target to forward to without one. */
+struct flow_new {
+	struct lb_flow *f;		/* NULL: stateless (tkey) or dropped */
+	struct lb_flow_key tkey;	/* stateless: the REV key the flow would have had */
+};
+
+/*
+ * Creates the flow for a first packet to fe. Returns 0 with nf->f set, 1 for
+ * a DNAT frame to forward statelessly (nf->tkey set), or -1 with the drop
+ * reason set.
+ */
+static int
 flow_create(struct lb_dp_worker *w, const struct lb_snap *s, const struct lb_snap_fe *fe,
 	const uint8_t *frame, const struct lb_pkt *p, uint8_t in_port, uint64_t now,
-	enum lb_drop *why)
+	struct flow_new *nf, enum lb_drop *why)
 {
 	const struct lb_snap_target *t;
 	struct lb_flow_key fwd, rev;
 	enum lb_flow_class cls;
 	struct lb_flow *f;
-	bool pickup = false;
+	bool pickup = false, flood;
 
 	if (p->proto == LB_PROTO_TCP) {
 		uint8_t fl = p->tcp_flags;
@@ -155,27 +202,35 @@ flow_create(struct lb_dp_worker *w, const struct lb_snap *s, const struct lb_sna
 			/* DNAT keeps the client's tuple, so a connection whose
 			 * flow state is gone (expiry, another appliance behind
 			 * ECMP) can be picked up mid-stream: the Maglev pick is
-			 * the same as when it started. */
-			cls = tcp_class_after(LB_FLOW_EST, fl);
+			 * the same as when it started. Anyone can send such a
+			 * segment, so the flow is unconfirmed (SYN class and
+			 * timeout) until the target answers it. */
+			cls = tcp_class_after(LB_FLOW_SYN, fl);
 			pickup = true;
 		} else {
 			*why = LB_DROP_NO_FLOW;
-			return NULL;
+			return -1;
 		}
 	} else {
 		cls = LB_FLOW_UDP;
 	}
 	if (fe->n_active == 0) {
 		*why = LB_DROP_NO_TARGET;
-		return NULL;
+		return -1;
 	}
+	flood = gov_new_flow(w, s, now);
 	t = pick_target(w, fe, p, now);
 	fwd = lb_flow_key_make(p->src, p->dst, p->sport, p->dport, p->proto);
 	if (fe->method == LB_METHOD_DNAT) {
 		rev = lb_flow_key_make(t->addr, p->src, t->port, p->sport, p->proto);
 		if (lb_flow_lookup(w->flows, &rev, now, NULL) != NULL) {
 			*why = LB_DROP_FLOW_CONFLICT;
-			return NULL;
+			return -1;
+		}
+		if (flood && pickup) {
+			nf->tkey = rev;
+			w->ctr.stateless++;
+			return 1;
 		}
 	} else {
 		struct snat_probe sp = { w->flows, t->addr, t->port, p->proto, now };
@@ -184,24 +239,30 @@ flow_create(struct lb_dp_worker *w, const struct lb_snap *s, const struct lb_sna
 
 		if (lb_snat_pick(&w->snat, snat_in_use, &sp, SNAT_PROBES, &saddr, &sport) != 0) {
 			*why = LB_DROP_SNAT_EXHAUSTED;
-			return NULL;
+			return -1;
 		}
 		rev = lb_flow_key_make(t->addr, saddr, t->port, sport, p->proto);
 	}
 	f = lb_flow_insert(w->flows, &fwd, &rev, cls, 0, now, expiry(s, cls, now),
-		LB_FLOW_EVICT_ANY, NULL);
+		flood ? LB_FLOW_EVICT_UNCONFIRMED : NEW_FLOW_EVICT, NULL);
 	if (f == NULL) {
-		*why = LB_DROP_NO_FLOW;
-		return NULL;
+		if (fe->method == LB_METHOD_DNAT) {
+			nf->tkey = rev;
+			w->ctr.stateless++;
+			return 1;
+		}
+		*why = LB_DROP_TABLE_FULL;
+		return -1;
 	}
 	f->port = in_port;
 	f->fe = (uint16_t)(fe - s->fes);
-	f->state = 0;
+	f->state = pickup ? FS_PICKUP : 0;
 	memcpy(f->peer_mac, ((const struct lb_ether_hdr *)frame)->src, LB_ETHER_ADDR_LEN);
 	w->ctr.flows_created++;
 	if (pickup)
 		w->ctr.flows_picked_up++;
-	return f;
+	nf->f = f;
+	return 0;
 }
 
 /* Client -> VIP:port (TCP/UDP). */
@@ -211,11 +272,13 @@ forward(struct lb_dp_worker *w, const struct lb_snap *s, const struct lb_neigh_t
 	uint8_t in_port, uint64_t now, struct lb_dp_result *r)
 {
 	const struct lb_pkt *p = &c->p;
+	const struct lb_flow_key *rk;
+	struct flow_new nf;
 	struct lb_flow_key k;
 	struct lb_flow *f;
 	enum lb_drop why;
 	uint32_t owner;
-	int dir;
+	int dir, rc;
 
 	if (fe == NULL)
 		return lb_dp_drop(w, r, LB_DROP_NO_FRONTEND);
@@ -241,9 +304,12 @@ forward(struct lb_dp_worker *w, const struct lb_snap *s, const struct lb_neigh_t
 		f = NULL;
 	}
 	if (f == NULL) {
-		f = flow_create(w, s, fe, frame, p, in_port, now, &why);
-		if (f == NULL)
+		nf.f = NULL;
+		rc = flow_create(w, s, fe, frame, p, in_port, now, &nf, &why);
+		if (rc < 0)
 			return lb_dp_drop(w, r, why);
+		f = nf.f;
+		rk = f != NULL ? &f->key[LB_FLOW_REV] : &nf.tkey;
 	} else {
 		enum lb_flow_class cls = (enum lb_flow_class)f->cls;
 
@@ -253,11 +319,11 @@ forward(struct lb_dp_worker *w, const struct lb_snap *s, const struct lb_neigh_t
 		/* follow the client side's router if it changes (VRRP etc.) */
 		if (LB_UNLIKELY(memcmp(f->peer_mac, frame + LB_ETHER_ADDR_LEN, LB_ETHER_ADDR_LEN)))
 			memcpy(f->peer_mac, frame + LB_ETHER_ADDR_LEN, LB_ETHER_ADDR_LEN);
+		rk = &f->key[LB_FLOW_REV];
 	}
-	lb_dp_nat_rewrite(frame, p, f->key[LB_FLOW_REV].dst, f->key[LB_FLOW_REV].dport,
-		f->key[LB_FLOW_REV].src, f->key[LB_FLOW_REV].sport);
+	lb_dp_nat_rewrite(frame, p, rk->dst, rk->dport, rk->src, rk->sport);
 	w->ctr.fwd++;
-	return lb_dp_out_internal(w, s, nt, frame, p, headroom, f->key[LB_FLOW_REV].src, r);
+	return lb_dp_out_internal(w, s, nt, frame, p, headroom, rk->src, r);
 }
 
 /* Target -> SNAT address (FullNAT) or target -> client (DNAT), TCP/UDP. */
@@ -287,10 +353,19 @@ reverse(struct lb_dp_worker *w, const struct lb_snap *s, uint8_t *frame,
 		return lb_dp_drop(w, r, LB_DROP_TTL);
 	cls = (enum lb_flow_class)f->cls;
 	if (p->proto == LB_PROTO_TCP) {
-		/* the target answered the handshake: the connection is real */
+		/* The target answered the handshake, or (a picked-up flow)
+		 * acknowledged the client's segment without resetting it: the
+		 * connection is real. */
 		if (cls == LB_FLOW_SYN && (p->tcp_flags & (LB_TCP_SYN | LB_TCP_ACK)) ==
-		    (LB_TCP_SYN | LB_TCP_ACK))
+		    (LB_TCP_SYN | LB_TCP_ACK)) {
 			cls = LB_FLOW_EST;
+		} else if (LB_UNLIKELY(f->state & FS_PICKUP) &&
+			   (p->tcp_flags & (LB_TCP_SYN | LB_TCP_ACK | LB_TCP_RST)) == LB_TCP_ACK) {
+			if (cls == LB_FLOW_SYN)
+				cls = LB_FLOW_EST;
+			f->state &= (uint8_t)~FS_PICKUP;
+			w->ctr.flows_promoted++;
+		}
 		cls = tcp_class_after(cls, p->tcp_flags);
 	}
 	lb_flow_touch(w->flows, f, cls, expiry(s, cls, now));
