@@ -33,6 +33,11 @@
 #define LBD_VERSION	"0.1.0"
 #define LBD_BURST	32
 #define LBD_RING_SIZE	4096
+/* Workers -> control, ARP only (learning, conflicts): a ring of its own, so
+ * that frames waiting for a next hop never crowd out the reply that
+ * resolves it. Workers pass on only ARP for lbd (requests and replies), so
+ * this is small. */
+#define LBD_ARP_RING_SIZE	1024
 #define LBD_MAX_RXQ	(LB_MAX_PORTS * 4)
 
 /* Per-mbuf metadata for frames handed to or from the control thread. */
@@ -137,7 +142,8 @@ struct lbd {
 	struct lbd_port ports[LB_MAX_PORTS];
 	struct rte_mempool *mp;
 	struct lb_owner owner;		/* the owner rule the ports were programmed with */
-	struct rte_ring *to_ctl;	/* workers -> control (MP/SC) */
+	struct rte_ring *to_ctl;	/* workers -> control (MP/SC): frames waiting for a next hop */
+	struct rte_ring *to_ctl_arp;	/* workers -> control (MP/SC): ARP, drained first */
 	struct rte_rcu_qsbr *qsv;
 	_Atomic(struct lb_snap *) snap;
 	_Atomic(struct lb_neigh_table *) neigh_tab;

@@ -200,6 +200,7 @@ mbufs_needed(void)
 		if (lb_port_find(g_lbd.ports[i].devargs, &dev) == 0)
 			n += lb_port_mbufs(dev, g_lbd.ports[i].devargs, (uint16_t)w, (uint16_t)w);
 	n += (uint64_t)(w + 1) * LBD_RING_SIZE + (uint64_t)w * 1024;	/* hand-off, control */
+	n += LBD_ARP_RING_SIZE;						/* ARP to control */
 	n += (uint64_t)w * LBD_BURST * 2 * (g_lbd.n_ports + w + 2);	/* tx/hand-off buffers */
 	n += (uint64_t)(w + 1) * cache * 3 / 2;
 	n += 4096;	/* ARP queues, control-originated frames */
@@ -351,7 +352,9 @@ init_workers(char *err, size_t errlen)
 	}
 	g_lbd.to_ctl = rte_ring_create("lbd_to_ctl", LBD_RING_SIZE, (int)rte_socket_id(),
 		RING_F_SC_DEQ);
-	if (g_lbd.to_ctl == NULL)
+	g_lbd.to_ctl_arp = rte_ring_create("lbd_to_ctl_arp", LBD_ARP_RING_SIZE,
+		(int)rte_socket_id(), RING_F_SC_DEQ);
+	if (g_lbd.to_ctl == NULL || g_lbd.to_ctl_arp == NULL)
 		goto nomem;
 	for (i = 0; i < g_lbd.n_workers; i++) {
 		struct lbd_worker *w = &g_lbd.workers[i];
@@ -412,6 +415,8 @@ term_workers(void)
 
 	rte_ring_free(g_lbd.to_ctl);
 	g_lbd.to_ctl = NULL;
+	rte_ring_free(g_lbd.to_ctl_arp);
+	g_lbd.to_ctl_arp = NULL;
 	if (g_lbd.workers == NULL)
 		return;
 	for (i = 0; i < g_lbd.n_workers; i++) {

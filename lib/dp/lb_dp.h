@@ -58,6 +58,8 @@
 	X(TABLE_FULL,		"flow_table_full")	/* FullNAT: the full table holds no flow a new \
 							 * one may displace */ \
 	X(NEIGH_DOWN,		"neighbour_unreachable")	/* next hop failed ARP resolution */ \
+	X(NEIGH_PENDING,	"neighbour_pending")	/* next hop being resolved; control holds \
+							 * as many of its frames as it queues */ \
 	X(NO_ROUTE,		"no_route")		/* destination not reachable from any port */ \
 	X(ARP_IGNORED,		"arp_ignored")		/* ARP that is neither for us nor a reply we need */ \
 	X(ARP_CONFLICT,		"arp_conflict")		/* another station claims our address (rate-limited to control) */ \
