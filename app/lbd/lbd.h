@@ -90,6 +90,7 @@ struct lbd_worker {
 	volatile uint32_t affinity_live;
 	void *flow_mem;
 	void *aff_mem;
+	void *tw_mem;		/* the SNAT TIME_WAIT table's */
 } __rte_cache_aligned;
 
 struct lbd_port {

@@ -367,7 +367,9 @@ init_workers(char *err, size_t errlen)
 			RTE_CACHE_LINE_SIZE, socket);
 		w->aff_mem = rte_zmalloc_socket("lbd_affinity", lb_flow_table_memsize(aff_cap),
 			RTE_CACHE_LINE_SIZE, socket);
-		if (w->flow_mem == NULL || w->aff_mem == NULL) {
+		w->tw_mem = rte_zmalloc_socket("lbd_snat_tw", lb_flow_table_memsize(cfg->flow_capacity),
+			RTE_CACHE_LINE_SIZE, socket);
+		if (w->flow_mem == NULL || w->aff_mem == NULL || w->tw_mem == NULL) {
 			snprintf(err, errlen, "worker %u: cannot allocate a flow table of %u flows "
 				"(%zu bytes); lower workers.flow_capacity or raise eal.memory_mb", i,
 				cfg->flow_capacity, lb_flow_table_memsize(cfg->flow_capacity));
@@ -375,7 +377,8 @@ init_workers(char *err, size_t errlen)
 		}
 		w->dp.flows = lb_flow_table_init(w->flow_mem, cfg->flow_capacity, rte_rand());
 		w->dp.affinity = lb_flow_table_init(w->aff_mem, aff_cap, rte_rand());
-		if (w->dp.flows == NULL || w->dp.affinity == NULL) {
+		w->dp.snat_tw = lb_flow_table_init(w->tw_mem, cfg->flow_capacity, rte_rand());
+		if (w->dp.flows == NULL || w->dp.affinity == NULL || w->dp.snat_tw == NULL) {
 			snprintf(err, errlen, "worker %u: flow table init failed", i);
 			return -EINVAL;
 		}
@@ -424,6 +427,7 @@ term_workers(void)
 		rte_ring_free(g_lbd.workers[i].ctl_tx);
 		rte_free(g_lbd.workers[i].flow_mem);
 		rte_free(g_lbd.workers[i].aff_mem);
+		rte_free(g_lbd.workers[i].tw_mem);
 	}
 	rte_free(g_lbd.workers);
 	g_lbd.workers = NULL;

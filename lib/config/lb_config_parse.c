@@ -320,7 +320,7 @@ parse_ports(struct lb_config_ctx *x, const config_setting_t *root)
 
 static const char *const workers_keys[] = {
 	"lcores", "flow_capacity", "mbufs", "snat_addresses", "snat_ports", "timeouts",
-	"new_flow_rate", NULL
+	"new_flow_rate", "snat_time_wait", NULL
 };
 static const char *const timeout_keys[] = {
 	"tcp_syn", "tcp_established", "tcp_fin", "udp", NULL
@@ -486,6 +486,9 @@ parse_workers(struct lb_config_ctx *x, const config_setting_t *root)
 		rc = lb_config_get_uint(x, w, "workers", "new_flow_rate", 0,
 			LB_CONFIG_MAX_NEW_FLOW_RATE, false, &c->new_flow_rate, NULL);
 	if (rc == 0)
+		rc = lb_config_get_uint(x, w, "workers", "snat_time_wait", 0, 3600, false,
+			&c->snat_time_wait, NULL);
+	if (rc == 0)
 		rc = parse_snat(x, w);
 	if (rc == 0)
 		rc = parse_timeouts(x, w);
@@ -555,6 +558,7 @@ set_defaults(struct lb_config *c)
 	c->timeouts.tcp_fin = LB_CONFIG_DEF_TCP_FIN;
 	c->timeouts.udp = LB_CONFIG_DEF_UDP;
 	c->new_flow_rate = LB_CONFIG_DEF_NEW_FLOW_RATE;
+	c->snat_time_wait = LB_CONFIG_DEF_SNAT_TIME_WAIT;
 	c->arp_reachable = LB_CONFIG_DEF_ARP_REACHABLE;
 	c->arp_retries = LB_CONFIG_DEF_ARP_RETRIES;
 	c->arp_retry_ms = LB_CONFIG_DEF_ARP_RETRY_MS;

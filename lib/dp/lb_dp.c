@@ -59,20 +59,58 @@ frame_flow(struct lb_dp_worker *w, const struct lb_dp_ctx *c, const struct lb_fl
 /* --- flows --- */
 
 struct snat_probe {
-	struct lb_flow_table *flows;
+	struct lb_dp_worker *w;
 	uint32_t taddr;
 	uint16_t tport;
 	uint8_t proto;
 	uint64_t now;
 };
 
+/* A SNAT endpoint is taken towards a target while a flow uses it, and for
+ * snat_time_wait after a connection through it closed (the target may hold
+ * that connection in TIME_WAIT: a new SYN from the same address:port would be
+ * answered with the old connection's ACK). */
 static bool
 snat_in_use(void *ctx, uint32_t addr, uint16_t port)
 {
 	const struct snat_probe *sp = ctx;
 	struct lb_flow_key k = lb_flow_key_make(sp->taddr, addr, sp->tport, port, sp->proto);
 
-	return lb_flow_lookup(sp->flows, &k, sp->now, NULL) != NULL;
+	if (lb_flow_lookup(sp->w->flows, &k, sp->now, NULL) != NULL)
+		return true;
+	if (sp->w->snat_tw != NULL && lb_flow_lookup(sp->w->snat_tw, &k, sp->now, NULL) != NULL) {
+		sp->w->ctr.snat_tw_skips++;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * f (FullNAT or DNAT, TCP) is closing: its first FIN or RST. For FullNAT the
+ * SNAT endpoint is kept from the target for snat_time_wait from now,
+ * whatever becomes of the flow (expired, evicted, replaced by a new
+ * connection on the client's tuple).
+ */
+static void
+snat_tw_note(struct lb_dp_worker *w, const struct lb_snap *s, const struct lb_flow *f,
+	uint64_t now)
+{
+	const struct lb_flow_key *k = &f->key[LB_FLOW_REV];
+	struct lb_flow *t;
+	int ev = -1;
+
+	/* DNAT: the client's own address:port, its own business */
+	if (w->snat_tw == NULL || s->snat_time_wait_ms == 0 || k->dst == f->key[LB_FLOW_FWD].src)
+		return;
+	t = lb_flow_lookup(w->snat_tw, k, now, NULL);
+	if (t != NULL) {
+		lb_flow_touch(w->snat_tw, t, LB_FLOW_OTHER, now + s->snat_time_wait_ms);
+		return;
+	}
+	lb_flow_insert(w->snat_tw, k, NULL, LB_FLOW_OTHER, LB_FLOW_F_FWD_ONLY, now,
+		now + s->snat_time_wait_ms, LB_FLOW_EVICT_ANY, &ev);
+	if (ev >= 0)
+		w->ctr.snat_tw_forgotten++;
 }
 
 static inline uint64_t
@@ -233,7 +271,7 @@ flow_create(struct lb_dp_worker *w, const struct lb_snap *s, const struct lb_sna
 			return 1;
 		}
 	} else {
-		struct snat_probe sp = { w->flows, t->addr, t->port, p->proto, now };
+		struct snat_probe sp = { w, t->addr, t->port, p->proto, now };
 		uint32_t saddr;
 		uint16_t sport;
 
@@ -313,8 +351,11 @@ forward(struct lb_dp_worker *w, const struct lb_snap *s, const struct lb_neigh_t
 	} else {
 		enum lb_flow_class cls = (enum lb_flow_class)f->cls;
 
-		if (p->proto == LB_PROTO_TCP)
+		if (p->proto == LB_PROTO_TCP) {
 			cls = tcp_class_after(cls, p->tcp_flags);
+			if (LB_UNLIKELY(cls == LB_FLOW_FIN && f->cls != LB_FLOW_FIN))
+				snat_tw_note(w, s, f, now);
+		}
 		lb_flow_touch(w->flows, f, cls, expiry(s, cls, now));
 		/* follow the client side's router if it changes (VRRP etc.) */
 		if (LB_UNLIKELY(memcmp(f->peer_mac, frame + LB_ETHER_ADDR_LEN, LB_ETHER_ADDR_LEN)))
@@ -367,6 +408,8 @@ reverse(struct lb_dp_worker *w, const struct lb_snap *s, uint8_t *frame,
 			w->ctr.flows_promoted++;
 		}
 		cls = tcp_class_after(cls, p->tcp_flags);
+		if (LB_UNLIKELY(cls == LB_FLOW_FIN && f->cls != LB_FLOW_FIN))
+			snat_tw_note(w, s, f, now);
 	}
 	lb_flow_touch(w->flows, f, cls, expiry(s, cls, now));
 	lb_dp_nat_rewrite(frame, p, f->key[LB_FLOW_FWD].dst, f->key[LB_FLOW_FWD].dport,
@@ -621,6 +664,8 @@ lb_dp_housekeep(struct lb_dp_worker *w, uint64_t now, uint32_t budget)
 	lb_flow_expire(w->flows, now, budget);
 	if (w->affinity != NULL)
 		lb_flow_expire(w->affinity, now, budget);
+	if (w->snat_tw != NULL)
+		lb_flow_expire(w->snat_tw, now, budget);
 }
 
 int

@@ -110,6 +110,8 @@ struct lb_dp_counters {
 	uint64_t flows_promoted;	/* picked-up flows confirmed by the target's answer */
 	uint64_t stateless;		/* DNAT frames forwarded without creating state */
 	uint64_t flood_episodes;	/* times the new-flow governor declared a flood */
+	uint64_t snat_tw_skips;		/* SNAT candidates passed over: in their target's TIME_WAIT */
+	uint64_t snat_tw_forgotten;	/* TIME_WAIT entries displaced early by a full table */
 	uint64_t affinity_hits;
 	/* Written by the worker loop, not lib/dp: where the cycles go. */
 	uint64_t flows_evicted;		/* live flows displaced by new ones (lb_flow stats) */
@@ -149,6 +151,10 @@ struct lb_dp_worker {
 	uint32_t id;
 	struct lb_flow_table *flows;
 	struct lb_flow_table *affinity;	/* session affinity: (client, frontend) -> target */
+	struct lb_flow_table *snat_tw;	/* FullNAT endpoints in their target's TIME_WAIT:
+					 * (target, SNAT address:port) -> nothing, until the
+					 * snapshot's snat_time_wait_ms after the first FIN/RST;
+					 * NULL: no such rule */
 	struct lb_snat snat;
 	uint64_t conflict_next;		/* earliest time the next ARP conflict may go to control */
 	struct lb_dp_gov gov;

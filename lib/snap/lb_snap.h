@@ -136,6 +136,7 @@ struct lb_snap {
 
 	uint32_t timeout_ms[LB_FLOW_NCLASS];	/* LB_FLOW_OTHER unused */
 	uint32_t new_flow_rate;	/* flood governor: new flows/s per worker; 0 = off */
+	uint32_t snat_time_wait_ms;	/* FullNAT endpoint kept from its target after a close */
 
 	struct lb_snat_layout snat;
 	uint32_t n_snat;

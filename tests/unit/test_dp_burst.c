@@ -894,6 +894,120 @@ test_floods(void **state)
 	env_free(e);
 }
 
+/* --- SNAT TIME_WAIT (issue 7): a SNAT address:port does not go back to a
+ * target within workers.snat_time_wait of a connection through it closing
+ * there, whatever became of the flow; towards other targets it may. --- */
+
+/* A client port of 203.0.113.99 whose new web connection goes to target
+ * index want (or, with want < 0, to any other target than -1 - want). */
+static uint16_t
+port_for_target(struct env *e, int want, uint16_t from)
+{
+	struct lb_dp_trace t;
+	uint16_t p;
+
+	for (p = from; p < 60000; p++) {
+		assert_int_equal(lb_dp_trace(e->snap, htonl(0xcb007163u), htons(p), ip("192.0.2.10"),
+			htons(80), LB_PROTO_TCP, &t), 0);
+		if (want >= 0 ? t.target == want : t.target != -1 - want)
+			return p;
+	}
+	fail_msg("no client port for target %d", want);
+	return 0;
+}
+
+/* Sends a client SYN; returns the SNAT endpoint it left from. */
+static void
+tw_syn(struct env *e, uint16_t cport, uint32_t *saddr, uint16_t *sport, int *target)
+{
+	uint8_t buf[SLOT], *f = buf + HEADROOM;
+	struct lb_dp_result r;
+	struct lb_dp_trace t;
+	uint32_t len = client_frame(f, htonl(0xcb007163u), cport, "192.0.2.10", 80, LB_PROTO_TCP,
+		LB_TCP_SYN, 1);
+
+	assert_int_equal(lb_dp_process(&e->w[0], e->snap, e->nt, f, len, HEADROOM, 0, e->now, &r),
+		LB_DP_TX);
+	memcpy(saddr, f + 14 + 12, 4);
+	*sport = (uint16_t)(f[14 + 20] << 8 | f[14 + 21]);
+	assert_int_equal(lb_dp_trace(e->snap, htonl(0xcb007163u), htons(cport), ip("192.0.2.10"),
+		htons(80), LB_PROTO_TCP, &t), 0);
+	*target = t.target;
+}
+
+static void
+tw_fin(struct env *e, uint16_t cport)
+{
+	uint8_t buf[SLOT], *f = buf + HEADROOM;
+	struct lb_dp_result r;
+	uint32_t len = client_frame(f, htonl(0xcb007163u), cport, "192.0.2.10", 80, LB_PROTO_TCP,
+		LB_TCP_FIN | LB_TCP_ACK, 2);
+
+	assert_int_equal(lb_dp_process(&e->w[0], e->snap, e->nt, f, len, HEADROOM, 0, e->now, &r),
+		LB_DP_TX);
+}
+
+static void
+test_snat_time_wait(void **state)
+{
+	struct env *e = env_new(1, 1024, 30);
+	size_t sz = lb_flow_table_memsize(1024);
+	void *mem = aligned_alloc(64, (sz + 63) & ~(size_t)63);
+	uint32_t a0, a1, cur;
+	uint16_t p0, p1, c0, c1, c2;
+	int t0, t1;
+
+	(void)state;
+	e->w[0].snat_tw = lb_flow_table_init(mem, 1024, 7);
+	assert_non_null(e->w[0].snat_tw);
+	assert_int_equal(e->snap->snat_time_wait_ms, 60000);	/* the default */
+
+	/* a connection to target t0 closes; its flow is removed when the
+	 * client reuses its tuple for a new connection */
+	c0 = port_for_target(e, 0, 20000);
+	cur = e->w[0].snat.cursor;
+	tw_syn(e, c0, &a0, &p0, &t0);
+	assert_int_equal(t0, 0);
+	tw_fin(e, c0);
+	tw_syn(e, c0, &a1, &p1, &t1);
+	assert_int_equal(lb_flow_count(e->w[0].flows), 1);
+
+	/* the allocator comes round to that endpoint again: towards t0 it is
+	 * passed over, towards another target it is taken */
+	c1 = port_for_target(e, 0, c0 + 1);
+	e->w[0].snat.cursor = cur;
+	tw_syn(e, c1, &a1, &p1, &t1);
+	assert_int_equal(t1, 0);
+	assert_false(a1 == a0 && p1 == p0);
+	assert_int_equal(e->w[0].ctr.snat_tw_skips, 1);
+	c2 = port_for_target(e, -1, 20000);
+	e->w[0].snat.cursor = cur;
+	tw_syn(e, c2, &a1, &p1, &t1);
+	assert_true(t1 != 0);
+	assert_true(a1 == a0 && p1 == p0);
+	assert_int_equal(e->w[0].ctr.snat_tw_skips, 1);
+
+	/* the flows expire (tcp_fin 30 s, tcp_syn 30 s): still kept from t0 */
+	e->now += 31000;
+	lb_dp_housekeep(&e->w[0], e->now, 100000);
+	assert_int_equal(lb_flow_count(e->w[0].flows), 0);
+	e->w[0].snat.cursor = cur;
+	tw_syn(e, port_for_target(e, 0, c1 + 1), &a1, &p1, &t1);
+	assert_false(a1 == a0 && p1 == p0);
+	assert_int_equal(e->w[0].ctr.snat_tw_skips, 2);
+
+	/* 60 s after the close it may go back to t0 */
+	e->now += 29001;
+	e->w[0].snat.cursor = cur;
+	tw_syn(e, port_for_target(e, 0, 30000), &a1, &p1, &t1);
+	assert_true(a1 == a0 && p1 == p0);
+	assert_int_equal(e->w[0].ctr.snat_tw_skips, 2);
+	assert_int_equal(e->w[0].ctr.snat_tw_forgotten, 0);
+	e->w[0].snat_tw = NULL;
+	free(mem);
+	env_free(e);
+}
+
 int
 main(void)
 {
@@ -904,6 +1018,7 @@ main(void)
 		cmocka_unit_test(test_udp_timeout_shortened),
 		cmocka_unit_test(test_affinity_lifetimes),
 		cmocka_unit_test(test_floods),
+		cmocka_unit_test(test_snat_time_wait),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
