@@ -233,3 +233,33 @@ lbd_counters_view(struct lb_stats_view *sv)
 	sv->target_sets = (const struct lb_stats_target_set *const *)C.t_sets;
 	sv->n_target_slots = LBD_TARGET_SLOTS;
 }
+
+/* lbctl frontends / targets: {<list keys>: totals over the workers, "flows":
+ * created - ended}, or NULL for a slot that has no counters. */
+struct json_object *
+lbd_counters_json(uint32_t slot, bool target)
+{
+	struct lb_stats_view sv;
+	struct lb_stats_target_set ts;
+	struct lb_stats_fe_set fs;
+	const struct lb_stat_desc *d = target ? lb_stats_target_desc : lb_stats_fe_desc;
+	unsigned i, n = target ? lb_stats_target_n : lb_stats_fe_n;
+	const void *base = target ? (const void *)&ts : (const void *)&fs;
+	struct json_object *o;
+	uint64_t active;
+
+	memset(&sv, 0, sizeof(sv));
+	sv.n_workers = g_lbd.n_workers;
+	lbd_counters_view(&sv);
+	if (target ? !lb_stats_target_sum(&sv, slot, &ts) : !lb_stats_fe_sum(&sv, slot, &fs))
+		return NULL;
+	o = json_object_new_object();
+	if (o == NULL)
+		return NULL;
+	for (i = 0; i < n; i++)
+		json_object_object_add(o, d[i].key, json_object_new_uint64(lb_stat_get(base, &d[i])));
+	active = target ? ts.v[LB_STATS_T_FLOWS_CREATED] - ts.v[LB_STATS_T_FLOWS_ENDED] :
+		fs.v[LB_STATS_FE_FLOWS_CREATED] - fs.v[LB_STATS_FE_FLOWS_ENDED];
+	json_object_object_add(o, "flows", json_object_new_uint64(active));
+	return o;
+}

@@ -193,6 +193,8 @@ void lbd_counters_retire(const struct lb_snap *old, uint64_t generation, uint64_
 void lbd_counters_reclaim(uint64_t now_ms);
 /* Points sv's counter sets at the workers' arrays. */
 void lbd_counters_view(struct lb_stats_view *sv);
+/* A slot's totals for lbctl ({list keys, "flows"}), NULL when it has none. */
+struct json_object *lbd_counters_json(uint32_t slot, bool target);
 
 /* control.c */
 int lbd_control_init(char *err, size_t errlen);
