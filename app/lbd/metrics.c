@@ -426,6 +426,9 @@ lbd_stats_json(void)
 {
 	static struct lb_stats_worker w[LB_MAX_WORKERS];
 	struct lb_stats_port ports[LB_MAX_PORTS];
+	const struct lb_snap *s;
+	struct lbd_fe_table *t;
+	struct json_object *r;
 	struct lb_stats_view v;
 
 	memset(&v, 0, sizeof(v));
@@ -437,7 +440,18 @@ lbd_stats_json(void)
 	v.neigh = *lb_neigh_counters(g_lbd.neigh);
 	v.n_ports = g_lbd.n_ports;
 	v.ports = ports;
-	return lb_stats_json(&v);
+	/* per frontend and per target: the published snapshot's (the control
+	 * thread may read it) */
+	s = atomic_load(&g_lbd.snap);
+	t = s != NULL ? fe_table_build(s) : NULL;
+	if (t != NULL) {
+		v.n_fes = t->n_fes;
+		v.fes = t->fes;
+	}
+	lbd_counters_view(&v);
+	r = lb_stats_json(&v);
+	fe_table_put(t);
+	return r;
 }
 
 /* ---- the HTTP endpoint (libmicrohttpd's thread) ---- */
