@@ -163,6 +163,13 @@ struct lb_snap {
 	uint32_t target_mask;
 	const uint32_t *target_set;
 
+	/* A bitmap over a multiplicative hash of an address, with the bit of
+	 * every local and target address set: a source whose bit is clear is
+	 * neither (the common case, one load); a set bit sends it to the exact
+	 * sets above. */
+	uint32_t src_filter_shift;	/* 32 - log2(bits) */
+	const uint64_t *src_filter;
+
 	/* Echo allow-lists of VIPs whose every frontend has source ranges. */
 	uint32_t n_vip_acls;
 	const struct lb_snap_vip_acl *vip_acls;
@@ -301,6 +308,23 @@ lb_snap_local_lookup(const struct lb_snap *s, uint32_t addr)
 			return l;
 		i = (i + 1) & s->local_mask;
 	}
+}
+
+/* Bit of addr in the source filter. */
+static inline uint32_t
+lb_snap_src_filter_bit(uint32_t shift, uint32_t addr)
+{
+	return (addr * 0x9e3779b1U) >> shift;
+}
+
+/* False when addr is certainly neither one of lbd's own addresses nor a
+ * target's; true when it may be either (then ask the exact sets). */
+static inline bool
+lb_snap_src_maybe_special(const struct lb_snap *s, uint32_t addr)
+{
+	uint32_t b = lb_snap_src_filter_bit(s->src_filter_shift, addr);
+
+	return (s->src_filter[b >> 6] >> (b & 63)) & 1;
 }
 
 /* Whether addr is the address of some frontend's target. */
