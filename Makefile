@@ -5,6 +5,7 @@
 
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
+BUILD_FUZZ ?= build-fuzz
 MESON      ?= meson
 NINJA      ?= ninja
 PYTHON     ?= /usr/bin/python3
@@ -13,12 +14,16 @@ PYTHON     ?= /usr/bin/python3
 DEB_PKGS := build-essential meson ninja-build pkg-config \
 	dpdk dpdk-dev libdpdk-dev libconfig-dev libjson-c-dev libcurl4-openssl-dev libyaml-dev \
 	libcmocka-dev libpcap-dev \
-	python3-scapy python3-pytest python3-kubernetes openssl \
+	python3-scapy python3-pytest python3-kubernetes openssl clang libclang-rt-14-dev \
 	iproute2 iptables ethtool curl nginx-light procps kmod \
 	libmicrohttpd-dev prometheus tmux man-db
 
-.PHONY: all deps build build-asan test test-unit test-pkt test-e2e test-k8s-fake test-kapi test-k8s \
-	demo demo-k8s hugepages bench clean
+FUZZ_TARGETS := fuzz_pkt fuzz_dp fuzz_ctl fuzz_config
+# Seconds per target in make fuzz-smoke (four targets: under 1.5 minutes).
+FUZZ_SECONDS ?= 20
+
+.PHONY: all deps build build-asan fuzz fuzz-smoke test test-unit test-pkt test-e2e test-k8s-fake \
+	test-kapi test-k8s demo demo-k8s hugepages bench clean
 
 all: build
 
@@ -49,6 +54,19 @@ build: deps $(BUILD)/build.ninja
 
 build-asan: deps $(BUILD_ASAN)/build.ninja
 	$(NINJA) -C $(BUILD_ASAN)
+
+# libFuzzer targets (tests/fuzz/README.md): clang, ASan + UBSan, every library
+# instrumented; no DPDK needed.
+$(BUILD_FUZZ)/build.ninja:
+	CC=clang $(MESON) setup $(BUILD_FUZZ) -Ddpdk=disabled -Dfuzz=true \
+		-Db_sanitize=address,undefined -Db_lundef=false
+
+fuzz: deps $(BUILD_FUZZ)/build.ninja
+	$(NINJA) -C $(BUILD_FUZZ) $(addprefix tests/fuzz/,$(FUZZ_TARGETS))
+
+# Each target for FUZZ_SECONDS from the committed seeds; fails on any finding.
+fuzz-smoke: fuzz
+	tests/fuzz/smoke.sh $(BUILD_FUZZ) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 # Unit tests run under ASan + UBSan.
 test-unit: build-asan
@@ -103,7 +121,7 @@ demo: build
 demo-k8s: build
 	LBD_BUILD=$(abspath $(BUILD)) tests/e2e/demo-k8s.sh
 
-test: test-unit test-kapi test-pkt test-k8s test-e2e
+test: test-unit fuzz-smoke test-kapi test-pkt test-k8s test-e2e
 
 # Benchmarks (root; not part of make test): lbd against dpdk-testpmd io and
 # 5tswap on the same cores and vdevs (net_pcap infinite_rx -> net_null), the
@@ -119,4 +137,4 @@ bench: build
 	BENCH_QUICK=$(BENCH_QUICK) LBD_BUILD=$(abspath $(BUILD)) $(PYTHON) tests/bench/bench.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)

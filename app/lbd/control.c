@@ -507,9 +507,7 @@ lbd_control_init(char *err, size_t errlen)
 		return -ENOMEM;
 	}
 
-	g_lbd.ctl = lb_ctl_server_open(cfg->socket, err, errlen);
-	if (g_lbd.ctl == NULL)
-		return -EINVAL;
+	/* the socket was opened (and checked) before the EAL started */
 	if (lb_ctl_server_attach(g_lbd.ctl, g_lbd.ev, lbd_ctl_handle, NULL) != 0) {
 		snprintf(err, errlen, "cannot attach the control socket to the event loop");
 		return -EINVAL;
@@ -554,6 +552,11 @@ control_frame(struct rte_mbuf *m, uint64_t now)
 		lb_neigh_resolve(g_lbd.neigh, meta->port, meta->nexthop, now, m);
 		return;
 	}
+	if (meta->kind == LB_DP_CTL_CONFLICT) {
+		lbd_arp_conflict(m, meta->port, now);
+		rte_pktmbuf_free(m);
+		return;
+	}
 	g_lbd.cc.arp_in++;
 	if (lb_pkt_parse(rte_pktmbuf_mtod(m, uint8_t *), m->data_len, false, &p) == LB_PKT_OK &&
 	    p.ether_type == LB_ETHER_TYPE_ARP) {
@@ -579,6 +582,7 @@ on_tick(void *ctx)
 			control_frame(pkts[i], now);
 		total += n;
 	} while (n > 0 && total < CTL_RING_BUDGET);
+	lbd_flows_poll();
 	lb_neigh_run(g_lbd.neigh, now);
 	if (lb_neigh_version(g_lbd.neigh) != g_lbd.neigh_version)
 		publish_neigh();
@@ -602,6 +606,7 @@ lbd_control_term(void)
 {
 	struct rte_mbuf *m;
 
+	lbd_flows_term();
 	lbd_k8s_term();
 	lbd_health_term();
 	lbd_pipeline_term(g_lbd.ev);
@@ -616,8 +621,8 @@ lbd_control_term(void)
 	sig_fd = -1;
 	lb_ev_timer_free(tick);
 	tick = NULL;
-	/* workers have stopped: everything can go now */
-	while (rte_ring_dequeue(g_lbd.to_ctl, (void **)&m) == 0)
+	/* workers have stopped (or never started): everything can go now */
+	while (g_lbd.to_ctl != NULL && rte_ring_dequeue(g_lbd.to_ctl, (void **)&m) == 0)
 		rte_pktmbuf_free(m);
 	if (g_lbd.neigh != NULL)
 		lb_neigh_destroy(g_lbd.neigh);
@@ -637,8 +642,10 @@ lbd_control_term(void)
 	lb_ev_destroy(g_lbd.ev);
 	g_lbd.ev = NULL;
 	lb_neigh_table_free(atomic_exchange(&g_lbd.neigh_tab, NULL));
-	for (uint32_t i = 0; i < g_lbd.n_workers; i++)
-		while (rte_ring_dequeue(g_lbd.workers[i].ctl_tx, (void **)&m) == 0 ||
-		       rte_ring_dequeue(g_lbd.workers[i].handoff, (void **)&m) == 0)
+	for (uint32_t i = 0; g_lbd.workers != NULL && i < g_lbd.n_workers; i++)
+		while ((g_lbd.workers[i].ctl_tx != NULL &&
+			rte_ring_dequeue(g_lbd.workers[i].ctl_tx, (void **)&m) == 0) ||
+		       (g_lbd.workers[i].handoff != NULL &&
+			rte_ring_dequeue(g_lbd.workers[i].handoff, (void **)&m) == 0))
 			rte_pktmbuf_free(m);
 }

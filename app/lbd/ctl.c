@@ -19,10 +19,6 @@
 #include "lb_maglev.h"
 #include "lbd.h"
 
-#define FLOWS_DEFAULT	20
-#define FLOWS_MAX	1000
-#define MAILBOX_WAIT_MS	500
-
 static inline const struct lb_snap *
 cur_snap(void)
 {
@@ -361,96 +357,6 @@ cmd_stats(char *err, size_t errlen)
 	return r;
 }
 
-/* --- flows --- */
-
-static const char *
-class_str(uint8_t cls)
-{
-	static const char *const names[LB_FLOW_NCLASS] = {
-		[LB_FLOW_SYN] = "syn", [LB_FLOW_EST] = "established", [LB_FLOW_FIN] = "closing",
-		[LB_FLOW_UDP] = "udp", [LB_FLOW_OTHER] = "other",
-	};
-	return cls < LB_FLOW_NCLASS ? names[cls] : "?";
-}
-
-/* Asks worker w for up to max flows through its mailbox; the worker answers
- * in its housekeeping. Returns the count, or -ETIMEDOUT. */
-static int
-sample_worker(struct lbd_worker *w, struct lbd_flow_sample *buf, uint32_t max)
-{
-	uint32_t seq = atomic_load(&w->mb.req) + 1;
-	uint64_t deadline = lbd_now_ms() + MAILBOX_WAIT_MS;
-
-	w->mb.buf = buf;
-	w->mb.max = max;
-	atomic_store_explicit(&w->mb.req, seq, memory_order_release);
-	while (atomic_load_explicit(&w->mb.done, memory_order_acquire) != seq) {
-		if (lbd_now_ms() > deadline) {
-			/* the worker may still write into buf later: leave it
-			 * pointing at nothing we free */
-			return -ETIMEDOUT;
-		}
-		rte_delay_us_sleep(200);
-	}
-	return (int)w->mb.n;
-}
-
-static struct json_object *
-cmd_flows(struct json_object *req, char *err, size_t errlen)
-{
-	/* static: a worker that missed the deadline may still write into it */
-	static struct lbd_flow_sample sbuf[LB_MAX_WORKERS][FLOWS_MAX];
-	struct json_object *r, *pw, *sample, *v;
-	struct lbd_flow_sample *buf;
-	int64_t limit = FLOWS_DEFAULT;
-	uint64_t count = 0;
-	uint32_t i;
-	int n, k;
-
-	if (json_object_object_get_ex(req, "limit", &v)) {
-		if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0 ||
-		    json_object_get_int64(v) > FLOWS_MAX) {
-			snprintf(err, errlen, "bad request: flows: 'limit' must be an integer 0..%d",
-				FLOWS_MAX);
-			return NULL;
-		}
-		limit = json_object_get_int64(v);
-	}
-	r = json_object_new_object();
-	pw = json_object_new_array();
-	sample = json_object_new_array();
-	for (i = 0; i < g_lbd.n_workers; i++) {
-		count += g_lbd.workers[i].flows_live;
-		json_object_array_add(pw, json_object_new_uint64(g_lbd.workers[i].flows_live));
-	}
-	for (i = 0; i < g_lbd.n_workers && limit > 0; i++) {
-		buf = sbuf[i];
-		n = sample_worker(&g_lbd.workers[i], buf, (uint32_t)limit);
-		for (k = 0; k < n && limit > 0; k++, limit--) {
-			const struct lbd_flow_sample *e = &buf[k];
-			const struct lb_flow_key *f = &e->key[LB_FLOW_FWD], *b = &e->key[LB_FLOW_REV];
-			struct json_object *o = json_object_new_object();
-
-			add_u64(o, "worker", i);
-			add(o, "protocol", jstr(lb_proto_str(f->proto)));
-			add(o, "client", jep(f->src, f->sport));
-			add(o, "vip", jep(f->dst, f->dport));
-			add(o, "target", jep(b->src, b->sport));
-			if (b->dst == f->src && b->dport == f->sport)
-				add(o, "snat", NULL);
-			else
-				add(o, "snat", jep(b->dst, b->dport));
-			add(o, "state", jstr(class_str(e->cls)));
-			json_object_object_add(o, "expires_in_ms", json_object_new_int64(e->expires_in_ms));
-			json_object_array_add(sample, o);
-		}
-	}
-	add_u64(r, "count", count);
-	add(r, "per_worker", pw);
-	add(r, "sample", sample);
-	return r;
-}
-
 /* --- trace --- */
 
 static struct json_object *
@@ -651,7 +557,7 @@ lbd_ctl_handle(void *ctx, const char *cmd, struct json_object *req, char *err, s
 	if (strcmp(cmd, "stats") == 0)
 		return cmd_stats(err, errlen);
 	if (strcmp(cmd, "flows") == 0)
-		return cmd_flows(req, err, errlen);
+		return lbd_flows_request(req, err, errlen);
 	if (strcmp(cmd, "trace") == 0)
 		return cmd_trace(req, err, errlen);
 	if (strcmp(cmd, "drain") == 0)

@@ -55,13 +55,20 @@ struct lbd_flow_sample {
 	int64_t expires_in_ms;
 };
 
+#define LBD_FLOWS_MAX	1000	/* largest sample per worker */
+
+/* Flow sample mailbox (flows.c). Control writes max (and buf, once) before
+ * publishing req with release, and never while req != done; the worker
+ * copies max once per request and publishes done with release after its
+ * entries. */
 struct lbd_mailbox {
 	_Atomic uint32_t req;	/* control: sequence number of the request */
 	_Atomic uint32_t done;	/* worker: sequence number answered */
-	uint32_t max;		/* control: capacity of buf */
-	uint32_t n;		/* worker: entries written */
-	struct lbd_flow_sample *buf;
+	uint32_t max;		/* control: entries wanted */
+	uint32_t n;		/* worker: entries written (read by control once done == req) */
+	struct lbd_flow_sample *buf;	/* control: LBD_FLOWS_MAX entries, set once */
 	uint32_t serving;	/* worker: request being answered */
+	uint32_t serving_max;	/* worker: its max, clamped to LBD_FLOWS_MAX */
 	uint32_t cursor;	/* worker: where its walk of the flow table stands */
 };
 
@@ -244,6 +251,15 @@ void lbd_k8s_health_event(const struct lb_model_fe *fe, const char *target, bool
 	const char *msg);
 void lbd_send_garp(uint8_t port, uint32_t ip);
 int lbd_ctl_tx(struct rte_mbuf *m, uint8_t port);
+
+/* flows.c: lbctl flows, answered when the workers have (never blocks) */
+struct json_object *lbd_flows_request(struct json_object *req, char *err, size_t errlen);
+void lbd_flows_poll(void);
+void lbd_flows_serve(struct lbd_worker *w, uint64_t now);
+void lbd_flows_term(void);
+
+/* defend.c: an ARP frame (m, from port) claiming one of lbd's addresses */
+void lbd_arp_conflict(struct rte_mbuf *m, uint8_t port, uint64_t now);
 
 /* health.c: active health checks of targets (docs/design.md, "Health checks") */
 int lbd_health_init(struct lb_ev *ev, char *err, size_t errlen);

@@ -2,11 +2,19 @@
 /*
  * lbd: ordered initialisation and termination of the daemon's modules.
  *
- *   config -> EAL (arguments derived from the config) -> mbuf pool -> ports
- *   -> rings, workers' flow tables, RCU -> control (neighbours, snapshot,
- *   lbctl socket, signals) -> launch workers -> control loop -> reverse.
+ *   config -> lbctl socket (the single-instance check, before anything
+ *   touches a device) -> EAL (arguments derived from the config) -> mbuf pool
+ *   -> rings, workers' flow tables, RCU -> ports -> control (neighbours,
+ *   snapshot, signals) -> launch workers -> control loop -> reverse.
+ *
+ * Every failure on the way prints one "lbd: ..." message, undoes what was
+ * done (ports stopped, DPDK memory and its runtime files released, the
+ * socket removed) and exits 1. Hugepage files never outlive lbd: it asks the
+ * EAL to unlink them as soon as they are mapped (--huge-unlink).
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <malloc.h>
 #include <signal.h>
@@ -135,6 +143,10 @@ build_eal_args(const struct lb_config *cfg, int extra_argc, char **extra_argv,
 	rc |= argv_add(a, "--file-prefix=%s", cfg->file_prefix);
 	if (cfg->no_huge)
 		rc |= argv_add(a, "--no-huge");
+	else if (!has_arg(cfg, extra_argc, extra_argv, "--no-huge", false) &&
+		 !has_arg(cfg, extra_argc, extra_argv, "--in-memory", false) &&
+		 !has_arg(cfg, extra_argc, extra_argv, "--huge-unlink", true))
+		rc |= argv_add(a, "--huge-unlink");
 	if (cfg->memory_mb > 0)
 		rc |= argv_add(a, "-m%u", cfg->memory_mb);
 	for (i = 0; i < cfg->n_ports; i++) {
@@ -398,6 +410,8 @@ term_workers(void)
 {
 	uint32_t i;
 
+	rte_ring_free(g_lbd.to_ctl);
+	g_lbd.to_ctl = NULL;
 	if (g_lbd.workers == NULL)
 		return;
 	for (i = 0; i < g_lbd.n_workers; i++) {
@@ -407,8 +421,81 @@ term_workers(void)
 		rte_free(g_lbd.workers[i].aff_mem);
 	}
 	rte_free(g_lbd.workers);
-	rte_ring_free(g_lbd.to_ctl);
+	g_lbd.workers = NULL;
 	rte_free(g_lbd.qsv);
+	g_lbd.qsv = NULL;
+}
+
+/*
+ * Removes the EAL's runtime directory (/var/run/dpdk/PREFIX: its config and
+ * memory maps) once the EAL is done with it, unless another process holds
+ * its config lock (an instance of someone else with the same prefix).
+ */
+static void
+remove_runtime_dir(const char *dir)
+{
+	struct flock lk = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	if (dir[0] == '\0')
+		return;
+	snprintf(path, sizeof(path), "%s/config", dir);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd >= 0) {
+		int busy = fcntl(fd, F_SETLK, &lk) < 0;
+
+		close(fd);
+		if (busy)
+			return;
+	}
+	d = opendir(dir);
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		unlink(path);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+/* Undoes whatever of the initialisation was done (each step knows whether
+ * its part exists). Returns false when the EAL had to be left as it is. */
+static bool
+teardown(bool eal_up)
+{
+	char runtime[PATH_MAX] = "";
+	bool half_set_up = false;
+	uint32_t i;
+
+	lbd_metrics_term();
+	lbd_control_term();	/* also closes the lbctl socket */
+	if (!eal_up)
+		return true;
+	for (i = 0; i < g_lbd.n_ports; i++) {
+		if (g_lbd.ports[i].info.started)
+			lb_port_stop(g_lbd.ports[i].dev);
+		else if (g_lbd.ports[i].info.configured)
+			half_set_up = true;
+	}
+	term_workers();
+	snprintf(runtime, sizeof(runtime), "%s", rte_eal_get_runtime_dir());
+	/* A port whose setup failed half way must not be closed: the EAL's
+	 * cleanup would close it (see lb_port_start) and its PMD may free what
+	 * it already freed. The process ends now, which releases its memory;
+	 * the runtime files go below. */
+	if (!half_set_up) {
+		rte_mempool_free(g_lbd.mp);
+		g_lbd.mp = NULL;
+		rte_eal_cleanup();
+	}
+	remove_runtime_dir(runtime);
+	return !half_set_up;
 }
 
 static int
@@ -441,6 +528,7 @@ main(int argc, char **argv)
 	const char *config = "/etc/lbd/lbd.conf";
 	struct argv_buf eal = { 0 };
 	char err[1024];
+	bool eal_up = false;
 	sigset_t sigs;
 	uint32_t i;
 	int opt, rc;
@@ -496,10 +584,17 @@ main(int argc, char **argv)
 	g_lbd.last_reload.ok = true;
 	g_lbd.start_time = (uint64_t)time(NULL);
 
-	if (build_eal_args(g_lbd.cfg, argc - optind, argv + optind, &eal, err, sizeof(err)) != 0) {
+	/* The single-instance check comes first: a second lbd on the same
+	 * config must fail before the EAL probes (and resets) the devices the
+	 * first one is using. */
+	g_lbd.ctl = lb_ctl_server_open(g_lbd.cfg->socket, err, sizeof(err));
+	if (g_lbd.ctl == NULL) {
 		fprintf(stderr, "lbd: %s\n", err);
+		lb_config_free(g_lbd.cfg);
 		return 1;
 	}
+	if (build_eal_args(g_lbd.cfg, argc - optind, argv + optind, &eal, err, sizeof(err)) != 0)
+		goto fail;
 
 	/* Signals are taken synchronously by the control thread (signalfd);
 	 * block them before EAL creates any thread so that all inherit the mask. */
@@ -529,47 +624,44 @@ main(int argc, char **argv)
 		rc = rte_eal_init(eal.argc, eal_argv);
 	}
 	if (rc < 0) {
-		fprintf(stderr, "lbd: EAL initialisation failed: %s\n", rte_strerror(rte_errno));
-		argv_free(&eal);
-		lb_config_free(g_lbd.cfg);
-		return 1;
+		snprintf(err, sizeof(err), "EAL initialisation failed: %s", rte_strerror(rte_errno));
+		goto fail;
 	}
+	eal_up = true;
 	g_lbd.tsc_per_ms = rte_get_tsc_hz() / 1000;
 	for (i = 0; i < g_lbd.n_workers; i++) {
 		if (!rte_lcore_is_enabled(g_lbd.cfg->worker_lcores[i]) ||
-		    g_lbd.cfg->worker_lcores[i] == rte_get_main_lcore())
-			rte_exit(EXIT_FAILURE, "%s:%d: worker lcore %u is not an EAL worker lcore "
-				"(check -l/--lcores in eal.args)\n", g_lbd.cfg->path,
+		    g_lbd.cfg->worker_lcores[i] == rte_get_main_lcore()) {
+			snprintf(err, sizeof(err), "%s:%d: worker lcore %u is not an EAL worker lcore "
+				"(check -l/--lcores in eal.args)", g_lbd.cfg->path,
 				g_lbd.cfg->line_lcores, g_lbd.cfg->worker_lcores[i]);
+			goto fail;
+		}
 	}
-	if (rte_get_main_lcore() != g_lbd.cfg->control_lcore)
-		rte_exit(EXIT_FAILURE, "%s:%d: control_lcore %u is not the EAL main lcore %u\n",
+	if (rte_get_main_lcore() != g_lbd.cfg->control_lcore) {
+		snprintf(err, sizeof(err), "%s:%d: control_lcore %u is not the EAL main lcore %u",
 			g_lbd.cfg->path, g_lbd.cfg->line_control_lcore, g_lbd.cfg->control_lcore,
 			rte_get_main_lcore());
-
-	if ((rc = init_owner(err, sizeof(err))) != 0 ||
-	    (rc = init_mempool(err, sizeof(err))) != 0 ||
-	    (rc = init_workers(err, sizeof(err))) != 0 ||
-	    (rc = init_ports(err, sizeof(err))) != 0 ||
-	    (rc = lbd_control_init(err, sizeof(err))) != 0 ||
-	    (rc = lbd_metrics_init(err, sizeof(err))) != 0) {
-		fprintf(stderr, "lbd: %s\n", err);
-		lbd_metrics_term();
-		for (i = 0; i < g_lbd.n_ports; i++)
-			if (g_lbd.ports[i].info.n_txq > 0)
-				lb_port_stop(g_lbd.ports[i].dev);
-		term_workers();
-		rte_eal_cleanup();
-		argv_free(&eal);
-		lb_config_free(g_lbd.cfg);
-		return 1;
+		goto fail;
 	}
+
+	if (init_owner(err, sizeof(err)) != 0 ||
+	    init_mempool(err, sizeof(err)) != 0 ||
+	    init_workers(err, sizeof(err)) != 0 ||
+	    init_ports(err, sizeof(err)) != 0 ||
+	    lbd_control_init(err, sizeof(err)) != 0 ||
+	    lbd_metrics_init(err, sizeof(err)) != 0)
+		goto fail;
 
 	for (i = 0; i < g_lbd.n_workers; i++) {
 		rc = rte_eal_remote_launch(lbd_worker_main, &g_lbd.workers[i], g_lbd.workers[i].lcore);
-		if (rc != 0)
-			rte_exit(EXIT_FAILURE, "cannot launch worker %u on lcore %u: %s\n", i,
+		if (rc != 0) {
+			snprintf(err, sizeof(err), "cannot launch worker %u on lcore %u: %s", i,
 				g_lbd.workers[i].lcore, rte_strerror(-rc));
+			atomic_store(&g_lbd.quit, true);
+			rte_eal_mp_wait_lcore();
+			goto fail;
+		}
 	}
 	lbd_log(LBD_INFO, "running workers=%u frontends=%u socket=%s version=%s", g_lbd.n_workers,
 		g_lbd.cfg->n_frontends, LBD_Q(g_lbd.cfg->socket), LBD_VERSION);
@@ -580,15 +672,21 @@ main(int argc, char **argv)
 	lbd_notify("STOPPING=1");
 	atomic_store(&g_lbd.quit, true);
 	rte_eal_mp_wait_lcore();
-	lbd_metrics_term();
-	lbd_control_term();
-	for (i = 0; i < g_lbd.n_ports; i++)
-		lb_port_stop(g_lbd.ports[i].dev);
-	term_workers();
-	rte_mempool_free(g_lbd.mp);
-	rte_eal_cleanup();
+	teardown(true);
 	argv_free(&eal);
 	lb_config_free(g_lbd.cfg);
 	lbd_log(LBD_INFO, "stopped");
 	return 0;
+fail:
+	fprintf(stderr, "lbd: %s\n", err);
+	if (!teardown(eal_up)) {
+		/* The devices were left open on purpose (teardown): end without
+		 * the exit handlers, whose leak checks would only report what
+		 * the PMDs still hold and the kernel takes back now. */
+		fflush(NULL);
+		_exit(1);
+	}
+	argv_free(&eal);
+	lb_config_free(g_lbd.cfg);
+	return 1;
 }

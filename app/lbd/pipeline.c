@@ -364,6 +364,7 @@ fill_env(struct lb_snap_env *env)
 		env->dev[i] = g_lbd.ports[i].dev;
 		memcpy(env->mac[i], g_lbd.ports[i].info.mac.addr_bytes, LB_ETHER_ADDR_LEN);
 		env->rss_owner[i] = g_lbd.ports[i].info.rss_owner;
+		env->mtu[i] = g_lbd.ports[i].info.mtu;
 	}
 }
 

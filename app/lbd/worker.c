@@ -91,14 +91,19 @@ to_drop(struct wstate *ws, struct rte_mbuf *m)
 	}
 }
 
-/* Applies the data path's frame shift (VLAN push/pop) to the mbuf. */
+/* Applies the data path's frame shift (VLAN push/pop) and length (nothing
+ * past the IPv4 datagram) to the single-segment mbuf. */
 static inline bool
-apply_adj(struct rte_mbuf *m, int32_t adj)
+apply_adj(struct rte_mbuf *m, const struct lb_dp_result *r)
 {
-	if (adj > 0)
-		return rte_pktmbuf_adj(m, (uint16_t)adj) != NULL;
-	if (adj < 0)
-		return rte_pktmbuf_prepend(m, (uint16_t)-adj) != NULL;
+	if (r->adj > 0 && rte_pktmbuf_adj(m, (uint16_t)r->adj) == NULL)
+		return false;
+	if (r->adj < 0 && rte_pktmbuf_prepend(m, (uint16_t)-r->adj) == NULL)
+		return false;
+	if (r->len > m->data_len)
+		return false;
+	m->data_len = (uint16_t)r->len;
+	m->pkt_len = r->len;
 	return true;
 }
 
@@ -156,7 +161,7 @@ process_burst(struct wstate *ws, const struct lb_snap *s, const struct lb_neigh_
 
 		switch (dp[i].verdict) {
 		case LB_DP_TX:
-			if (unlikely(!apply_adj(m, r->adj))) {
+			if (unlikely(!apply_adj(m, r))) {
 				w->dp.ctr.drops[LB_DROP_NO_MBUF]++;
 				to_drop(ws, m);
 				break;
@@ -175,7 +180,7 @@ process_burst(struct wstate *ws, const struct lb_snap *s, const struct lb_neigh_
 		case LB_DP_TO_CTL: {
 			struct lbd_meta *meta;
 
-			if (unlikely(!apply_adj(m, r->adj))) {
+			if (unlikely(!apply_adj(m, r))) {
 				w->dp.ctr.drops[LB_DROP_NO_MBUF]++;
 				to_drop(ws, m);
 				break;
@@ -218,34 +223,9 @@ send_ctl_frames(struct wstate *ws)
 	}
 }
 
-struct sample_ctx {
-	struct lbd_mailbox *mb;
-	uint64_t now;
-};
-
-static void
-sample_one(void *arg, const struct lb_flow *f)
-{
-	struct sample_ctx *c = arg;
-	struct lbd_flow_sample *e = &c->mb->buf[c->mb->n++];
-
-	e->key[0] = f->key[0];
-	e->key[1] = f->key[1];
-	e->cls = f->cls;
-	e->expires_in_ms = (int64_t)(int32_t)(f->expire - (uint32_t)c->now);
-}
-
-/* Walk calls per housekeeping pass for a flow sample: each call scans a
- * bounded number of slots, so a sparse table is sampled over several passes
- * rather than in one long stall. */
-#define SAMPLE_WALKS	32
-
 static void
 housekeep(struct lbd_worker *w, uint64_t now)
 {
-	uint32_t req = atomic_load_explicit(&w->mb.req, memory_order_acquire);
-	struct lbd_mailbox *mb = &w->mb;
-
 	const struct lb_flow_stats *fs;
 	uint64_t ev = 0;
 	int cls;
@@ -257,20 +237,7 @@ housekeep(struct lbd_worker *w, uint64_t now)
 	w->dp.ctr.flows_evicted = ev;
 	w->flows_live = lb_flow_count(w->dp.flows);
 	w->affinity_live = lb_flow_count(w->dp.affinity);
-	if (req != atomic_load_explicit(&mb->done, memory_order_relaxed)) {
-		struct sample_ctx c = { mb, now };
-		int k;
-
-		if (mb->serving != req) {
-			mb->serving = req;
-			mb->n = 0;
-			mb->cursor = 0;
-		}
-		for (k = 0; k < SAMPLE_WALKS && mb->n < mb->max && mb->cursor != LB_FLOW_NIL; k++)
-			lb_flow_walk(w->dp.flows, &mb->cursor, mb->max - mb->n, sample_one, &c);
-		if (mb->n >= mb->max || mb->cursor == LB_FLOW_NIL)
-			atomic_store_explicit(&mb->done, req, memory_order_release);
-	}
+	lbd_flows_serve(w, now);
 }
 
 int

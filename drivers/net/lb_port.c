@@ -245,6 +245,7 @@ lb_port_start(uint16_t port_id, uint16_t want_rxq, uint16_t n_txq, unsigned role
 			dev.driver_name, info->n_rxq, info->n_txq, rte_strerror(-rc));
 		return rc;
 	}
+	info->configured = true;
 	rc = rte_eth_dev_adjust_nb_rx_tx_desc(port_id, &nrxd, &ntxd);
 	if (rc != 0) {
 		snprintf(err, errlen, "port %u: descriptor counts: %s", port_id, rte_strerror(-rc));
@@ -289,7 +290,10 @@ lb_port_start(uint16_t port_id, uint16_t want_rxq, uint16_t n_txq, unsigned role
 		snprintf(info->steering, sizeof(info->steering),
 			"%u rx queue(s), no RSS: frames off their owner are handed over", info->n_rxq);
 	rte_eth_macaddr_get(port_id, &info->mac);
+	if (rte_eth_dev_get_mtu(port_id, &info->mtu) != 0)
+		info->mtu = RTE_ETHER_MTU;
 	info->port_id = port_id;
+	info->started = true;
 	return 0;
 }
 

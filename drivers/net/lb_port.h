@@ -37,6 +37,7 @@ struct lb_port_info {
 	uint16_t n_rxq;		/* queues actually configured */
 	uint16_t n_txq;
 	struct rte_ether_addr mac;
+	uint16_t mtu;		/* what the device reports once started */
 	char driver[64];
 	bool rss;		/* RSS over several rx queues is active */
 	bool rss_owner;		/* ... and computes lib/owner's hash and table exactly */
@@ -45,6 +46,8 @@ struct lb_port_info {
 	bool rss_hash;		/* the NIC reports its RSS hash in the mbuf */
 	uint32_t snat_rules;	/* rte_flow rules steering FullNAT replies (0: none) */
 	char steering[96];	/* how frames reach their owner, for logs and lbctl */
+	bool configured;	/* rte_eth_dev_configure succeeded */
+	bool started;		/* lb_port_start succeeded: lb_port_stop undoes it */
 };
 
 /* Whether device names a vdev (net_*) rather than a PCI address. */
@@ -79,6 +82,13 @@ uint64_t lb_port_mbufs(uint16_t port_id, const char *devargs, uint16_t want_rxq,
  * limit when it has fewer). role (enum lb_role bits) picks the RSS input;
  * owner gives the key and redirection table. Returns 0 or a negative errno
  * with a message in err.
+ *
+ * A port that fails half way is left as it is, not closed: some PMDs release
+ * what a failed queue setup allocated and then again when the port is closed
+ * (net_pcap with infinite_rx frees its packet ring twice and crashes). lbd
+ * exits right after such a failure, which releases the rest; nor should it
+ * run rte_eal_cleanup, which closes every device (info->configured without
+ * info->started tells).
  */
 int lb_port_start(uint16_t port_id, uint16_t want_rxq, uint16_t n_txq, unsigned role,
 	const struct lb_owner *owner, struct rte_mempool *mp, struct lb_port_info *info,
@@ -94,6 +104,7 @@ int lb_port_start(uint16_t port_id, uint16_t want_rxq, uint16_t n_txq, unsigned 
 int lb_port_steer_snat(uint16_t port_id, const struct lb_owner *owner, const uint32_t *addrs,
 	uint32_t n_addrs, struct lb_port_info *info, char *err, size_t errlen);
 
+/* Stops and closes a port lb_port_start started. */
 void lb_port_stop(uint16_t port_id);
 
 /* Link state for lbctl status. */

@@ -67,6 +67,8 @@ struct scan {
 	const char *open_what;
 	int big_line;		/* first integer literal beyond 32 bits, 0 = none */
 	char big[24];		/* its text (cut short) */
+	int stray_line;		/* first string where no value can start, 0 = none */
+	size_t stray_off;	/* its offset */
 };
 
 static bool
@@ -158,11 +160,32 @@ scan_number(const char *s, size_t len, size_t i, int line, struct scan *sc)
 	return i > start ? i : start + 1;
 }
 
+/*
+ * A string may only follow '=', ':', '[', '(', another string (they
+ * concatenate) or a ',' between the elements of an array or list (a ','
+ * after a setting ends it, like ';'). Anywhere else it is a syntax error, and
+ * one that libconfig 1.5 must not see: its parser leaks the text of a string
+ * it fails on (the grammar frees no token during error recovery), so every
+ * rejected reload of such a file would leak. The prescan finds the first one.
+ * in_values: the innermost bracket is '[' or '('.
+ */
+static bool
+string_may_follow(char prev, bool in_values)
+{
+	return prev == '=' || prev == ':' || prev == '[' || prev == '(' || prev == '"' ||
+		(prev == ',' && in_values);
+}
+
+#define SCAN_DEPTH	256
+
 static void
 prescan(const char *s, size_t len, struct scan *sc)
 {
 	size_t i = 0;
 	int line = 1;
+	char prev = '\0';	/* the last token: its character, 'n' name, '0' number */
+	char nest[SCAN_DEPTH];	/* open brackets, innermost last */
+	unsigned depth = 0;
 
 	memset(sc, 0, sizeof(*sc));
 	while (i < len) {
@@ -192,6 +215,15 @@ prescan(const char *s, size_t len, struct scan *sc)
 		} else if (ch == '"') {
 			int start = line;
 
+			/* deeper than tracked: assume values (never reject a good file) */
+			bool in_values = depth == 0 ? false : depth > SCAN_DEPTH ||
+				nest[depth - 1] == '[' || nest[depth - 1] == '(';
+
+			if (!string_may_follow(prev, in_values) && sc->stray_line == 0) {
+				sc->stray_line = line;
+				sc->stray_off = i;
+			}
+			prev = '"';
 			for (i++; i < len && s[i] != '"'; i++) {
 				if (s[i] == '\\' && i + 1 < len)
 					i++;
@@ -204,16 +236,28 @@ prescan(const char *s, size_t len, struct scan *sc)
 			}
 			i++;
 		} else if (is_name_start(ch)) {
+			prev = 'n';
 			while (i < len && is_name_char(s[i]))
 				i++;
 		} else if (ch == '@') {
+			prev = '@';
 			if (len - i >= 8 && memcmp(s + i, "@include", 8) == 0 &&
 			    sc->include_line == 0)
 				sc->include_line = line;
 			i++;
 		} else if (is_digit(ch) || ch == '+' || ch == '-' || ch == '.') {
+			prev = '0';
 			i = scan_number(s, len, i, line, sc);
 		} else {
+			if (ch == '[' || ch == '(' || ch == '{') {
+				if (depth < SCAN_DEPTH)
+					nest[depth] = ch;
+				depth++;
+			} else if ((ch == ']' || ch == ')' || ch == '}') && depth > 0) {
+				depth--;
+			}
+			if (ch != ' ' && ch != '\t' && ch != '\r' && ch != '\f' && ch != '\v')
+				prev = ch;
 			i++;
 		}
 	}
@@ -249,7 +293,23 @@ load_text(const char *text, size_t len, const char *name, char *err, size_t errl
 	snprintf(c->path, sizeof(c->path), "%s", name);
 
 	config_init(&cf);
-	if (config_read_string(&cf, text) != CONFIG_TRUE &&
+	if (sc.stray_line != 0) {
+		/* libconfig must not see the stray string (see string_may_follow):
+		 * report an error before it as libconfig would, else the string */
+		char *head = strndup(text, sc.stray_off);
+
+		if (head != NULL && config_read_string(&cf, head) != CONFIG_TRUE &&
+		    config_error_line(&cf) < sc.stray_line && config_error_line(&cf) > 0) {
+			const char *t = config_error_text(&cf);
+
+			lb_config_fail(&x, config_error_line(&cf), "%s", t != NULL ? t : "syntax error");
+		} else {
+			lb_config_fail(&x, sc.stray_line, "syntax error (a string where no value "
+				"can start)");
+		}
+		free(head);
+		rc = -EINVAL;
+	} else if (config_read_string(&cf, text) != CONFIG_TRUE &&
 	    (sc.open_line == 0 || config_error_line(&cf) < sc.open_line)) {
 		const char *t = config_error_text(&cf);
 

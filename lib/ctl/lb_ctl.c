@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -27,6 +28,10 @@
 #define JSON_DEPTH	32
 #define ACCEPT_BURST	32
 #define LISTEN_BACKLOG	32
+/* How long the listening socket rests after accept4 ran out of descriptors or
+ * memory: the pending connection keeps the socket readable, and polling it
+ * again at once would spin the control loop. */
+#define ACCEPT_BACKOFF_MS	100
 
 
 struct client {
@@ -46,6 +51,9 @@ struct client {
 
 struct lb_ctl_server {
 	int fd;
+	int reserve;		/* a spare descriptor (a dup of fd) given up to shed a
+				 * connection when the process runs out of them; -1: none */
+	uint64_t accept_resume;	/* monotonic ms before which the listener is not polled */
 	dev_t dev;		/* identity of the socket file we created */
 	ino_t ino;
 	unsigned n_clients;
@@ -64,6 +72,7 @@ struct lb_ctl_server {
 	void *ctx;
 	/* event-loop attachment (lb_ctl_server_attach) */
 	struct lb_ev *ev;
+	struct lb_ev_timer *rest;	/* ends the listener's rest (accept back-off) */
 };
 
 /* mkdir -p of path's parent directory; new directories get mode 0755. */
@@ -191,6 +200,7 @@ lb_ctl_server_open(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	s->fd = -1;
+	s->reserve = -1;
 	for (i = 0; i < LB_CTL_MAX_CLIENTS; i++)
 		s->clients[i].fd = -1;
 	snprintf(s->path, sizeof(s->path), "%s", path);
@@ -224,6 +234,7 @@ lb_ctl_server_open(const char *path, char *err, size_t errlen)
 		s->ino = st.st_ino;
 	}
 	s->fd = fd;
+	s->reserve = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	return s;
 fail:
 	if (fd >= 0)
@@ -260,6 +271,9 @@ lb_ctl_server_close(struct lb_ctl_server *s)
 			client_drop(s, &s->clients[i]);
 	if (s->ev != NULL)
 		lb_ev_fd_del(s->ev, s->fd);
+	lb_ev_timer_free(s->rest);
+	if (s->reserve >= 0)
+		close(s->reserve);
 	close(s->fd);
 	/* Only remove the socket we created: if someone replaced it, it is theirs. */
 	if (lstat(s->path, &st) == 0 && st.st_dev == s->dev && st.st_ino == s->ino)
@@ -272,6 +286,15 @@ unsigned
 lb_ctl_server_clients(const struct lb_ctl_server *s)
 {
 	return s == NULL ? 0 : s->n_clients;
+}
+
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /* A client may send its next request once its last response has gone out
@@ -290,7 +313,8 @@ lb_ctl_server_pollfds(struct lb_ctl_server *s, struct pollfd *fds, int max)
 
 	if (s == NULL || fds == NULL || max <= 0)
 		return 0;
-	fds[n].fd = s->fd;
+	/* A resting listener keeps its entry, with an fd poll ignores. */
+	fds[n].fd = s->accept_resume != 0 && mono_ms() < s->accept_resume ? -1 : s->fd;
 	fds[n].events = POLLIN;
 	fds[n].revents = 0;
 	n++;
@@ -550,11 +574,32 @@ client_read(struct client *c)
 	}
 	if (c->in_len == IN_CAP)
 		return true;	/* client_pump reports the oversize request */
+	/* Take at most one request per read: look first, then consume up to
+	 * the first newline. What the client pipelined after it stays in the
+	 * socket, so lbd holds one request per client, a client that writes
+	 * thousands at once gets them run one per turn of the event loop, and
+	 * the socket's buffer pushes back on it. */
 	for (;;) {
 		n = recv(c->fd, c->in + c->in_len, LB_MIN((size_t)READ_CHUNK, IN_CAP - c->in_len),
-			MSG_DONTWAIT);
+			MSG_DONTWAIT | MSG_PEEK);
 		if (n >= 0 || errno != EINTR)
 			break;
+	}
+	if (n == 0) {
+		c->eof = true;
+		return true;
+	}
+	if (n < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK;
+	{
+		char *nl = memchr(c->in + c->in_len, '\n', (size_t)n);
+		size_t want = nl != NULL ? (size_t)(nl - (c->in + c->in_len)) + 1 : (size_t)n;
+
+		for (;;) {
+			n = recv(c->fd, c->in + c->in_len, want, MSG_DONTWAIT);
+			if (n >= 0 || errno != EINTR)
+				break;
+		}
 	}
 	if (n == 0) {
 		c->eof = true;
@@ -667,6 +712,16 @@ ev_listen(void *ctx, int fd, uint32_t events)
 	accept_clients(ctx);
 }
 
+/* The listener's rest is over: watch it again. */
+static void
+ev_rest_over(void *ctx)
+{
+	struct lb_ctl_server *s = ctx;
+
+	s->accept_resume = 0;
+	lb_ev_fd_mod(s->ev, s->fd, LB_EV_IN);
+}
+
 int
 lb_ctl_server_attach(struct lb_ctl_server *s, struct lb_ev *ev, lb_ctl_handler_fn fn, void *ctx)
 {
@@ -678,8 +733,15 @@ lb_ctl_server_attach(struct lb_ctl_server *s, struct lb_ev *ev, lb_ctl_handler_f
 	s->fn = fn;
 	s->ctx = ctx;
 	s->ev = ev;
+	s->rest = lb_ev_timer_new(ev, ev_rest_over, s);
+	if (s->rest == NULL) {
+		s->ev = NULL;
+		return -ENOMEM;
+	}
 	rc = lb_ev_fd_add(ev, s->fd, LB_EV_IN, ev_listen, s);
 	if (rc != 0) {
+		lb_ev_timer_free(s->rest);
+		s->rest = NULL;
 		s->ev = NULL;
 		return rc;
 	}
@@ -739,6 +801,41 @@ lb_ctl_server_complete(struct lb_ctl_server *s, uint64_t token, struct json_obje
 	return 0;
 }
 
+/*
+ * Out of descriptors: give up the spare one for a moment to take the
+ * connection at the head of the queue and tell it why it is turned away
+ * (rather than leave it hanging until its timeout), then take the spare back.
+ * Returns whether that worked and the spare is back; if not, the listener
+ * rests and the queue waits.
+ */
+static bool
+shed_client(struct lb_ctl_server *s)
+{
+	static const char msg[] =
+		"{\"ok\":false,\"error\":\"lbd is out of file descriptors; try again\"}\n";
+	int fd;
+
+	if (s->reserve < 0)
+		return false;
+	close(s->reserve);
+	fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd >= 0) {
+		(void)send(fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+		close(fd);
+	}
+	s->reserve = fcntl(s->fd, F_DUPFD_CLOEXEC, 0);
+	return fd >= 0 && s->reserve >= 0;
+}
+
+/* The listener stops being watched for ACCEPT_BACKOFF_MS. */
+static void
+rest_listener(struct lb_ctl_server *s)
+{
+	s->accept_resume = mono_ms() + ACCEPT_BACKOFF_MS;
+	if (s->ev != NULL && lb_ev_fd_mod(s->ev, s->fd, 0) == 0)
+		lb_ev_timer_arm(s->rest, ACCEPT_BACKOFF_MS);
+}
+
 static void
 accept_clients(struct lb_ctl_server *s)
 {
@@ -750,6 +847,13 @@ accept_clients(struct lb_ctl_server *s)
 
 	for (k = 0; k < ACCEPT_BURST; k++) {
 		fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE) && shed_client(s))
+			continue;
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+		    errno == ENOMEM)) {
+			rest_listener(s);
+			return;
+		}
 		if (fd < 0)
 			return;	/* EAGAIN, or a client that went away before we got to it */
 		if (s->n_clients == LB_CTL_MAX_CLIENTS) {
@@ -809,4 +913,6 @@ lb_ctl_server_process(struct lb_ctl_server *s, const struct pollfd *fds, int n,
 	}
 	if (listen_ready)
 		accept_clients(s);
+	if (s->accept_resume != 0 && mono_ms() >= s->accept_resume)
+		s->accept_resume = 0;
 }

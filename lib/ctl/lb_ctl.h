@@ -18,6 +18,18 @@
  * has left the output buffer, so a client that stops reading only stalls
  * itself, and its buffered output is bounded by one response.
  *
+ * Input is read one request at a time too: what a client pipelines stays in
+ * its socket until its turn, so the server holds at most one request per
+ * client and runs at most one per client per event (a client that writes
+ * thousands at once gets them run one per turn of the caller's loop).
+ *
+ * When accept4 fails for lack of descriptors or memory, the listening socket
+ * rests for 100 ms (lb_ctl_server_pollfds gives it fd -1, which poll ignores;
+ * attached to an event loop, its interest is dropped and a timer restores
+ * it) instead of being polled again at once; out of descriptors, the server
+ * first gives up a spare one to tell each waiting client why it is turned
+ * away.
+ *
  * Client side: lb_ctl_connect() and lb_ctl_call(), blocking helpers for lbctl
  * and tests.
  *

@@ -281,6 +281,8 @@ reverse(struct lb_dp_worker *w, const struct lb_snap *s, uint8_t *frame,
 	f = frame_flow(w, c, &k, now, &dir);
 	if (f == NULL || dir != LB_FLOW_REV)
 		return lb_dp_drop(w, r, snat ? LB_DROP_NO_FLOW : LB_DROP_NOT_LOCAL);
+	if (!lb_dp_guard_flow_allowed(s, &f->key[LB_FLOW_FWD]))
+		return lb_dp_drop(w, r, LB_DROP_ACL);
 	if (((const struct lb_ipv4_hdr *)(frame + p->l3_off))->ttl <= 1)
 		return lb_dp_drop(w, r, LB_DROP_TTL);
 	cls = (enum lb_flow_class)f->cls;
@@ -347,37 +349,20 @@ from_cluster(struct lb_dp_worker *w, const struct lb_snap *s, uint8_t *frame,
 }
 
 /*
- * Everything after the parse (err is its result): the frame's fate from its
- * headers, the port it arrived on and the snapshot. lb_dp_process and the
- * burst's last stage both end here, so a frame meets the same checks either
- * way.
+ * A frame that passed the port and source checks: its fate from its headers,
+ * the port it arrived on and the snapshot.
  */
-static enum lb_dp_verdict
-dispatch(struct lb_dp_worker *w, const struct lb_snap *s, const struct lb_neigh_table *nt,
-	uint8_t *frame, enum lb_pkt_err err, const struct lb_dp_ctx *c, uint32_t headroom,
-	uint8_t in_port, uint64_t now, struct lb_dp_result *r)
+static inline enum lb_dp_verdict
+route(struct lb_dp_worker *w, const struct lb_snap *s, const struct lb_neigh_table *nt,
+	uint8_t *frame, const struct lb_dp_ctx *c, uint32_t headroom, uint8_t in_port,
+	uint64_t now, struct lb_dp_result *r)
 {
 	const struct lb_pkt *p = &c->p;
+	const struct lb_snap_port *port = &s->ports[in_port];
 	const struct lb_snap_local *l;
-	const struct lb_snap_port *port;
 
-	r->adj = 0;
-	if (LB_UNLIKELY(in_port >= s->n_ports))
-		return lb_dp_drop(w, r, LB_DROP_NOT_LOCAL);
-	port = &s->ports[in_port];
-	if (LB_UNLIKELY(err != LB_PKT_OK))
-		return lb_dp_drop(w, r, (enum lb_drop)parse_drop[err]);
-	if (LB_UNLIKELY(p->vlan != port->vlan || (p->has_vlan != 0) != (port->vlan != 0)))
-		return lb_dp_drop(w, r, LB_DROP_VLAN);
-	/* Only ARP may arrive group-addressed (broadcast requests). IPv4 must
-	 * be unicast to this port: a flooded frame for another station, or IPv4
-	 * in a broadcast frame, is not forwarded (RFC 1812 5.3.4), or every
-	 * appliance on the segment would forward the same frame. */
-	if (LB_UNLIKELY(memcmp(frame, port->mac, LB_ETHER_ADDR_LEN) != 0) &&
-	    (!(frame[0] & 1) || p->ether_type != LB_ETHER_TYPE_ARP))
-		return lb_dp_drop(w, r, LB_DROP_DST_MAC);
 	if (p->ether_type == LB_ETHER_TYPE_ARP)
-		return lb_dp_arp_input(w, s, frame, p, in_port, r);
+		return lb_dp_arp_input(w, s, frame, p, in_port, now, r);
 	if (LB_UNLIKELY(p->is_frag))
 		return lb_dp_drop(w, r, LB_DROP_FRAGMENT);
 
@@ -403,6 +388,10 @@ dispatch(struct lb_dp_worker *w, const struct lb_snap *s, const struct lb_neigh_
 	case LB_LOCAL_VIP:
 		if (!(port->role & LB_ROLE_EXTERNAL))
 			return lb_dp_drop(w, r, LB_DROP_NOT_LOCAL);
+		/* a VIP answers echo only for sources one of its frontends takes */
+		if (p->proto == LB_PROTO_ICMP && p->icmp_type == LB_ICMP_ECHO_REQUEST &&
+		    !lb_snap_vip_echo_allows(s, l, p->src))
+			return lb_dp_drop(w, r, LB_DROP_ACL);
 		return to_vip(w, s, nt, frame, c, headroom, in_port, now, r);
 	case LB_LOCAL_SNAT:
 		if (!(port->role & LB_ROLE_INTERNAL))
@@ -417,6 +406,49 @@ dispatch(struct lb_dp_worker *w, const struct lb_snap *s, const struct lb_neigh_
 			return lb_dp_echo_reply(w, s, frame, p, in_port, r);
 		return lb_dp_drop(w, r, LB_DROP_LOCAL_UNSUPPORTED);
 	}
+}
+
+/*
+ * Everything after the parse (err is its result): the port and source checks,
+ * the route, and the checks on what leaves. lb_dp_process and the burst's
+ * last stage both end here, so a frame meets the same checks either way.
+ */
+static enum lb_dp_verdict
+dispatch(struct lb_dp_worker *w, const struct lb_snap *s, const struct lb_neigh_table *nt,
+	uint8_t *frame, uint32_t len, enum lb_pkt_err err, const struct lb_dp_ctx *c,
+	uint32_t headroom, uint8_t in_port, uint64_t now, struct lb_dp_result *r)
+{
+	const struct lb_pkt *p = &c->p;
+	const struct lb_snap_port *port;
+	enum lb_dp_verdict v;
+	enum lb_drop why;
+
+	r->adj = 0;
+	r->len = len;
+	if (LB_UNLIKELY(in_port >= s->n_ports))
+		return lb_dp_drop(w, r, LB_DROP_NOT_LOCAL);
+	port = &s->ports[in_port];
+	if (LB_UNLIKELY(err != LB_PKT_OK))
+		return lb_dp_drop(w, r, (enum lb_drop)parse_drop[err]);
+	if (LB_UNLIKELY(p->vlan != port->vlan || (p->has_vlan != 0) != (port->vlan != 0)))
+		return lb_dp_drop(w, r, LB_DROP_VLAN);
+	/* Only ARP may arrive group-addressed (broadcast requests). IPv4 must
+	 * be unicast to this port: a flooded frame for another station, or IPv4
+	 * in a broadcast frame, is not forwarded (RFC 1812 5.3.4), or every
+	 * appliance on the segment would forward the same frame. */
+	if (LB_UNLIKELY(memcmp(frame, port->mac, LB_ETHER_ADDR_LEN) != 0) &&
+	    (!(frame[0] & 1) || p->ether_type != LB_ETHER_TYPE_ARP))
+		return lb_dp_drop(w, r, LB_DROP_DST_MAC);
+	why = lb_dp_guard_rx(s, in_port, frame, p);
+	if (LB_UNLIKELY(why != LB_DROP_MAX))
+		return lb_dp_drop(w, r, why);
+	v = route(w, s, nt, frame, c, headroom, in_port, now, r);
+	if (v == LB_DP_TX || v == LB_DP_TO_CTL) {
+		why = lb_dp_guard_tx(s, p, frame, len, r);
+		if (LB_UNLIKELY(why != LB_DROP_MAX))
+			return lb_dp_drop(w, r, why);
+	}
+	return v;
 }
 
 /*
@@ -451,7 +483,7 @@ lb_dp_process(struct lb_dp_worker *w, const struct lb_snap *s, const struct lb_n
 	c.hints = 0;
 	c.rss = 0;
 	err = lb_pkt_parse(frame, len, true, &c.p);
-	return dispatch(w, s, nt, frame, err, &c, headroom, in_port, now, r);
+	return dispatch(w, s, nt, frame, len, err, &c, headroom, in_port, now, r);
 }
 
 /* Stage 1: parse, and for a TCP/UDP frame hash its 5-tuple (the key of its
@@ -494,7 +526,7 @@ burst_chunk(struct lb_dp_worker *w, const struct lb_snap *s, const struct lb_nei
 			lb_flow_prefetch_flow(w->flows, ctx[i].hash);
 	/* Stage 3: act, in arrival order. */
 	for (i = 0; i < n; i++)
-		pkts[i].verdict = dispatch(w, s, nt, pkts[i].frame, err[i], &ctx[i],
+		pkts[i].verdict = dispatch(w, s, nt, pkts[i].frame, pkts[i].len, err[i], &ctx[i],
 			pkts[i].headroom, pkts[i].in_port, now, &pkts[i].r);
 }
 

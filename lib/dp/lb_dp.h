@@ -38,6 +38,13 @@
 	X(MALFORMED_ICMP,	"malformed_icmp_inner")	/* ICMP error with a bad embedded header */ \
 	X(VLAN,			"vlan_mismatch")	/* tag differs from the port's VLAN */ \
 	X(DST_MAC,		"not_our_mac")		/* IPv4 not unicast to the port's MAC (flooded, broadcast) */ \
+	X(SRC_MAC,		"bad_src_mac")		/* multicast or broadcast source MAC */ \
+	X(OWN_SRC_MAC,		"own_src_mac")		/* one of lbd's MACs as source (a loop) */ \
+	X(MARTIAN,		"martian_source")	/* 0/8, 127/8, 224/4, 240/4, subnet broadcast */ \
+	X(OWN_SRC,		"own_source")		/* one of lbd's addresses as source */ \
+	X(SPOOFED,		"spoofed_source")	/* external port: internal subnet or a target as source */ \
+	X(TCP_FLAGS,		"bad_tcp_flags")	/* SYN+FIN, SYN+RST, or none of SYN/ACK/RST */ \
+	X(ZERO_PORT,		"zero_port")		/* TCP/UDP source or destination port 0 */ \
 	X(FRAGMENT,		"ip_fragment")		/* IPv4 fragments are not supported */ \
 	X(TTL,			"ttl_expired") \
 	X(NOT_LOCAL,		"not_local")		/* destination is not an address lbd owns or serves */ \
@@ -51,11 +58,13 @@
 	X(NEIGH_DOWN,		"neighbour_unreachable")	/* next hop failed ARP resolution */ \
 	X(NO_ROUTE,		"no_route")		/* destination not reachable from any port */ \
 	X(ARP_IGNORED,		"arp_ignored")		/* ARP that is neither for us nor a reply we need */ \
+	X(ARP_CONFLICT,		"arp_conflict")		/* another station claims our address (rate-limited to control) */ \
 	X(ICMP_UNSUPPORTED,	"icmp_unsupported")	/* ICMP type lbd does not handle */ \
 	X(ICMP_NO_FLOW,		"icmp_error_no_flow")	/* ICMP error about no tracked flow */ \
 	X(LOCAL_UNSUPPORTED,	"local_unsupported")	/* TCP/UDP to lbd's own port/SNAT address */ \
 	X(HANDOFF_FULL,		"handoff_ring_full") \
 	X(CTL_FULL,		"control_ring_full") \
+	X(MTU,			"mtu_exceeded")		/* IPv4 datagram above the outgoing port's MTU */ \
 	X(TX_FULL,		"tx_full")		/* the NIC's tx queue did not take it */ \
 	X(NO_MBUF,		"no_mbuf")		/* no buffer for a header that had to grow */
 
@@ -109,6 +118,7 @@ struct lb_dp_worker {
 	struct lb_flow_table *flows;
 	struct lb_flow_table *affinity;	/* session affinity: (client, frontend) -> target */
 	struct lb_snat snat;
+	uint64_t conflict_next;		/* earliest time the next ARP conflict may go to control */
 	struct lb_dp_counters ctr;
 };
 
@@ -122,7 +132,13 @@ enum lb_dp_verdict {
 enum lb_dp_ctl_kind {
 	LB_DP_CTL_ARP = 1,	/* an ARP frame control should learn from; result.port: rx port */
 	LB_DP_CTL_RESOLVE,	/* fully rewritten frame waiting for result.nexthop's MAC on result.port */
+	LB_DP_CTL_CONFLICT,	/* ARP from another station claiming one of lbd's addresses on
+				 * result.port (at most one per LB_DP_CONFLICT_MS per worker) */
 };
+
+/* Conflicting ARPs a worker passes to the control thread: one per interval;
+ * the others are dropped (arp_conflict). */
+#define LB_DP_CONFLICT_MS	1000
 
 struct lb_dp_result {
 	uint8_t port;		/* TX / TO_CTL: port index */
@@ -130,6 +146,9 @@ struct lb_dp_result {
 	uint16_t worker;	/* HANDOFF */
 	int32_t adj;		/* TX/TO_CTL: the frame now starts adj bytes after where it did
 				 * (negative: a VLAN tag was pushed into the headroom) */
+	uint32_t len;		/* TX/TO_CTL: its length from there: the L2 header and the IPv4
+				 * datagram (or ARP message) only, zero-padded to the Ethernet
+				 * minimum within the bytes the frame had */
 	uint32_t nexthop;	/* TO_CTL RESOLVE */
 	enum lb_drop reason;	/* DROP */
 };

@@ -73,6 +73,8 @@ lb_dp_icmp_from_client(struct lb_dp_worker *w, const struct lb_snap *s,
 	f = lb_flow_lookup(w->flows, &k, now, &dir);
 	if (f == NULL || dir != LB_FLOW_FWD)
 		return lb_dp_drop(w, r, LB_DROP_ICMP_NO_FLOW);
+	if (!lb_dp_guard_flow_allowed(s, &f->key[LB_FLOW_FWD]))
+		return lb_dp_drop(w, r, LB_DROP_ACL);
 	if (((const struct lb_ipv4_hdr *)(frame + p->l3_off))->ttl <= 1)
 		return lb_dp_drop(w, r, LB_DROP_TTL);
 	rk = &f->key[LB_FLOW_REV];
@@ -113,6 +115,8 @@ lb_dp_icmp_from_target(struct lb_dp_worker *w, const struct lb_snap *s, uint8_t 
 	f = lb_flow_lookup(w->flows, &k, now, &dir);
 	if (f == NULL || dir != LB_FLOW_REV)
 		return lb_dp_drop(w, r, LB_DROP_ICMP_NO_FLOW);
+	if (!lb_dp_guard_flow_allowed(s, &f->key[LB_FLOW_FWD]))
+		return lb_dp_drop(w, r, LB_DROP_ACL);
 	if (((const struct lb_ipv4_hdr *)(frame + p->l3_off))->ttl <= 1)
 		return lb_dp_drop(w, r, LB_DROP_TTL);
 	fk = &f->key[LB_FLOW_FWD];

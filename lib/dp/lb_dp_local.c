@@ -11,7 +11,7 @@ lb_dp_ip4_set_csum(struct lb_ipv4_hdr *ip)
 
 enum lb_dp_verdict
 lb_dp_arp_input(struct lb_dp_worker *w, const struct lb_snap *s, uint8_t *frame,
-	const struct lb_pkt *p, uint8_t in_port, struct lb_dp_result *r)
+	const struct lb_pkt *p, uint8_t in_port, uint64_t now, struct lb_dp_result *r)
 {
 	struct lb_arp_hdr *ah = (struct lb_arp_hdr *)(frame + p->l3_off);
 	const struct lb_snap_port *port = &s->ports[in_port];
@@ -19,6 +19,18 @@ lb_dp_arp_input(struct lb_dp_worker *w, const struct lb_snap *s, uint8_t *frame,
 	uint16_t op = ntohs(ah->op);
 	uint32_t target;
 
+	/* Another station claims one of our addresses: the control thread
+	 * logs it and defends the address (RFC 5227 2.4), fed at most one such
+	 * frame per interval per worker so that a flood cannot fill its ring. */
+	if (LB_UNLIKELY(lb_dp_guard_arp_conflict(s, in_port, ah))) {
+		if (now < w->conflict_next)
+			return lb_dp_drop(w, r, LB_DROP_ARP_CONFLICT);
+		w->conflict_next = now + LB_DP_CONFLICT_MS;
+		r->port = in_port;
+		r->ctl = LB_DP_CTL_CONFLICT;
+		r->adj = 0;
+		return LB_DP_TO_CTL;
+	}
 	if (op == LB_ARP_OP_REQUEST && ah->spa != ah->tpa) {
 		memcpy(&target, &ah->tpa, sizeof(target));
 		l = lb_snap_local_lookup(s, target);

@@ -12,6 +12,7 @@
 
 #include "lb_csum.h"
 #include "lb_dp.h"
+#include "lb_dp_guard.h"
 #include "lb_pkt.h"
 
 #define IP4_DEFAULT_TTL	64
@@ -244,7 +245,8 @@ lb_dp_snat_owner(const struct lb_snap *s, uint16_t port_be)
 
 /* lb_dp_local.c */
 enum lb_dp_verdict lb_dp_arp_input(struct lb_dp_worker *w, const struct lb_snap *s,
-	uint8_t *frame, const struct lb_pkt *p, uint8_t in_port, struct lb_dp_result *r);
+	uint8_t *frame, const struct lb_pkt *p, uint8_t in_port, uint64_t now,
+	struct lb_dp_result *r);
 enum lb_dp_verdict lb_dp_echo_reply(struct lb_dp_worker *w, const struct lb_snap *s,
 	uint8_t *frame, const struct lb_pkt *p, uint8_t in_port, struct lb_dp_result *r);
 

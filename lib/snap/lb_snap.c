@@ -238,6 +238,7 @@ fill_ports(struct lb_snap *s, const struct lb_config *cfg, const struct lb_snap_
 		p->mask = lb_prefix_mask(cp->net.len);
 		p->gateway = cp->gateway;
 		p->rss_owner = env->rss_owner[i];
+		p->mtu = env->mtu[i] ? env->mtu[i] : LB_SNAP_DEFAULT_MTU;
 		memcpy(p->mac, env->mac[i], LB_ETHER_ADDR_LEN);
 		copy_name(p->name, cp->name);
 		s->dev_to_port[env->dev[i]] = (uint8_t)i;
@@ -612,6 +613,107 @@ build_free(struct build *b)
 	free(b->mg_scratch);
 }
 
+/* Sizes of the regions the source checks read (lib/dp/lb_dp_guard.c). */
+struct guard_plan {
+	uint32_t target_slots;
+	size_t target_off;
+	size_t acls_off;
+	size_t ranges_off;
+};
+
+static size_t
+plan_guard(const struct fe_plan *fp, uint32_t n_fes, size_t off, struct guard_plan *gp)
+{
+	uint64_t n_targets = 0, n_ranges = 0, n_keep = 0;
+	uint32_t i;
+
+	for (i = 0; i < n_fes; i++) {
+		if (!fp[i].keep)
+			continue;
+		n_targets += fp[i].n_targets;
+		n_ranges += fp[i].n_ranges;
+		n_keep++;
+	}
+	gp->target_slots = pow2_slots(n_targets);
+	gp->target_off = off;
+	off += align_up(sizeof(uint32_t) * (size_t)gp->target_slots);
+	gp->acls_off = off;
+	off += align_up(sizeof(struct lb_snap_vip_acl) * (size_t)n_keep);
+	gp->ranges_off = off;
+	off += align_up(sizeof(struct lb_cidr) * (size_t)n_ranges);
+	return off;
+}
+
+static void
+target_add(uint32_t *set, uint32_t mask, uint32_t addr)
+{
+	uint32_t i = lb_snap_fe_hash(addr, 0, 1) & mask;
+
+	while (set[i] != 0) {
+		if (set[i] == addr)
+			return;
+		i = (i + 1) & mask;
+	}
+	set[i] = addr;
+}
+
+/*
+ * Fills the target set and the VIPs' echo allow-lists from the frontends
+ * kept; locals must be filled. A VIP answers echo from the sources one of its
+ * frontends accepts: every source when one of them has no ranges, else the
+ * union of their ranges.
+ */
+static int
+fill_guard(struct lb_snap *s, uint8_t *base, const struct guard_plan *gp, char *err,
+	size_t errlen)
+{
+	struct lb_snap_vip_acl *acls = (struct lb_snap_vip_acl *)(base + gp->acls_off);
+	struct lb_cidr *ranges = (struct lb_cidr *)(base + gp->ranges_off);
+	uint32_t *set = (uint32_t *)(base + gp->target_off);
+	uint32_t i, j, k, n_ranges = 0;
+
+	s->target_set = set;
+	s->target_mask = gp->target_slots - 1;
+	s->vip_acls = acls;
+	s->vip_ranges = ranges;
+	for (i = 0; i < s->n_fes; i++) {
+		const struct lb_snap_fe *fe = &s->fes[i];
+		struct lb_snap_local *l;
+		bool open = false, seen = false;
+
+		for (k = 0; k < fe->n_targets; k++)
+			if (fe->targets[k].addr != 0)
+				target_add(set, s->target_mask, fe->targets[k].addr);
+		if (fe->n_src_ranges > 0)
+			s->any_src_ranges = true;
+		for (j = 0; j < i && !seen; j++)
+			seen = s->fes[j].vip == fe->vip;
+		if (seen)
+			continue;
+		/* the first frontend of this VIP: decide for all of them */
+		for (j = i; j < s->n_fes && !open; j++)
+			open = s->fes[j].vip == fe->vip && s->fes[j].n_src_ranges == 0;
+		l = (struct lb_snap_local *)lb_snap_local_lookup(s, fe->vip);
+		if (open || l == NULL || l->kind != LB_LOCAL_VIP)
+			continue;
+		if (s->n_vip_acls == UINT16_MAX) {
+			fail(err, errlen, "more than %u VIPs with source ranges", UINT16_MAX);
+			return -E2BIG;
+		}
+		acls[s->n_vip_acls].first = n_ranges;
+		for (j = i; j < s->n_fes; j++) {
+			if (s->fes[j].vip != fe->vip)
+				continue;
+			memcpy(&ranges[n_ranges], s->fes[j].src_ranges,
+				sizeof(*ranges) * s->fes[j].n_src_ranges);
+			n_ranges += s->fes[j].n_src_ranges;
+		}
+		acls[s->n_vip_acls].n = n_ranges - acls[s->n_vip_acls].first;
+		l->acl = (uint16_t)(++s->n_vip_acls);
+	}
+	return 0;
+}
+
 struct lb_snap *
 lb_snap_build(const struct lb_snap_input *in, lb_snap_reject_fn rej, void *ctx,
 	struct lb_snap_build_stats *st, char *err, size_t errlen)
@@ -620,6 +722,7 @@ lb_snap_build(const struct lb_snap_input *in, lb_snap_reject_fn rej, void *ctx,
 	const struct lb_model *model;
 	struct build b;
 	struct fe_plan *fp = NULL;
+	struct guard_plan gp;
 	struct lb_snap *s = NULL;
 	uint32_t fe_slots, local_slots, n_keep = 0, n_locals, i, fi;
 	uint64_t t0 = mono_ns();
@@ -687,6 +790,7 @@ lb_snap_build(const struct lb_snap_input *in, lb_snap_reject_fn rej, void *ctx,
 		fp[i].ranges_off = off;
 		off += align_up(sizeof(struct lb_cidr) * (size_t)fp[i].n_ranges);
 	}
+	off = plan_guard(fp, model->n_fes, off, &gp);
 	if (posix_memalign(&mem, LB_CACHE_LINE, off) != 0) {
 		fail(err, errlen, "out of memory for a %zu-byte snapshot", off);
 		goto fail;
@@ -764,6 +868,8 @@ lb_snap_build(const struct lb_snap_input *in, lb_snap_reject_fn rej, void *ctx,
 		fi++;
 	}
 	s->n_fes = fi;
+	if (fill_guard(s, base, &gp, err, errlen) != 0)
+		goto fail;
 	free(fp);
 	b.st.total_ns = mono_ns() - t0;
 	if (st != NULL)

@@ -32,6 +32,8 @@
 #include "lb_snat.h"
 
 #define LB_SNAP_NO_PORT	0xff
+/* MTU a port gets when the environment does not say (DPDK's default). */
+#define LB_SNAP_DEFAULT_MTU	1500
 
 struct lb_snap_port {
 	uint16_t dev;		/* DPDK port id (from lb_snap_env) */
@@ -42,6 +44,7 @@ struct lb_snap_port {
 	uint32_t addr;		/* own address */
 	uint32_t mask;		/* subnet mask */
 	uint32_t gateway;	/* 0 = none */
+	uint16_t mtu;		/* largest IPv4 datagram lbd sends on it */
 	uint8_t mac[LB_ETHER_ADDR_LEN];
 	char name[LB_NAME_MAX];
 };
@@ -103,6 +106,15 @@ struct lb_snap_local {
 	uint32_t addr;		/* 0 = empty slot */
 	uint8_t kind;		/* enum lb_local_kind */
 	uint8_t port;		/* port index that answers ARP for it */
+	uint16_t acl;		/* VIP: 0 = every source may ping it, else 1 + index into
+				 * vip_acls (sources some frontend of the VIP allows) */
+};
+
+/* The sources a VIP answers ICMP echo for: the union of its frontends'
+ * source ranges, vip_ranges[first .. first + n). */
+struct lb_snap_vip_acl {
+	uint32_t first;
+	uint32_t n;
 };
 
 struct lb_snap {
@@ -138,12 +150,24 @@ struct lb_snap {
 	/* Open-addressing set of lbd's own addresses. */
 	uint32_t local_mask;
 	const struct lb_snap_local *locals;
+
+	/* Open-addressing set of every frontend's target addresses (0 = empty
+	 * slot): a frame from outside claiming one of them is spoofed. */
+	uint32_t target_mask;
+	const uint32_t *target_set;
+
+	/* Echo allow-lists of VIPs whose every frontend has source ranges. */
+	uint32_t n_vip_acls;
+	const struct lb_snap_vip_acl *vip_acls;
+	const struct lb_cidr *vip_ranges;
+	bool any_src_ranges;	/* some frontend has source ranges */
 };
 
 /* Run-time facts the compiler cannot find in the config. */
 struct lb_snap_env {
 	uint16_t dev[LB_MAX_PORTS];	/* DPDK port id of config port i */
 	uint8_t mac[LB_MAX_PORTS][LB_ETHER_ADDR_LEN];
+	uint16_t mtu[LB_MAX_PORTS];	/* 0: LB_SNAP_DEFAULT_MTU */
 	uint32_t n_workers;
 	uint32_t reta_size;		/* RSS redirection entries lbd programmed; 0: default */
 	uint8_t rss_owner[LB_MAX_PORTS];	/* port i's NIC hashes as lib/owner does */
@@ -197,7 +221,9 @@ typedef void (*lb_snap_reject_fn)(void *ctx, const struct lb_model_fe *fe,
  * - maglev_size 0 means LB_MAGLEV_DEFAULT_SIZE.
  * - Timeouts are clamped below 2^31 ms (the flow table's clock limit).
  * - locals: each port's own address, SNAT addresses (int_port), VIPs
- *   (ext_port).
+ *   (ext_port). A VIP all of whose frontends have source ranges gets an echo
+ *   allow-list (their union).
+ * - target_set: the address of every target of every frontend kept.
  * - generation is 0: the caller numbers the snapshots it publishes.
  */
 struct lb_snap *lb_snap_build(const struct lb_snap_input *in, lb_snap_reject_fn reject,
@@ -270,6 +296,23 @@ lb_snap_local_lookup(const struct lb_snap *s, uint32_t addr)
 	}
 }
 
+/* Whether addr is the address of some frontend's target. */
+static inline bool
+lb_snap_is_target(const struct lb_snap *s, uint32_t addr)
+{
+	uint32_t i = lb_snap_fe_hash(addr, 0, 1) & s->target_mask;
+
+	for (;;) {
+		uint32_t a = s->target_set[i];
+
+		if (a == 0)
+			return false;
+		if (a == addr)
+			return true;
+		i = (i + 1) & s->target_mask;
+	}
+}
+
 /* Index of the frontend's target with this address and port, or -1. Binary
  * search on the target's identity (lb_maglev_target_id), so it hashes once. */
 int lb_snap_target_find(const struct lb_snap_fe *fe, uint32_t addr, uint16_t port);
@@ -284,6 +327,23 @@ lb_snap_fe_allows(const struct lb_snap_fe *fe, uint32_t addr)
 		return true;
 	for (i = 0; i < fe->n_src_ranges; i++)
 		if (lb_cidr_match(&fe->src_ranges[i], addr))
+			return true;
+	return false;
+}
+
+/* Whether lbd answers ICMP echo from addr to the VIP whose local entry is l:
+ * when some frontend of the VIP would take a connection from addr. */
+static inline bool
+lb_snap_vip_echo_allows(const struct lb_snap *s, const struct lb_snap_local *l, uint32_t addr)
+{
+	const struct lb_snap_vip_acl *a;
+	uint32_t i;
+
+	if (l->acl == 0)
+		return true;
+	a = &s->vip_acls[l->acl - 1];
+	for (i = 0; i < a->n; i++)
+		if (lb_cidr_match(&s->vip_ranges[a->first + i], addr))
 			return true;
 	return false;
 }

@@ -159,6 +159,8 @@ struct lb_ctl_counters {
 	uint64_t arp_requests_sent;
 	uint64_t tx_enqueue_failed;
 	uint64_t alloc_failed;
+	uint64_t arp_conflicts;		/* conflicting ARPs the workers passed on (defend.c) */
+	uint64_t arp_defences;		/* announcements sent to defend an address */
 };
 
 #define LB_STATS_CTL_LIST(X) \
@@ -175,7 +177,13 @@ struct lb_ctl_counters {
 	X(tx_enqueue_failed, "tx_enqueue_failed", "control_tx_enqueue_failed_packets", NULL, \
 		COUNTER, ONE, "Control frames dropped because worker 0's control ring was full.") \
 	X(alloc_failed, "alloc_failed", "control_mbuf_alloc_failures", NULL, COUNTER, ONE, \
-		"Control frames not built for lack of an mbuf.")
+		"Control frames not built for lack of an mbuf.") \
+	X(arp_conflicts, "arp_conflicts", "control_arp_conflicts", NULL, COUNTER, ONE, \
+		"ARP frames from another station claiming one of lbd's addresses, as the " \
+		"workers passed them on (at most one per second per worker).") \
+	X(arp_defences, "arp_defences", "control_arp_defences", NULL, COUNTER, ONE, \
+		"Announcements lbd sent to keep an address another station claimed (at most " \
+		"one per 10 s per address).")
 
 /* ---- ports (ethdev statistics, read by the control thread) ---- */
 struct lb_stats_port {

@@ -1,23 +1,15 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Fuzz target for lib/pkt. With clang: -fsanitize=fuzzer,address,undefined
- * gives a libFuzzer binary. Built with -DLB_FUZZ_REPLAY, it instead runs the
- * target over each file named on the command line (corpus replay, any
- * compiler).
+ * Fuzz target for lib/pkt (see fuzz.h for how it is built and replayed).
  *
  * Checks: the parser stays inside the input (ASan), OK results describe
  * headers inside the frame, and lb_csum agrees with a byte-loop reference.
  */
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "lb_pkt.h"
 #include "lb_csum.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c) do { if (!(c)) { fprintf(stderr, "check failed: %s\n", #c); abort(); } } while (0)
 
 static void
 check_bounds(const struct lb_pkt *p, uint32_t len)
@@ -76,33 +68,3 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(((const uint8_t *)&c)[1] == (ref_csum(data, size) & 0xff));
 	return 0;
 }
-
-#ifdef LB_FUZZ_REPLAY
-int
-main(int argc, char **argv)
-{
-	static uint8_t buf[65536];
-	int i;
-
-	for (i = 1; i < argc; i++) {
-		FILE *f = fopen(argv[i], "rb");
-		size_t n;
-		uint8_t *copy;
-
-		if (!f) {
-			perror(argv[i]);
-			return 1;
-		}
-		n = fread(buf, 1, sizeof(buf), f);
-		fclose(f);
-		/* Exact-size copy so ASan sees over-reads. */
-		copy = malloc(n ? n : 1);
-		if (!copy)
-			return 1;
-		memcpy(copy, buf, n);
-		LLVMFuzzerTestOneInput(copy, n);
-		free(copy);
-	}
-	return 0;
-}
-#endif

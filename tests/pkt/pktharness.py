@@ -814,6 +814,19 @@ def bulk_trace(lbd, pairs, vip, vport, proto="tcp"):
     return [r["result"] for r in res]
 
 
+def bulk_trace_multi(lbd, items):
+    """lbctl trace for many (client, port, vip, vport, proto) over one connection."""
+    ctl = Ctl(lbd.sock)
+    try:
+        res = ctl.call_many([{"cmd": "trace", "src": "%s:%d" % (c, p), "dst": "%s:%d" % (v, vp),
+                              "protocol": proto} for c, p, v, vp, proto in items])
+    finally:
+        ctl.close()
+    bad = [r for r in res if not r.get("ok")]
+    assert not bad, "trace failed: %s" % bad[:3]
+    return [r["result"] for r in res]
+
+
 def clients_for(lbd, want, vip=F.VIP, vport=80, net="203.0.113", first_port=45000):
     """Client endpoints whose new connections lbd would send to the given
     targets: want = {"addr:port": how many}. Returns [(client, port, target)]."""

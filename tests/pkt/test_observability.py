@@ -26,6 +26,8 @@ import pktharness as H         # noqa: E402
 import obsutil as O            # noqa: E402
 
 EXT_MAC = F.PCAP_MACS[0]
+# Gauges that move between two reads of an idle lbd (compared for presence only).
+VOLATILE = {"pass_max_cycles"}
 
 
 def need(tool, package):
@@ -93,6 +95,11 @@ def test_one_list_three_outputs(pcap_lbd):
         wid = str(w["id"])
         tel = O.telemetry(lbd.prefix, "/lbd/stats,%s" % wid)
         for key, fam, labels, typ, unit in wl:
+            if key in VOLATILE:
+                # the longest pass of the last second moves between reads
+                assert O.prom_value(prom, fam, worker=wid, **labels) >= 0 and \
+                    w[key] >= 0 and tel[key] >= 0, (key, wid)
+                continue
             assert O.prom_value(prom, fam, worker=wid, **labels) == w[key] == tel[key], \
                 (key, wid)
         for reason, n in w["drops"].items():
@@ -101,7 +108,8 @@ def test_one_list_three_outputs(pcap_lbd):
         assert O.prom_value(prom, "lbd_worker_info", worker=wid, lcore=str(w["lcore"])) == 1
         assert set(tel) == {k for k, *_ in wl} | {"drops/" + d for d in w["drops"]}
     for key, *_ in wl:
-        assert tel_total[key] == stats["total"][key], key
+        if key not in VOLATILE:
+            assert tel_total[key] == stats["total"][key], key
     t = stats["total"]
     assert t["fwd"] == 60 and t["flows_created"] == 60 and t["icmp_echo_replies"] == 5
     assert H.drops_of(t) == {"no_frontend": 7, "ttl_expired": 3, "no_flow": 4}
@@ -350,6 +358,8 @@ def test_dumpcap_captures_external_port(hugepages, live, tmp_path):
     # where ASLR does not place the secondary's own libraries (and above
     # ASan's shadow)
     conf["eal"]["args"] = list(conf["eal"].get("args", [])) + ["--base-virtaddr=0x500000000000"]
+    # and its hugepage files must stay linked (lbd unlinks them by default)
+    conf["eal"]["args"].append("--huge-unlink=existing")
     lbd = live.start(conf=conf)
     out = tmp_path / "ext.pcapng"
     n = 12

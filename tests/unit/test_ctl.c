@@ -14,21 +14,26 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <cmocka.h>
 
 #include "lb_ctl.h"
+#include "lb_ev.h"
 
 #define WAIT_MS	5000
 
 struct hstate {
 	unsigned calls;
 	char last_cmd[64];
+	struct lb_ctl_server *s;	/* for "later" */
+	uint64_t ticket;		/* the last "later" request's */
 };
 
 struct fix {
+	struct rlimit nofile;	/* restored by teardown (tests lower it) */
 	char dir[64];
 	char path[128];
 	struct lb_ctl_server *s;
@@ -70,6 +75,12 @@ handler(void *ctx, const char *cmd, struct json_object *req, char *err, size_t e
 	}
 	if (strcmp(cmd, "fail-silent") == 0)
 		return NULL;
+	/* "later" is answered through lb_ctl_server_complete */
+	if (strcmp(cmd, "later") == 0) {
+		h->ticket = lb_ctl_server_defer(h->s);
+		assert_true(h->ticket != 0);
+		return NULL;
+	}
 	r = json_object_new_object();
 	if (strcmp(cmd, "big") == 0) {
 		size_t n = 0;
@@ -108,6 +119,7 @@ setup(void **state)
 	char err[256];
 
 	assert_non_null(f);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &f->nofile), 0);
 	snprintf(f->dir, sizeof(f->dir), "/tmp/test_ctl.XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
 	/* A parent that does not exist yet: open must create it. */
@@ -115,6 +127,7 @@ setup(void **state)
 	f->s = lb_ctl_server_open(f->path, err, sizeof(err));
 	if (f->s == NULL)
 		fail_msg("open: %s", err);
+	f->h.s = f->s;
 	*state = f;
 	return 0;
 }
@@ -124,6 +137,7 @@ teardown(void **state)
 {
 	struct fix *f = *state;
 
+	setrlimit(RLIMIT_NOFILE, &f->nofile);
 	lb_ctl_server_close(f->s);
 	rm_rf(f->dir);
 	free(f);
@@ -1056,6 +1070,283 @@ test_call(void **state)
 	close(lfd);
 }
 
+
+/* A client that writes thousands of requests at once gets them run one per
+ * lb_ctl_server_process() call, in order; the server never holds more than
+ * the one it is running. */
+static void
+test_pipeline_bounded(void **state)
+{
+	struct fix *f = *state;
+	struct conn *c = conn_open(f), *other = conn_open(f);
+	const char req[] = "{\"cmd\":\"reload\"}\n";
+	size_t n = 2000, i;
+	char *buf = malloc(n * (sizeof(req) - 1));
+	unsigned before;
+
+	assert_non_null(buf);
+	pump_until_clients(f, 2);
+	for (i = 0; i < n; i++)
+		memcpy(buf + i * (sizeof(req) - 1), req, sizeof(req) - 1);
+	conn_send(f, c, buf, n * (sizeof(req) - 1));
+	free(buf);
+	for (i = 0; i < 10; i++) {
+		before = f->h.calls;
+		pump(f, 10);
+		assert_true(f->h.calls - before <= 1);
+	}
+	/* another client is served in the meantime, at once */
+	before = f->h.calls;
+	expect_echo(f, other, "status");
+	assert_true(f->h.calls - before <= 12);
+	for (i = 0; i < n; i++) {
+		struct json_object *r = conn_resp(f, c);
+
+		assert_string_equal(str_at(resp_result(r), "cmd", NULL), "reload");
+		json_object_put(r);
+	}
+	assert_int_equal(f->h.calls, n + 1);
+	conn_close(c);
+	conn_close(other);
+}
+
+static void
+test_deferred(void **state)
+{
+	struct fix *f = *state;
+	struct conn *c = conn_open(f), *other = conn_open(f);
+	struct json_object *r, *res;
+	uint64_t t;
+	int i;
+
+	/* the response waits; so does the client's next request; others don't */
+	conn_sendstr(f, c, "{\"cmd\":\"later\"}\n{\"cmd\":\"next\"}\n");
+	for (i = 0; i < 20 && f->h.ticket == 0; i++)
+		pump(f, 10);
+	t = f->h.ticket;
+	assert_true(t != 0);
+	for (i = 0; i < 10; i++)
+		pump(f, 5);
+	assert_int_equal(f->h.calls, 1);
+	expect_echo(f, other, "status");
+	assert_int_equal(c->len, 0);
+	res = json_object_new_object();
+	json_object_object_add(res, "answer", json_object_new_int(42));
+	assert_int_equal(lb_ctl_server_complete(f->s, t, res, NULL), 0);
+	r = conn_resp(f, c);
+	assert_int_equal(json_object_get_int(json_object_object_get(resp_result(r), "answer")), 42);
+	json_object_put(r);
+	r = conn_resp(f, c);
+	assert_string_equal(str_at(resp_result(r), "cmd", NULL), "next");
+	json_object_put(r);
+	/* a ticket answers once */
+	assert_int_equal(lb_ctl_server_complete(f->s, t, json_object_new_object(), NULL), -ENOENT);
+	assert_int_equal(lb_ctl_server_complete(f->s, 0, NULL, "x"), -ENOENT);
+
+	/* an error response */
+	conn_sendstr(f, c, "{\"cmd\":\"later\"}\n");
+	while (f->h.ticket == t)
+		pump(f, 10);
+	assert_int_equal(lb_ctl_server_complete(f->s, f->h.ticket, NULL, "workers busy"), 0);
+	r = conn_resp(f, c);
+	assert_string_equal(resp_error(r), "workers busy");
+	json_object_put(r);
+
+	/* half-close after a deferred request: answered, then closed */
+	t = f->h.ticket;
+	conn_sendstr(f, c, "{\"cmd\":\"later\"}\n");
+	assert_int_equal(shutdown(c->fd, SHUT_WR), 0);
+	while (f->h.ticket == t)
+		pump(f, 10);
+	for (i = 0; i < 5; i++)
+		pump(f, 5);
+	assert_int_equal(lb_ctl_server_clients(f->s), 2);
+	assert_int_equal(lb_ctl_server_complete(f->s, f->h.ticket, json_object_new_object(), NULL), 0);
+	r = conn_resp(f, c);
+	json_object_put(r);
+	expect_eof(f, c);
+	conn_close(c);
+	pump_until_clients(f, 1);
+
+	/* the client hangs up while its response is prepared: dropped at
+	 * once (no busy loop on the hang-up), the late response goes nowhere */
+	c = conn_open(f);
+	t = f->h.ticket;
+	conn_sendstr(f, c, "{\"cmd\":\"later\"}\n");
+	while (f->h.ticket == t)
+		pump(f, 10);
+	conn_close(c);
+	pump_until_clients(f, 1);
+	assert_int_equal(lb_ctl_server_complete(f->s, f->h.ticket, json_object_new_object(), NULL),
+		-ENOENT);
+	conn_close(other);
+}
+
+/* The lowest descriptor number not in use. */
+static int
+lowest_free_fd(void)
+{
+	int fd = dup(0);
+
+	assert_true(fd >= 0);
+	close(fd);
+	return fd;
+}
+
+static void
+set_nofile(rlim_t cur)
+{
+	struct rlimit rl;
+
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	rl.rlim_cur = cur;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+}
+
+/* Polls the server for ms milliseconds (1 ms timeouts, as lbd's loop does);
+ * returns how many polls found the listening socket readable. */
+static unsigned
+listener_wakeups(struct fix *f, int ms)
+{
+	int64_t end = now_ms() + ms;
+	unsigned n = 0;
+
+	while (now_ms() < end) {
+		struct pollfd fds[LB_CTL_MAX_POLLFDS];
+		int k = lb_ctl_server_pollfds(f->s, fds, LB_CTL_MAX_POLLFDS);
+
+		if (poll(fds, (nfds_t)k, 1) > 0 && fds[0].fd >= 0 && (fds[0].revents & POLLIN))
+			n++;
+		lb_ctl_server_process(f->s, fds, k, handler, &f->h);
+	}
+	return n;
+}
+
+/* accept4 fails with EMFILE: the waiting client is told why and turned away
+ * with the spare descriptor; the server does not spin on the listener. */
+static void
+test_accept_out_of_fds(void **state)
+{
+	struct fix *f = *state;
+	struct rlimit saved;
+	struct conn *c;
+	struct json_object *r;
+	unsigned wakeups;
+
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved), 0);
+	c = conn_open(f);
+	set_nofile((rlim_t)lowest_free_fd());
+	wakeups = listener_wakeups(f, 300);
+	r = conn_resp(f, c);
+	assert_non_null(strstr(resp_error(r), "out of file descriptors"));
+	json_object_put(r);
+	expect_eof(f, c);
+	conn_close(c);
+	assert_true(wakeups <= 5);
+	assert_int_equal(lb_ctl_server_clients(f->s), 0);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
+	c = conn_open(f);
+	expect_echo(f, c, "status");
+	conn_close(c);
+}
+
+/* The same without a spare descriptor (it could not be made): the listener
+ * rests 100 ms at a time instead of waking every poll, and the client is
+ * served once descriptors are available again. */
+static void
+test_accept_backoff(void **state)
+{
+	struct fix *f = *state;
+	struct rlimit saved;
+	struct conn *c;
+	char err[256], path[96];
+	unsigned wakeups;
+
+	(void)state;
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved), 0);
+	/* a server of its own whose spare dup fails: one descriptor left */
+	snprintf(path, sizeof(path), "%s/tight.sock", f->dir);
+	c = calloc(1, sizeof(*c));
+	assert_non_null(c);
+	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(c->fd >= 0);
+	lb_ctl_server_close(f->s);
+	set_nofile((rlim_t)lowest_free_fd() + 1);
+	f->s = lb_ctl_server_open(path, err, sizeof(err));
+	if (f->s == NULL)
+		fail_msg("open: %s", err);
+	f->h.s = f->s;
+	{
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+		assert_int_equal(connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	}
+	wakeups = listener_wakeups(f, 500);
+	assert_true(wakeups >= 1);
+	assert_true(wakeups <= 8);
+	assert_int_equal(lb_ctl_server_clients(f->s), 0);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
+	expect_echo(f, c, "status");
+	conn_close(c);
+}
+
+/* The same attached to an event loop: the listener's interest is dropped for
+ * the rest and a timer restores it, so the loop does not run its callback on
+ * every pass. */
+static void
+test_accept_backoff_ev(void **state)
+{
+	struct fix *f = *state;
+	struct rlimit saved;
+	struct lb_ev *ev;
+	int fd, passes = 0, calls = 0;
+	char err[256], path[96];
+	int64_t end;
+
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved), 0);
+	snprintf(path, sizeof(path), "%s/tight-ev.sock", f->dir);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	ev = lb_ev_create();
+	assert_non_null(ev);
+	lb_ctl_server_close(f->s);
+	set_nofile((rlim_t)lowest_free_fd() + 1);
+	f->s = lb_ctl_server_open(path, err, sizeof(err));
+	if (f->s == NULL)
+		fail_msg("open: %s", err);
+	f->h.s = f->s;
+	assert_int_equal(lb_ctl_server_attach(f->s, ev, handler, &f->h), 0);
+	{
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+		assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	}
+	end = now_ms() + 500;
+	while (now_ms() < end) {
+		int n = lb_ev_run_once(ev, 1);
+
+		passes++;
+		if (n > 0)
+			calls += n;
+	}
+	/* about one accept attempt and one timer per 100 ms rest */
+	assert_true(calls >= 1);
+	assert_true(calls <= 14);
+	assert_int_equal(lb_ctl_server_clients(f->s), 0);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
+	end = now_ms() + 2000;
+	while (lb_ctl_server_clients(f->s) == 0 && now_ms() < end)
+		lb_ev_run_once(ev, 10);
+	assert_int_equal(lb_ctl_server_clients(f->s), 1);
+	close(fd);
+	lb_ctl_server_close(f->s);
+	f->s = NULL;
+	lb_ev_destroy(ev);
+	(void)passes;
+}
+
 int
 main(void)
 {
@@ -1075,6 +1366,11 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_already_running, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_and_foreign_paths, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_call, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pipeline_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_deferred, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_accept_out_of_fds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_accept_backoff, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_accept_backoff_ev, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
