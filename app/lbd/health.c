@@ -346,7 +346,7 @@ touch(struct hc *h)
 		struct hc **t = realloc(H.touched, sizeof(*t) * cap);
 
 		if (t == NULL)
-			return;	/* settled by a later sync */
+			return;	/* out of memory: h is settled when next touched */
 		H.touched = t;
 		H.cap_touched = cap;
 	}
@@ -775,14 +775,12 @@ lbd_health_published(const struct lb_snap *s)
 		struct hc *h = H.touched[i];
 
 		h->touched_listed = false;
-		if (h->n_users == 0)
+		if (h->n_users == 0) {
 			hc_free(h);
-		else if (h->users_changed)
-			apply_marks(h);	/* new users of a check that is down */
-		else
-			continue;
-		if (h->n_users > 0)
+		} else if (h->users_changed) {
 			h->users_changed = false;
+			apply_marks(h);	/* new users of a check that is down */
+		}
 	}
 	H.n_touched = 0;
 	H.syncs++;
