@@ -578,8 +578,10 @@ rec_update(struct rec *r, const struct lb_snap_fe *fe, bool checked,
 		memcpy(os, r->ent, sizeof(*os) * r->n);
 	if (n > 0)
 		memcpy(ns, ne, sizeof(*ns) * n);
-	qsort(os, r->n, sizeof(*os), ent_cmp);
-	qsort(ns, n, sizeof(*ns), ent_cmp);
+	if (r->n > 1)
+		qsort(os, r->n, sizeof(*os), ent_cmp);
+	if (n > 1)
+		qsort(ns, n, sizeof(*ns), ent_cmp);
 	while (i < r->n || j < n) {
 		int c = i == r->n ? 1 : j == n ? -1 : ent_cmp(&os[i], &ns[j]);
 
