@@ -587,6 +587,7 @@ on_tick(void *ctx)
 	if (lb_neigh_version(g_lbd.neigh) != g_lbd.neigh_version)
 		publish_neigh();
 	reclaim(false);
+	lbd_counters_reclaim(now);
 	lb_ev_timer_arm(tick, rte_ring_count(g_lbd.to_ctl) > 0 ? 0 : CTL_TICK_MS);
 }
 

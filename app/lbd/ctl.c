@@ -264,6 +264,7 @@ cmd_frontends(void)
 		add_u64(o, "active", fe->n_active);
 		add(o, "fail_open", json_object_new_boolean(fe->flags & LB_SNAP_FE_FAIL_OPEN));
 		add_origin(o, fe->model);
+		add(o, "counters", lbd_counters_json(fe->ctr, false));
 		json_object_array_add(a, o);
 	}
 	add(r, "frontends", a);
@@ -334,6 +335,7 @@ cmd_targets(struct json_object *req, char *err, size_t errlen)
 			(double)slots[i] / fe->maglev_size : 0));
 		add(o, "nexthop", jip(t->nexthop));
 		add(o, "health", lbd_health_target_json(fe->id, t->addr, t->port));
+		add(o, "counters", lbd_counters_json(t->ctr, true));
 		json_object_array_add(a, o);
 	}
 	free(slots);

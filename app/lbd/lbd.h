@@ -185,6 +185,23 @@ lbd_now_ms(void)
 /* worker.c */
 int lbd_worker_main(void *arg);
 
+/* counters.c: per-frontend and per-target counter slots (control thread) */
+#define LBD_FE_SLOTS		4096	/* frontends counted at once, per worker: 512 KiB */
+#define LBD_TARGET_SLOTS	32768	/* targets (frontend, target) counted at once: 2 MiB */
+int lbd_counters_init(char *err, size_t errlen);	/* after the workers' flow tables */
+void lbd_counters_term(void);
+/* Before s is published as generation: gives its frontends and targets slots. */
+void lbd_counters_assign(struct lb_snap *s, uint64_t generation);
+/* After the swap: retires the keys of old that generation lost (token: the
+ * RCU token taken after the swap). */
+void lbd_counters_retire(const struct lb_snap *old, uint64_t generation, uint64_t token);
+/* Reclaims retired slots no worker can write any more (rate-limited). */
+void lbd_counters_reclaim(uint64_t now_ms);
+/* Points sv's counter sets at the workers' arrays. */
+void lbd_counters_view(struct lb_stats_view *sv);
+/* A slot's totals for lbctl ({list keys, "flows"}), NULL when it has none. */
+struct json_object *lbd_counters_json(uint32_t slot, bool target);
+
 /* control.c */
 int lbd_control_init(char *err, size_t errlen);
 void lbd_control_loop(void);

@@ -568,7 +568,9 @@ publish(struct lbd_build *b)
 
 	b->snap = NULL;
 	s->generation = ++g_lbd.generation;
+	lbd_counters_assign(s, s->generation);
 	old = atomic_exchange_explicit(&g_lbd.snap, s, memory_order_acq_rel);
+	lbd_counters_retire(old, s->generation, rte_rcu_qsbr_start(g_lbd.qsv));
 	lbd_defer_free_snap(old);
 	P.st.published++;
 	P.st.last_build_ns = now - b->submit_ns;

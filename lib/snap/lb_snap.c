@@ -452,6 +452,7 @@ fill_fe(struct build *b, struct lb_snap *s, uint8_t *base, const struct lb_model
 	fe->affinity = mf->affinity;
 	fe->affinity_timeout_ms = sec_to_ms(mf->affinity_timeout);
 	fe->id = mf->id;
+	fe->ctr = LB_SNAP_NO_CTR;
 	fe->name = mf->name;
 	fe->model = lb_model_fe_get((struct lb_model_fe *)mf);
 	fe->maglev_size = p->m;
@@ -488,6 +489,7 @@ fill_fe(struct build *b, struct lb_snap *s, uint8_t *base, const struct lb_model
 		t[n].port = mt->port;
 		t[n].weight = mt->weight;
 		t[n].id = lb_maglev_target_id(mt->addr.v4, mt->port);
+		t[n].ctr = LB_SNAP_NO_CTR;
 		t[n].out_port = s->int_port;
 		t[n].nexthop = nexthop(b->ip, mt->addr.v4);
 		t[n].flags = (mt->flags & LB_MT_TERMINATING) ? LB_SNAP_T_TERMINATING : 0;

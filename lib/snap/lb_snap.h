@@ -63,11 +63,17 @@ struct lb_snap_target {
 	uint32_t nexthop;	/* addr itself when on-link, else the port's gateway */
 	uint32_t weight;	/* weight from the model (flags do not change it) */
 	uint64_t id;		/* lb_maglev_target_id */
+	uint32_t ctr;		/* counter slot (set by the control thread before it
+				 * publishes; LB_SNAP_NO_CTR: not counted) */
 };
 
 /* A Maglev table shared by the snapshots whose frontend has the same size
  * and the same (identity, effective weight) list. */
 struct lb_snap_table;
+
+/* No counter slot: the snapshot compiler leaves every ctr so; the caller
+ * that publishes the snapshot assigns slots (app/lbd/counters.c). */
+#define LB_SNAP_NO_CTR		UINT32_MAX
 
 #define LB_SNAP_FE_FAIL_OPEN	0x01	/* every target unhealthy: all take flows */
 
@@ -80,6 +86,7 @@ struct lb_snap_fe {
 	uint8_t affinity;	/* enum lb_affinity */
 	uint8_t flags;		/* LB_SNAP_FE_* */
 	uint32_t affinity_timeout_ms;
+	uint32_t ctr;		/* counter slot, as lb_snap_target.ctr */
 	uint32_t n_src_ranges;	/* 0 = allow all */
 	const struct lb_cidr *src_ranges;
 	uint32_t n_targets;
