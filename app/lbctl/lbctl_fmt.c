@@ -298,8 +298,9 @@ fmt_status(FILE *out, struct json_object *r)
 	if (jget(r, "event_loop") != NULL) {
 		struct json_object *el = jget(r, "event_loop");
 
-		fprintf(out, "event loop:   longest pass %s us, %s passes over 20 ms\n",
-			jstr(el, "max_pass_us"), jstr(el, "slow_passes"));
+		fprintf(out, "event loop:   longest pass %s us (%s us of CPU), %s passes over 20 ms "
+			"(%s of CPU)\n", jstr(el, "max_pass_us"), jstr(el, "max_pass_cpu_us"),
+			jstr(el, "slow_passes"), jstr(el, "slow_cpu_passes"));
 	}
 	if (jget(r, "kubernetes") != NULL)
 		fmt_kubernetes(out, jget(r, "kubernetes"));

@@ -128,6 +128,12 @@ struct lbd_pipeline_stats {
 	uint64_t last_table_ns;
 	uint32_t last_tables_built;
 	uint32_t last_tables_reused;
+	/* Totals over every build: the builder's wall time (taken to run) and
+	 * its CPU time (the work); wall well above CPU means it waited for the
+	 * CPU it shares with the control thread and whatever else runs there. */
+	uint64_t tables_built;
+	uint64_t build_wall_ns;
+	uint64_t build_cpu_ns;
 	bool inflight;
 	bool dirty;
 };
@@ -216,9 +222,12 @@ void lbd_reload_done(bool ok, const char *err);
 int lbd_apply_neighbours(const struct lb_config *cfg, char *err, size_t errlen);
 void lbd_defer_free_snap(struct lb_snap *s);
 void lbd_convergence_add(uint64_t ns);
-/* p50 and p99 (ns) of the last LBD_CONVERGENCE_KEEP samples; false if none. */
+/* p50, p99 and max (ns) of the last LBD_CONVERGENCE_KEEP samples since the
+ * last reset (lbctl status with reset_max); false if none. count is the
+ * total since lbd started. */
 #define LBD_CONVERGENCE_KEEP	4096
 bool lbd_convergence(uint64_t *p50, uint64_t *p99, uint64_t *count, uint64_t *max);
+void lbd_convergence_reset(void);
 
 /* pipeline.c */
 struct lbd_cfg *lbd_cfg_new(struct lb_config *c, char *err, size_t errlen);
