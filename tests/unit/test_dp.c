@@ -21,6 +21,7 @@
 #include "lb_neigh.h"
 #include "lb_pkt.h"
 #include "lb_snap.h"
+#include "dp_util.h"
 
 #define HEADROOM	128
 #define NWORKERS	2
@@ -385,30 +386,6 @@ compile(struct env *e, const char *extra_target, const char *ext_vlan, const cha
 }
 
 static void
-noop_req(void *ctx, uint8_t port, uint32_t a)
-{
-	(void)ctx;
-	(void)port;
-	(void)a;
-}
-
-static void
-noop_send(void *ctx, uint8_t port, void *pkt, const uint8_t mac[6])
-{
-	(void)ctx;
-	(void)port;
-	(void)pkt;
-	(void)mac;
-}
-
-static void
-noop_drop(void *ctx, void *pkt)
-{
-	(void)ctx;
-	(void)pkt;
-}
-
-static void
 env_neigh(struct env *e)
 {
 	const struct lb_config_port *p = &e->cfg->ports[1];
@@ -434,7 +411,7 @@ env_new(const char *ext_vlan, const char *int_vlan)
 {
 	const struct lb_neigh_params np = { .reachable_ms = 300000, .retries = 3, .retry_ms = 1000,
 		.queue_len = 3, .failed_hold_ms = 5000, .max_entries = 64 };
-	const struct lb_neigh_ops ops = { NULL, noop_req, noop_send, noop_drop };
+	const struct lb_neigh_ops ops = DPU_NOOP_NEIGH_OPS;
 	struct env *e = calloc(1, sizeof(*e));
 	uint32_t i;
 
