@@ -36,7 +36,7 @@
 #define LB_CONFIG_SOCKET_MAX	107
 #define LB_CONFIG_PORT_NAME_MAX	31
 #define LB_CONFIG_IFNAME_MAX	16	/* IFNAMSIZ: kernel interface names */
-#define LB_CONFIG_KERNEL_RATE	10000	/* default ports[].kernel_rate */
+#define LB_CONFIG_KERNEL_RATE	1000	/* default ports[].kernel_rate */
 #define LB_CONFIG_FE_NAME_MAX	63
 /* Largest file lb_config_load reads. */
 #define LB_CONFIG_FILE_MAX	(16u << 20)

@@ -224,21 +224,30 @@ def test_kernel_interface(hnet, tmp_path):
     lbd.stop()
 
 
+FLOOD_PPS = 20000      # well within what af_packet takes in here
+KRATE = int(os.environ.get("KNI_RATE", "200"))   # kernel_rate of the flood test
+
 FLOOD = r"""
 import socket, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind((sys.argv[1], 0))
-end = time.monotonic() + float(sys.argv[3])
+pps, secs = int(sys.argv[4]), float(sys.argv[3])
+t0 = time.monotonic()
 n = 0
 dst = (sys.argv[2], 9)
 payload = b"f" * 32
-while time.monotonic() < end:
-    for _ in range(256):
+while True:
+    now = time.monotonic() - t0
+    if now >= secs:
+        break
+    # paced in 1 ms steps
+    while n < int(now * pps):
         try:
             s.sendto(payload, dst)
-            n += 1
         except OSError:
             pass
+        n += 1
+    time.sleep(0.001)
 print(n, flush=True)
 """
 
@@ -255,49 +264,69 @@ def rate(cl, seconds):
     return n / (time.monotonic() - t0), bad
 
 
+def flood(net, dst, secs=4):
+    return subprocess.Popen(["ip", "netns", "exec", net.nd, sys.executable, "-c", FLOOD, FLOODER,
+                             dst, str(secs), str(FLOOD_PPS)], stdout=subprocess.PIPE, text=True)
+
+
+def rate_under(net, cl, dst):
+    """Requests per second through the VIP while dst is flooded, and how many
+    frames the flood sent."""
+    f = flood(net, dst)
+    try:
+        time.sleep(0.5)
+        r = rate(cl, 3)
+        sent = int(f.communicate(timeout=20)[0])
+    finally:
+        f.kill()
+        f.wait()
+    return r, sent
+
+
 def test_kernel_flood(hnet, tmp_path):
-    """A UDP flood of lbd's internal address from a non-target source: the
-    forwarded rate through the VIP is printed with and without it (the test
-    asserts only a generous bound), no request fails, and no health check
-    goes down (the probes' answers come from targets, which kernel_rate does
-    not limit)."""
+    """A UDP flood (FLOOD_PPS) of lbd's internal address from a non-target
+    source. The forwarded rate through the VIP is measured without a flood,
+    under the same flood of an address lbd does not own (dropped at once:
+    what any flood costs the machine, sender included) and under the flood of
+    lbd's own address (the exception path: rate-limited to the kernel); all
+    three are printed, and only generous bounds asserted. No request fails,
+    and no health check goes down (the probes' answers come from targets,
+    which kernel_rate does not limit)."""
     make, lbds = hnet
     net = kernel_net(make)
     H.run(["ip", "-n", net.nd, "addr", "add", FLOODER + "/24", "dev", "nd0"])
-    lbd = start_lbd(tmp_path, net, lbds, kernel_conf(net, rate=2000))
+    other = "198.51.100.250"
+    H.run(["ip", "-n", net.nd, "neigh", "add", other, "lladdr", H.LIVE_LBD_MACS[1], "dev", "nd0"])
+    lbd = start_lbd(tmp_path, net, lbds, kernel_conf(net, rate=KRATE))
     H.wait_for(lambda: lbd.json("health")["up"] == 3, timeout=15, what="3 checks up")
     cl = Client(net.cl)
     rate(cl, 0.5)                               # warm up (ARP, flows)
     base, bad0 = rate(cl, 3)
+    (ref, bad1), sent_ref = rate_under(net, cl, other)
     hc0 = lbd.json("health")
     d0, c0 = drops(lbd), ctl_counters(lbd)
-    flood = subprocess.Popen(["ip", "netns", "exec", net.nd, sys.executable, "-c", FLOOD,
-                              FLOODER, INT_ADDR, "4"], stdout=subprocess.PIPE, text=True)
-    try:
-        time.sleep(0.5)
-        loaded, bad1 = rate(cl, 3)
-        sent = int(flood.communicate(timeout=20)[0])
-    finally:
-        flood.kill()
-        flood.wait()
+    (loaded, bad2), sent = rate_under(net, cl, INT_ADDR)
     hc1 = lbd.json("health")
     d1, c1 = drops(lbd), ctl_counters(lbd)
     limited = d1.get("kernel_rate_limited", 0) - d0.get("kernel_rate_limited", 0)
     ringfull = d1.get("kernel_ring_full", 0) - d0.get("kernel_ring_full", 0)
     to_kernel = c1["kernel_in"] - c0["kernel_in"]
-    print("\nflood: %d UDP frames in 4 s to %s from %s (kernel_rate 2000/s): %d to the kernel, "
-          "%d kernel_rate_limited, %d kernel_ring_full" % (sent, INT_ADDR, FLOODER, to_kernel,
-                                                             limited, ringfull))
-    print("requests through the VIP: %.0f/s without the flood, %.0f/s with it (%.0f%%); "
-          "health probes during it: %d, failed %d; lbd build %s" % (
-              base, loaded, 100.0 * loaded / base, hc1["probes"] - hc0["probes"],
+    print("\nflood of %s: %d UDP frames in 4 s from %s (kernel_rate %d/s): %d to the kernel, "
+          "%d kernel_rate_limited, %d kernel_ring_full" % (INT_ADDR, sent, FLOODER, KRATE, to_kernel,
+                                                           limited, ringfull))
+    print("requests through the VIP: %.0f/s without a flood, %.0f/s under the same flood of an "
+          "address lbd does not own (%d frames), %.0f/s under the flood of its own address "
+          "(%.0f%% of that); health probes during it: %d, failed %d; lbd build %s" % (
+              base, ref, sent_ref, loaded, 100.0 * loaded / ref, hc1["probes"] - hc0["probes"],
               hc1["probes_failed"] - hc0["probes_failed"], H.BUILD.name))
-    assert bad0 == 0 and bad1 == 0, (bad0, bad1)
+    assert (bad0, bad1, bad2) == (0, 0, 0)
     assert limited > 0, "the flood was not rate-limited"
-    # 4 s at 2000/s plus a burst of 200 (one worker), and the flood's start
-    assert to_kernel <= 4.5 * 2000 + 200 + 500, to_kernel
-    assert loaded >= 0.3 * base, (base, loaded)
+    # 4 s at KRATE plus a burst of a tenth of it (one worker), and the probes
+    assert to_kernel <= 4.5 * KRATE + KRATE / 10 + 500, to_kernel
+    assert loaded >= 0.5 * ref and loaded >= 0.2 * base, (base, ref, loaded)
     assert hc1["up"] == 3 and hc1["down"] == 0, hc1
-    states = H.wait_for(lambda: lbd.json("health"), timeout=1)
-    assert all(c["state"] == "up" for c in states["checks"]), states
+    # not starved: a probe may miss its 200 ms timeout on a loaded two-core
+    # machine now and then, with or without the flood
+    probes, failed = hc1["probes"] - hc0["probes"], hc1["probes_failed"] - hc0["probes_failed"]
+    assert probes >= 30 and failed <= probes // 10, (probes, failed)
     lbd.stop()
