@@ -77,7 +77,7 @@ test-unit: build-asan
 # checked. Skips with the reason when not root or scapy is missing.
 test-pkt: build-asan
 	PYTHONDONTWRITEBYTECODE=1 LBD_BUILD=$(abspath $(BUILD_ASAN)) \
-		$(PYTHON) -m pytest -p no:cacheprovider -v -rs tests/pkt
+		$(PYTHON) -m pytest -p no:cacheprovider -v -rs --durations=15 tests/pkt
 
 # End-to-end (root): network namespaces, real TCP clients and nginx "nodes",
 # lbd in between on af_packet ports. Skips with the reason when not root.

@@ -298,8 +298,9 @@ fmt_status(FILE *out, struct json_object *r)
 	if (jget(r, "event_loop") != NULL) {
 		struct json_object *el = jget(r, "event_loop");
 
-		fprintf(out, "event loop:   longest pass %s us, %s passes over 20 ms\n",
-			jstr(el, "max_pass_us"), jstr(el, "slow_passes"));
+		fprintf(out, "event loop:   longest pass %s us (%s us of CPU), %s passes over 20 ms "
+			"(%s of CPU)\n", jstr(el, "max_pass_us"), jstr(el, "max_pass_cpu_us"),
+			jstr(el, "slow_passes"), jstr(el, "slow_cpu_passes"));
 	}
 	if (jget(r, "kubernetes") != NULL)
 		fmt_kubernetes(out, jget(r, "kubernetes"));
@@ -329,6 +330,88 @@ fmt_status(FILE *out, struct json_object *r)
 		table_add(&t, "%s", jstr(p, "tx_queues"));
 	}
 	table_print(out, &t);
+}
+
+/* Human-readable count: 1234567 -> 1.23M. */
+static void
+fmt_count(char *buf, size_t len, const char *v)
+{
+	double d = strtod(v, NULL);
+
+	if (d >= 1e12)
+		snprintf(buf, len, "%.2fT", d / 1e12);
+	else if (d >= 1e9)
+		snprintf(buf, len, "%.2fG", d / 1e9);
+	else if (d >= 1e6)
+		snprintf(buf, len, "%.2fM", d / 1e6);
+	else if (d >= 1e4)
+		snprintf(buf, len, "%.1fk", d / 1e3);
+	else
+		snprintf(buf, len, "%s", v);
+}
+
+/* The traffic totals of frontends or targets that carry "counters" (since
+ * each appeared; lbctl top shows rates). label(o) names a row. */
+static void
+fmt_traffic(FILE *out, struct json_object *arr, bool fe, void (*label)(struct json_object *o,
+	char *buf, size_t len))
+{
+	static const char *const fe_drops[] = { "drops_acl_denied", "drops_no_target",
+		"drops_snat_exhausted", "drops_flow_conflict", "drops_no_flow", "drops_ttl_expired" };
+	static const char *const cols[] = { "packets_in", "packets_out", "bytes_in", "bytes_out",
+		"flows", "flows_created" };
+	struct table t;
+	size_t i, k, rows = 0;
+	char buf[64];
+
+	table_init(&t, fe ? 8 : 7, fe ? "lrrrrrrr" : "lrrrrrr");
+	table_add(&t, fe ? "FRONTEND" : "TARGET");
+	table_add(&t, "PKTS IN");
+	table_add(&t, "PKTS OUT");
+	table_add(&t, "BYTES IN");
+	table_add(&t, "BYTES OUT");
+	table_add(&t, "FLOWS");
+	table_add(&t, "CREATED");
+	if (fe)
+		table_add(&t, "DROPS");
+	for (i = 0; i < jlen(arr); i++) {
+		struct json_object *o = json_object_array_get_idx(arr, i), *c = jget(o, "counters");
+		double d, drops = 0;
+
+		if (c == NULL || !json_object_is_type(c, json_type_object))
+			continue;
+		rows++;
+		label(o, buf, sizeof(buf));
+		table_add(&t, "%s", buf);
+		for (k = 0; k < sizeof(cols) / sizeof(cols[0]); k++) {
+			fmt_count(buf, sizeof(buf), jstr(c, cols[k]));
+			table_add(&t, "%s", buf);
+		}
+		if (fe) {
+			for (k = 0; k < sizeof(fe_drops) / sizeof(fe_drops[0]); k++)
+				drops += jnum(c, fe_drops[k], &d) ? d : 0;
+			snprintf(buf, sizeof(buf), "%.0f", drops);
+			table_add(&t, "%s", buf);
+		}
+	}
+	if (rows > 0) {
+		fprintf(out, "\ntraffic (totals since each appeared; `lbctl top` for rates):\n");
+		table_print(out, &t);
+	} else {
+		table_free(&t);
+	}
+}
+
+static void
+fe_label(struct json_object *o, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", jstr(o, "name"));
+}
+
+static void
+target_label(struct json_object *o, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s:%s", jstr(o, "address"), jstr(o, "port"));
 }
 
 static void
@@ -379,6 +462,7 @@ fmt_frontends(FILE *out, struct json_object *r)
 			strcmp(jyesno(fe, "fail_open"), "yes") == 0 ? " [failing open]" : "");
 	}
 	table_print(out, &t);
+	fmt_traffic(out, fes, true, fe_label);
 }
 
 /* A target's health check in three cells: verdict, latency, last change. */
@@ -453,6 +537,7 @@ fmt_targets(FILE *out, struct json_object *r)
 		}
 	}
 	table_print(out, &t);
+	fmt_traffic(out, ts, false, target_label);
 }
 
 /* Every check: what it probes, its state, last result, and the targets it

@@ -6,10 +6,11 @@
  * connection and prints the differences of the counters since the last
  * sample as rates: per port (ethdev packets and bits), per worker (packets,
  * new flows, active flows, hand-offs, drops), per drop reason, and per
- * frontend. Per-frontend rates appear when lbd's stats carry per-frontend
- * counters ("frontends" in the stats result); until the data path counts
- * them, the frontend table shows what lbctl frontends gives (targets, active
- * targets). Worker bit rates appear when the worker counters carry bytes.
+ * frontend and per target (packets and bits per second each way, new flows
+ * per second, flows, drops per second), from the per-frontend counters in
+ * lbd's stats ("frontends" in the stats result; without them the frontend
+ * table shows what lbctl frontends gives: targets, active targets). Worker
+ * bit rates appear when the worker counters carry bytes.
  *
  * On a terminal: the screen is redrawn in place, q (or Ctrl-C) quits, and the
  * frame is cut to the window. Otherwise (a pipe, a file): frames are printed
@@ -429,6 +430,58 @@ drops(FILE *out, struct json_object *pw, struct json_object *cw, struct json_obj
 	return tab_print(out, &t, max_rows);
 }
 
+/* Sum of the rates of a frontend's drop counters (keys "drops_*"). */
+static double
+drop_rate(struct json_object *prev, struct json_object *cur, double dt)
+{
+	double sum = 0, r;
+	bool any = false;
+
+	if (cur == NULL || !json_object_is_type(cur, json_type_object))
+		return NAN;
+	json_object_object_foreach(cur, k, v) {
+		(void)v;
+		if (strncmp(k, "drops_", 6) != 0)
+			continue;
+		r = rate(prev, cur, k, dt);
+		if (isnan(r))
+			return NAN;
+		sum += r;
+		any = true;
+	}
+	return any ? sum : NAN;
+}
+
+/* The traffic cells of one counter set: packets and bits per second in and
+ * out, new flows per second, flows now (created - ended). */
+static void
+traffic_cells(struct tab *t, struct json_object *p, struct json_object *c, double dt)
+{
+	char x[16];
+	double cr, en;
+
+	tab_add(t, "%s", human(x, sizeof(x), rate(p, c, "packets_in", dt)));
+	tab_add(t, "%s", human(x, sizeof(x), rate(p, c, "packets_out", dt)));
+	tab_add(t, "%s", human(x, sizeof(x), rate(p, c, "bytes_in", dt) * 8));
+	tab_add(t, "%s", human(x, sizeof(x), rate(p, c, "bytes_out", dt) * 8));
+	tab_add(t, "%s", human(x, sizeof(x), rate(p, c, "flows_created", dt)));
+	if (jnum(c, "flows_created", &cr) && jnum(c, "flows_ended", &en))
+		tab_add(t, "%.0f", cr - en);
+	else
+		tab_add(t, NONE);
+}
+
+static void
+traffic_heads(struct tab *t)
+{
+	tab_add(t, "PKT/S IN");
+	tab_add(t, "PKT/S OUT");
+	tab_add(t, "BIT/S IN");
+	tab_add(t, "BIT/S OUT");
+	tab_add(t, "NEW/S");
+	tab_add(t, "FLOWS");
+}
+
 static unsigned
 frontends(FILE *out, struct json_object *fes, struct json_object *pstat,
 	struct json_object *cstat, double dt, unsigned max_rows)
@@ -441,17 +494,15 @@ frontends(FILE *out, struct json_object *fes, struct json_object *pstat,
 
 	if (jlen(fes) == 0 || max_rows < 2)
 		return 0;
-	tab_init(&t, counted ? 10 : 6, counted ? "lllrrrrrrl" : "lllrrl");
+	tab_init(&t, counted ? 13 : 6, counted ? "lllrrrrrrrrrl" : "lllrrl");
 	tab_add(&t, "FRONTEND");
 	tab_add(&t, "VIP:PORT/PROTO");
 	tab_add(&t, "METHOD");
 	tab_add(&t, "TARGETS");
 	tab_add(&t, "ACTIVE");
 	if (counted) {
-		tab_add(&t, "PKT/S IN");
-		tab_add(&t, "BIT/S IN");
-		tab_add(&t, "NEW FLOWS/S");
-		tab_add(&t, "FLOWS");
+		traffic_heads(&t);
+		tab_add(&t, "DROP/S");
 	}
 	tab_add(&t, "SOURCE");
 	for (i = 0; i < jlen(fes); i++) {
@@ -468,17 +519,48 @@ frontends(FILE *out, struct json_object *fes, struct json_object *pstat,
 		if (counted) {
 			struct json_object *c = find_named(cf, "name", name);
 			struct json_object *p = find_named(pf, "name", name);
-			double cr, en;
 
-			tab_add(&t, "%s", human(x, sizeof(x), rate(p, c, "packets_in", dt)));
-			tab_add(&t, "%s", human(x, sizeof(x), rate(p, c, "bytes_in", dt) * 8));
-			tab_add(&t, "%s", human(x, sizeof(x), rate(p, c, "flows_created", dt)));
-			if (jnum(c, "flows_created", &cr) && jnum(c, "flows_ended", &en))
-				tab_add(&t, "%.0f", cr - en);
-			else
-				tab_add(&t, NONE);
+			traffic_cells(&t, p, c, dt);
+			tab_add(&t, "%s", human(x, sizeof(x), drop_rate(p, c, dt)));
 		}
 		tab_add(&t, "%s", jstr(f, "source"));
+	}
+	return tab_print(out, &t, max_rows);
+}
+
+/* Per target, from the counted frontends of the stats result. */
+static unsigned
+targets(FILE *out, struct json_object *pstat, struct json_object *cstat, double dt,
+	unsigned max_rows)
+{
+	struct json_object *cf = jarr(cstat, "frontends"), *pf = jarr(pstat, "frontends");
+	struct tab t;
+	size_t i, j, rows = 0;
+
+	if (cf == NULL || max_rows < 2)
+		return 0;
+	tab_init(&t, 8, "llrrrrrr");
+	tab_add(&t, "FRONTEND");
+	tab_add(&t, "TARGET");
+	traffic_heads(&t);
+	for (i = 0; i < jlen(cf); i++) {
+		struct json_object *f = json_object_array_get_idx(cf, i);
+		struct json_object *pfe = find_named(pf, "name", jstr(f, "name"));
+		struct json_object *ts = jarr(f, "targets");
+
+		for (j = 0; j < jlen(ts); j++) {
+			struct json_object *c = json_object_array_get_idx(ts, j);
+			const char *tn = jstr(c, "target");
+
+			tab_add(&t, "%s", jstr(f, "name"));
+			tab_add(&t, "%s", tn);
+			traffic_cells(&t, find_named(jarr(pfe, "targets"), "target", tn), c, dt);
+			rows++;
+		}
+	}
+	if (rows == 0) {
+		tab_print(out, &t, 0);
+		return 0;
 	}
 	return tab_print(out, &t, max_rows);
 }
@@ -522,6 +604,10 @@ lbctl_top_render(FILE *out, const struct lbctl_top_sample *prev,
 	if ((left = LEFT()) > 1) {
 		fputc('\n', f);
 		used += 1 + frontends(f, jarr(cur->frontends, "frontends"), ps, cs, dt, left);
+	}
+	if ((left = LEFT()) > 1 && jarr(cs, "frontends") != NULL) {
+		fputc('\n', f);
+		used += 1 + targets(f, ps, cs, dt, left);
 	}
 #undef LEFT
 	fclose(f);

@@ -236,8 +236,16 @@ lbd_defer_free_snap(struct lb_snap *s)
 static struct {
 	uint64_t ns[LBD_CONVERGENCE_KEEP];
 	uint64_t count;
-	uint64_t max;
+	uint64_t base;		/* count at the last reset: the window starts there */
+	uint64_t max;		/* since the last reset */
 } conv;
+
+void
+lbd_convergence_reset(void)
+{
+	conv.base = conv.count;
+	conv.max = 0;
+}
 
 void
 lbd_convergence_add(uint64_t ns)
@@ -260,13 +268,16 @@ bool
 lbd_convergence(uint64_t *p50, uint64_t *p99, uint64_t *count, uint64_t *max)
 {
 	static uint64_t tmp[LBD_CONVERGENCE_KEEP];
-	uint64_t n = conv.count < LBD_CONVERGENCE_KEEP ? conv.count : LBD_CONVERGENCE_KEEP;
+	uint64_t n = conv.count - conv.base < LBD_CONVERGENCE_KEEP ? conv.count - conv.base :
+		LBD_CONVERGENCE_KEEP;
 
 	*count = conv.count;
 	*max = conv.max;
 	if (n == 0)
 		return false;
-	memcpy(tmp, conv.ns, sizeof(uint64_t) * n);
+	/* the last n samples of the ring */
+	for (uint64_t i = 0; i < n; i++)
+		tmp[i] = conv.ns[(conv.count - n + i) % LBD_CONVERGENCE_KEEP];
 	qsort(tmp, n, sizeof(uint64_t), u64cmp);
 	*p50 = tmp[(n - 1) / 2];
 	*p99 = tmp[(n * 99 + 99) / 100 - 1];
@@ -579,6 +590,7 @@ on_tick(void *ctx)
 	if (lb_neigh_version(g_lbd.neigh) != g_lbd.neigh_version)
 		publish_neigh();
 	reclaim(false);
+	lbd_counters_reclaim(now);
 	lb_ev_timer_arm(tick, rte_ring_count(g_lbd.to_ctl) > 0 ? 0 : CTL_TICK_MS);
 }
 

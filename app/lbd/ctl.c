@@ -115,6 +115,9 @@ cmd_status(struct json_object *req)
 		add_u64(pl, "last_tables_built", ps.last_tables_built);
 		add_u64(pl, "last_tables_reused", ps.last_tables_reused);
 		add_u64(pl, "last_table_us", ps.last_table_ns / 1000);
+		add_u64(pl, "tables_built", ps.tables_built);
+		add_u64(pl, "builder_wall_ms", ps.build_wall_ns / 1000000);
+		add_u64(pl, "builder_cpu_ms", ps.build_cpu_ns / 1000000);
 		if (lbd_convergence(&p50, &p99, &cnt, &max)) {
 			struct json_object *cv = json_object_new_object();
 
@@ -131,15 +134,23 @@ cmd_status(struct json_object *req)
 		add_u64(el, "slow_passes", es.slow_passes);
 		add_u64(el, "busy_ms", es.busy_us / 1000);
 		add_u64(el, "slowest_callback_us", es.slowest_us);
+		add_u64(el, "max_pass_cpu_us", es.max_pass_cpu_us);
+		add_u64(el, "slow_cpu_passes", es.slow_cpu_passes);
+		add_u64(el, "busy_cpu_ms", es.busy_cpu_us / 1000);
+		add_u64(el, "slowest_cpu_callback_us", es.slowest_cpu_us);
 		{
 			char fn[32];
 
 			snprintf(fn, sizeof(fn), "%p", es.slowest_fn);
 			add(el, "slowest_callback", jstr(fn));
+			snprintf(fn, sizeof(fn), "%p", es.slowest_cpu_fn);
+			add(el, "slowest_cpu_callback", jstr(fn));
 		}
 		add(r, "event_loop", el);
-		if (json_object_object_get_ex(req, "reset_max", NULL))
+		if (json_object_object_get_ex(req, "reset_max", NULL)) {
 			lb_ev_stats_reset_max(g_lbd.ev);
+			lbd_convergence_reset();
+		}
 	}
 	{
 		struct json_object *k = lbd_k8s_status();
@@ -253,6 +264,7 @@ cmd_frontends(void)
 		add_u64(o, "active", fe->n_active);
 		add(o, "fail_open", json_object_new_boolean(fe->flags & LB_SNAP_FE_FAIL_OPEN));
 		add_origin(o, fe->model);
+		add(o, "counters", lbd_counters_json(fe->ctr, false));
 		json_object_array_add(a, o);
 	}
 	add(r, "frontends", a);
@@ -323,6 +335,7 @@ cmd_targets(struct json_object *req, char *err, size_t errlen)
 			(double)slots[i] / fe->maglev_size : 0));
 		add(o, "nexthop", jip(t->nexthop));
 		add(o, "health", lbd_health_target_json(fe->id, t->addr, t->port));
+		add(o, "counters", lbd_counters_json(t->ctr, true));
 		json_object_array_add(a, o);
 	}
 	free(slots);

@@ -44,22 +44,30 @@ struct hc {
 	uint32_t n_users, cap_users;
 	struct lb_health_user *users;
 	struct lb_model_fe **fes;
-	/* during a sync: the users before it, to remove the marks of those gone */
-	uint32_t n_old;
-	struct lb_health_user *old_users;
-	struct lb_model_fe **old_fes;
 	char mark_reason[LB_HEALTH_REASON_MAX];	/* what the marks say while down */
-	bool seen;
-	bool users_changed;		/* during a sync */
+	bool users_changed;		/* during a sync: users came */
+	bool touched_listed;		/* during a sync: in H.touched */
 	struct hc *hnext;		/* hash chain */
 };
 
-/* (frontend id, target) -> check, for lbctl targets; rebuilt by each sync. */
-struct tidx {
-	uint64_t fe_id;
-	uint32_t addr;
-	uint16_t port;
+/* One target of a frontend and the check that speaks for it. */
+struct ent {
+	uint32_t addr;			/* network order */
+	uint16_t port;			/* the target's, network order */
 	struct hc *hc;
+};
+
+/* What a frontend of the last followed snapshot contributed (by frontend
+ * id): kept while its model object, check and targets stay the same. */
+struct rec {
+	uint64_t id;
+	struct lb_model_fe *model;	/* a reference */
+	bool checked;
+	struct lb_health_spec spec;	/* when checked */
+	uint32_t n;
+	struct ent *ent;		/* in the snapshot's target order */
+	uint64_t gen;			/* of the last sync that saw it */
+	struct rec *next;		/* hash chain */
 };
 
 static struct {
@@ -68,8 +76,12 @@ static struct {
 	bool ready;
 	uint32_t n_hc, n_buckets;
 	struct hc **buckets;
-	struct tidx *tidx;
-	uint32_t n_tidx, cap_tidx;
+	struct rec **recs;		/* frontend id -> what it contributed */
+	uint32_t n_recs, n_recb;
+	uint64_t gen;
+	uint64_t syncs;
+	struct hc **touched;		/* checks changed by the running sync */
+	uint32_t n_touched, cap_touched;
 	/* config frontends by name (lookup cache for the current config) */
 	const struct lb_config *cfg_cached;
 	uint32_t *cfg_order;		/* indices sorted by name */
@@ -323,6 +335,25 @@ spec_for(const struct lb_model_fe *m, struct lb_health_spec *out)
 	return out->kind != LB_HEALTH_NONE;
 }
 
+/* Marks h as changed by this sync (once). */
+static void
+touch(struct hc *h)
+{
+	if (h->touched_listed)
+		return;
+	if (H.n_touched == H.cap_touched) {
+		uint32_t cap = H.cap_touched ? H.cap_touched * 2 : 64;
+		struct hc **t = realloc(H.touched, sizeof(*t) * cap);
+
+		if (t == NULL)
+			return;	/* out of memory: h is settled when next touched */
+		H.touched = t;
+		H.cap_touched = cap;
+	}
+	h->touched_listed = true;
+	H.touched[H.n_touched++] = h;
+}
+
 static int
 user_add(struct hc *h, const struct lb_model_fe *fe, const struct lb_ip *addr, uint16_t port)
 {
@@ -348,42 +379,286 @@ user_add(struct hc *h, const struct lb_model_fe *fe, const struct lb_ip *addr, u
 	return 0;
 }
 
-static int
-tidx_add(uint64_t fe_id, uint32_t addr, uint16_t port, struct hc *h)
+/* The index of fe's user (addr, port) in h, or -1. fe is the model object
+ * the user was added with (frontends are told apart by object, not name). */
+static int64_t
+user_find(const struct hc *h, const struct lb_model_fe *fe, uint32_t addr, uint16_t port)
 {
-	if (H.n_tidx == H.cap_tidx) {
-		uint32_t cap = H.cap_tidx ? H.cap_tidx * 2 : 64;
-		struct tidx *t = realloc(H.tidx, sizeof(*t) * cap);
+	uint32_t i;
 
-		if (t == NULL)
-			return -ENOMEM;
-		H.tidx = t;
-		H.cap_tidx = cap;
+	for (i = 0; i < h->n_users; i++)
+		if (h->fes[i] == fe && h->users[i].port == port && h->users[i].addr.v4 == addr)
+			return i;
+	return -1;
+}
+
+/* Takes fe's user (addr, port) off h and clears its mark. */
+static void
+user_del(struct hc *h, const struct lb_model_fe *fe, uint32_t addr, uint16_t port)
+{
+	int64_t i = user_find(h, fe, addr, port);
+	uint32_t last;
+
+	if (i < 0)
+		return;
+	if (lb_health_mark(g_lbd.overlay, &h->users[i], 1, false, NULL) > 0)
+		request_publish();
+	lb_model_fe_put(h->fes[i]);
+	last = --h->n_users;
+	h->users[i] = h->users[last];
+	h->fes[i] = h->fes[last];
+	touch(h);
+}
+
+/* Grows the check hash with the number of checks (chains stay short). */
+static void
+hc_rehash(void)
+{
+	uint32_t n = H.n_buckets * 2, b;
+	struct hc **nb, *h, *next;
+
+	if (H.n_hc <= H.n_buckets || (nb = calloc(n, sizeof(*nb))) == NULL)
+		return;	/* without memory, longer chains */
+	for (b = 0; b < H.n_buckets; b++)
+		for (h = H.buckets[b]; h != NULL; h = next) {
+			next = h->hnext;
+			h->hnext = nb[h->key % n];
+			nb[h->key % n] = h;
+		}
+	free(H.buckets);
+	H.buckets = nb;
+	H.n_buckets = n;
+}
+
+static struct hc *
+hc_get(const struct lb_health_spec *spec, const struct lb_ip *a, uint16_t port,
+	uint16_t target_port)
+{
+	uint64_t key = key_of(spec, a, port);
+	struct hc *h = hc_find(key, spec, a, port);
+
+	if (h != NULL)
+		return h;
+	h = calloc(1, sizeof(*h));
+	if (h == NULL)
+		return NULL;
+	h->key = key;
+	h->spec = *spec;
+	h->addr = *a;
+	h->port = port;
+	h->chk = lb_health_add(H.engine, spec, a, target_port, key, h);
+	if (h->chk == NULL) {
+		free(h);
+		return NULL;
 	}
-	H.tidx[H.n_tidx++] = (struct tidx){ fe_id, addr, port, h };
-	return 0;
+	h->hnext = H.buckets[key % H.n_buckets];
+	H.buckets[key % H.n_buckets] = h;
+	H.n_hc++;
+	touch(h);	/* freed after the sync if it gets no user */
+	hc_rehash();
+	return h;
+}
+
+/* --- following the snapshot, frontend by frontend --- */
+
+static struct rec *
+rec_find(uint64_t id)
+{
+	struct rec *r;
+
+	for (r = H.recs[id % H.n_recb]; r != NULL; r = r->next)
+		if (r->id == id)
+			return r;
+	return NULL;
+}
+
+static void
+rec_rehash(void)
+{
+	uint32_t n = H.n_recb * 2, b;
+	struct rec **nb, *r, *next;
+
+	if (H.n_recs <= H.n_recb || (nb = calloc(n, sizeof(*nb))) == NULL)
+		return;
+	for (b = 0; b < H.n_recb; b++)
+		for (r = H.recs[b]; r != NULL; r = next) {
+			next = r->next;
+			r->next = nb[r->id % n];
+			nb[r->id % n] = r;
+		}
+	free(H.recs);
+	H.recs = nb;
+	H.n_recb = n;
+}
+
+static void
+rec_unlink(struct rec *r)
+{
+	struct rec **pp = &H.recs[r->id % H.n_recb];
+
+	while (*pp != r)
+		pp = &(*pp)->next;
+	*pp = r->next;
+	H.n_recs--;
 }
 
 static int
-tidx_cmp(const void *a, const void *b)
+ent_cmp(const void *a, const void *b)
 {
-	const struct tidx *x = a, *y = b;
+	const struct ent *x = a, *y = b;
 
-	if (x->fe_id != y->fe_id)
-		return x->fe_id < y->fe_id ? -1 : 1;
 	if (x->addr != y->addr)
 		return x->addr < y->addr ? -1 : 1;
-	return x->port < y->port ? -1 : x->port > y->port;
+	if (x->port != y->port)
+		return x->port < y->port ? -1 : 1;
+	return x->hc < y->hc ? -1 : x->hc > y->hc;
 }
 
-/* The check a target of one frontend is watched by, or NULL. */
+/* Whether r still says what fe of the new snapshot would. */
+static bool
+rec_same(const struct rec *r, const struct lb_snap_fe *fe, bool checked,
+	const struct lb_health_spec *spec)
+{
+	uint32_t j;
+
+	if (r->model != fe->model || r->checked != checked)
+		return false;
+	if (!checked)
+		return true;
+	if (!lb_health_spec_equal(&r->spec, spec) || r->n != fe->n_targets)
+		return false;
+	for (j = 0; j < r->n; j++)
+		if (r->ent[j].addr != fe->targets[j].addr || r->ent[j].port != fe->targets[j].port)
+			return false;
+	return true;
+}
+
+/*
+ * Moves r from what it said to what fe says: users that stay keep their
+ * marks (their model object is swapped in place), users that left are
+ * unmarked, users that came are added (their checks apply the marks after
+ * the sync). A sorted merge of the old and new entries.
+ */
+static int
+rec_update(struct rec *r, const struct lb_snap_fe *fe, bool checked,
+	const struct lb_health_spec *spec)
+{
+	struct ent *ne = NULL, *os = NULL, *ns = NULL;
+	uint32_t n = checked ? fe->n_targets : 0, i = 0, j = 0, k;
+	int rc = 0;
+
+	if (n > 0) {
+		ne = malloc(sizeof(*ne) * n);
+		ns = malloc(sizeof(*ns) * n);
+		if (ne == NULL || ns == NULL) {
+			free(ne);
+			free(ns);
+			return -ENOMEM;
+		}
+	}
+	for (k = 0; k < n; k++) {
+		struct lb_ip a = lb_ip4(fe->targets[k].addr);
+		uint16_t port = lb_health_probe_port(spec, fe->targets[k].port);
+
+		ne[k].addr = fe->targets[k].addr;
+		ne[k].port = fe->targets[k].port;
+		ne[k].hc = hc_get(spec, &a, port, fe->targets[k].port);
+		if (ne[k].hc == NULL) {
+			free(ne);
+			free(ns);
+			return -ENOMEM;
+		}
+	}
+	if (r->n > 0 && (os = malloc(sizeof(*os) * r->n)) == NULL) {
+		free(ne);
+		free(ns);
+		return -ENOMEM;
+	}
+	if (r->n > 0)
+		memcpy(os, r->ent, sizeof(*os) * r->n);
+	if (n > 0)
+		memcpy(ns, ne, sizeof(*ns) * n);
+	if (r->n > 1)
+		qsort(os, r->n, sizeof(*os), ent_cmp);
+	if (n > 1)
+		qsort(ns, n, sizeof(*ns), ent_cmp);
+	while (i < r->n || j < n) {
+		int c = i == r->n ? 1 : j == n ? -1 : ent_cmp(&os[i], &ns[j]);
+
+		if (c < 0) {
+			user_del(os[i].hc, r->model, os[i].addr, os[i].port);
+			i++;
+		} else if (c > 0) {
+			struct lb_ip a = lb_ip4(ns[j].addr);
+
+			if (user_add(ns[j].hc, fe->model, &a, ns[j].port) != 0)
+				rc = -ENOMEM;
+			touch(ns[j].hc);
+			ns[j].hc->users_changed = true;
+			j++;
+		} else {
+			int64_t u = user_find(os[i].hc, r->model, os[i].addr, os[i].port);
+
+			if (u >= 0 && r->model != fe->model) {
+				lb_model_fe_put(os[i].hc->fes[u]);
+				os[i].hc->fes[u] = lb_model_fe_get((struct lb_model_fe *)fe->model);
+				os[i].hc->users[u].fe = fe->model->name;
+			}
+			i++;
+			j++;
+		}
+	}
+	free(os);
+	free(ns);
+	free(r->ent);
+	if (rc != 0) {
+		/* a user could not be added: say nothing rather than something
+		 * the checks do not know (an entry is a user), and retry at the
+		 * next sync (checked differs then) */
+		for (k = 0; k < n; k++)
+			user_del(ne[k].hc, r->model, ne[k].addr, ne[k].port);
+		for (k = 0; k < n; k++)
+			user_del(ne[k].hc, fe->model, ne[k].addr, ne[k].port);
+		free(ne);
+		ne = NULL;
+		n = 0;
+		checked = false;
+	}
+	r->ent = ne;
+	r->n = n;
+	r->checked = checked;
+	if (checked)
+		r->spec = *spec;
+	if (r->model != fe->model) {
+		lb_model_fe_put(r->model);
+		r->model = lb_model_fe_get((struct lb_model_fe *)fe->model);
+	}
+	return rc;
+}
+
+static void
+rec_free(struct rec *r)
+{
+	uint32_t j;
+
+	for (j = 0; j < r->n; j++)
+		user_del(r->ent[j].hc, r->model, r->ent[j].addr, r->ent[j].port);
+	lb_model_fe_put(r->model);
+	free(r->ent);
+	free(r);
+}
+
+/* The check of target (addr, port) of frontend fe_id, for lbctl. */
 static struct hc *
 hc_of_target(uint64_t fe_id, uint32_t addr, uint16_t port)
 {
-	struct tidx k = { fe_id, addr, port, NULL };
-	struct tidx *t = H.n_tidx > 0 ? bsearch(&k, H.tidx, H.n_tidx, sizeof(k), tidx_cmp) : NULL;
+	const struct rec *r = rec_find(fe_id);
+	uint32_t j;
 
-	return t != NULL ? t->hc : NULL;
+	for (j = 0; r != NULL && j < r->n; j++)
+		if (r->ent[j].addr == addr && r->ent[j].port == port)
+			return r->ent[j].hc;
+	return NULL;
 }
 
 static int
@@ -396,6 +671,18 @@ u64cmp(const void *a, const void *b)
 
 /* Logs (and tells Kubernetes about) frontends that start or stop failing
  * open: every target unhealthy, so the compiler uses them all. */
+/* Where probes leave from: health.interface / health.source when set, else
+ * the internal port's kernel interface when it has one (the probes then go
+ * out of lbd's own port, from its address), else the host's routing. */
+static void
+cfg_bind(const struct lb_config *c, struct lb_health_bind *b)
+{
+	*b = c->health_bind;
+	if (b->ifname[0] == '\0' && b->source.family == 0 && c->int_port >= 0 &&
+	    c->ports[c->int_port].kernel[0] != '\0')
+		snprintf(b->ifname, sizeof(b->ifname), "%s", c->ports[c->int_port].kernel);
+}
+
 static void
 report_fail_open(const struct lb_snap *s)
 {
@@ -433,113 +720,18 @@ report_fail_open(const struct lb_snap *s)
 	H.n_failing = n;
 }
 
-static bool
-user_eq(const struct lb_health_user *a, const struct lb_health_user *b)
-{
-	return a->port == b->port && lb_ip_cmp(&a->addr, &b->addr) == 0 && strcmp(a->fe, b->fe) == 0;
-}
-
-static int
-user_cmp(const void *x, const void *y)
-{
-	const struct lb_health_user *a = x, *b = y;
-	int c = strcmp(a->fe, b->fe);
-
-	if (c != 0)
-		return c;
-	c = lb_ip_cmp(&a->addr, &b->addr);
-	if (c != 0)
-		return c;
-	return a->port < b->port ? -1 : a->port > b->port;
-}
-
-/* Unmarks the previous users of h that are not users any more: a sorted
- * merge, so a check shared by thousands of frontends costs n log n. */
-static int
-unmark_gone(struct hc *h)
-{
-	struct lb_health_user *o = malloc(sizeof(*o) * (h->n_old ? h->n_old : 1));
-	struct lb_health_user *n = malloc(sizeof(*n) * (h->n_users ? h->n_users : 1));
-	uint32_t i = 0, j = 0;
-	int changed = 0, rc;
-
-	if (o == NULL || n == NULL) {
-		free(o);
-		free(n);
-		return -ENOMEM;
-	}
-	if (h->n_old > 0)
-		memcpy(o, h->old_users, sizeof(*o) * h->n_old);
-	if (h->n_users > 0)
-		memcpy(n, h->users, sizeof(*n) * h->n_users);
-	qsort(o, h->n_old, sizeof(*o), user_cmp);
-	qsort(n, h->n_users, sizeof(*n), user_cmp);
-	while (i < h->n_old) {
-		int c = j < h->n_users ? user_cmp(&o[i], &n[j]) : -1;
-
-		if (c > 0) {
-			j++;
-			continue;
-		}
-		if (c < 0) {
-			rc = lb_health_mark(g_lbd.overlay, &o[i], 1, false, NULL);
-			if (rc > 0)
-				changed++;
-		} else {
-			j++;
-		}
-		i++;
-	}
-	free(o);
-	free(n);
-	return changed;
-}
-
-/* After a sync, first pass: removes the marks of h's previous users that
- * are gone. Unchanged users (the common case: the snapshot lists frontends
- * in a stable order) cost one comparison each. */
-static void
-unmark_left(struct hc *h)
-{
-	bool same = h->n_old == h->n_users;
-	uint32_t i;
-
-	for (i = 0; same && i < h->n_users; i++)
-		same = user_eq(&h->old_users[i], &h->users[i]);
-	h->users_changed = !same;
-	if (!same) {
-		int rc = unmark_gone(h);
-
-		if (rc < 0)
-			lbd_log(LBD_ERR, "health: out of memory updating marks");
-		else if (rc > 0)
-			request_publish();
-	}
-	users_release(h->old_fes, h->n_old);
-	free(h->old_users);
-	free(h->old_fes);
-	h->old_users = NULL;
-	h->old_fes = NULL;
-	h->n_old = 0;
-}
-
-/* Where probes leave from: health.interface / health.source when set, else
- * the internal port's kernel interface when it has one (the probes then go
- * out of lbd's own port, from its address), else the host's routing. */
-static void
-cfg_bind(const struct lb_config *c, struct lb_health_bind *b)
-{
-	*b = c->health_bind;
-	if (b->ifname[0] == '\0' && b->source.family == 0 && c->int_port >= 0 &&
-	    c->ports[c->int_port].kernel[0] != '\0')
-		snprintf(b->ifname, sizeof(b->ifname), "%s", c->ports[c->int_port].kernel);
-}
-
+/*
+ * Follows a published snapshot: every checked target has a check, every
+ * check has the targets it speaks for as users. Work is proportional to the
+ * frontends that changed: a frontend whose model object, check and targets
+ * are those of the last sync is skipped (one lookup and one comparison per
+ * target), so a change to one Service among thousands costs that Service.
+ */
 void
 lbd_health_published(const struct lb_snap *s)
 {
-	struct hc *h, *next;
-	uint32_t i, j, b;
+	struct rec *r, *next;
+	uint32_t i, b;
 	bool nomem = false;
 
 	if (!H.ready || s == NULL)
@@ -554,75 +746,63 @@ lbd_health_published(const struct lb_snap *s)
 			lb_health_engine_set_bind(H.engine, &H.bind);
 		}
 	}
-	/* every check starts over with no users; the previous ones are kept
-	 * aside to remove the marks of those that left */
-	for (b = 0; b < H.n_buckets; b++)
-		for (h = H.buckets[b]; h != NULL; h = h->hnext) {
-			h->n_old = h->n_users;
-			h->old_users = h->users;
-			h->old_fes = h->fes;
-			h->users = NULL;
-			h->fes = NULL;
-			h->n_users = h->cap_users = 0;
-			h->seen = false;
+	H.gen++;
+	/* Leavers first, so that a target moving from one frontend or check
+	 * to another ends up as its new check says. */
+	for (i = 0; i < s->n_fes; i++) {
+		r = rec_find(s->fes[i].id);
+		if (r != NULL)
+			r->gen = H.gen;
+	}
+	for (b = 0; b < H.n_recb; b++)
+		for (r = H.recs[b]; r != NULL; r = next) {
+			next = r->next;
+			if (r->gen != H.gen) {
+				rec_unlink(r);
+				rec_free(r);
+			}
 		}
-	H.n_tidx = 0;
-	for (i = 0; i < s->n_fes && !nomem; i++) {
+	for (i = 0; i < s->n_fes; i++) {
 		const struct lb_snap_fe *fe = &s->fes[i];
 		struct lb_health_spec spec;
+		bool checked = spec_for(fe->model, &spec);
 
-		if (!spec_for(fe->model, &spec))
+		r = rec_find(fe->id);
+		if (r != NULL && rec_same(r, fe, checked, &spec))
 			continue;
-		for (j = 0; j < fe->n_targets && !nomem; j++) {
-			struct lb_ip a = lb_ip4(fe->targets[j].addr);
-			uint16_t port = lb_health_probe_port(&spec, fe->targets[j].port);
-			uint64_t key = key_of(&spec, &a, port);
-
-			h = hc_find(key, &spec, &a, port);
-			if (h == NULL) {
-				h = calloc(1, sizeof(*h));
-				if (h == NULL) {
-					nomem = true;
-					break;
-				}
-				h->key = key;
-				h->spec = spec;
-				h->addr = a;
-				h->port = port;
-				h->chk = lb_health_add(H.engine, &spec, &a, fe->targets[j].port, key, h);
-				if (h->chk == NULL) {
-					free(h);
-					nomem = true;
-					break;
-				}
-				h->hnext = H.buckets[key % H.n_buckets];
-				H.buckets[key % H.n_buckets] = h;
-				H.n_hc++;
-			}
-			h->seen = true;
-			if (user_add(h, fe->model, &a, fe->targets[j].port) != 0 ||
-			    tidx_add(fe->id, fe->targets[j].addr, fe->targets[j].port, h) != 0)
+		if (r == NULL) {
+			r = calloc(1, sizeof(*r));
+			if (r == NULL) {
 				nomem = true;
+				continue;
+			}
+			r->id = fe->id;
+			r->gen = H.gen;
+			r->model = lb_model_fe_get((struct lb_model_fe *)fe->model);
+			r->next = H.recs[r->id % H.n_recb];
+			H.recs[r->id % H.n_recb] = r;
+			H.n_recs++;
+			rec_rehash();
 		}
+		if (rec_update(r, fe, checked, &spec) != 0)
+			nomem = true;
 	}
 	if (nomem)
 		lbd_log(LBD_ERR, "health: out of memory following the snapshot; some targets "
 			"are not checked");
-	if (H.n_tidx > 1)
-		qsort(H.tidx, H.n_tidx, sizeof(*H.tidx), tidx_cmp);
-	/* Unmark first, mark second: a target that moved from one check to
-	 * another (its frontend's spec changed) ends up as its new check says. */
-	for (b = 0; b < H.n_buckets; b++)
-		for (h = H.buckets[b]; h != NULL; h = h->hnext)
-			unmark_left(h);
-	for (b = 0; b < H.n_buckets; b++)
-		for (h = H.buckets[b]; h != NULL; h = next) {
-			next = h->hnext;
-			if (!h->seen)
-				hc_free(h);
-			else if (h->users_changed)
-				apply_marks(h);	/* new users of a check that is down */
+	for (i = 0; i < H.n_touched; i++) {
+		struct hc *h = H.touched[i];
+
+		h->touched_listed = false;
+		if (h->n_users == 0) {
+			hc_free(h);
+		} else if (h->users_changed) {
+			h->users_changed = false;
+			apply_marks(h);	/* new users of a check that is down */
 		}
+	}
+	H.n_touched = 0;
+	H.syncs++;
 }
 
 /* --- init / term --- */
@@ -634,8 +814,10 @@ lbd_health_init(struct lb_ev *ev, char *err, size_t errlen)
 
 	H.n_buckets = 1024;
 	H.buckets = calloc(H.n_buckets, sizeof(*H.buckets));
+	H.n_recb = 1024;
+	H.recs = calloc(H.n_recb, sizeof(*H.recs));
 	H.flush = lb_ev_timer_new(ev, on_flush, NULL);
-	if (H.buckets == NULL || H.flush == NULL) {
+	if (H.buckets == NULL || H.recs == NULL || H.flush == NULL) {
 		snprintf(err, errlen, "out of memory for the health checks");
 		return -ENOMEM;
 	}
@@ -657,6 +839,21 @@ lbd_health_term(void)
 	uint32_t b;
 
 	H.ready = false;
+	for (b = 0; H.recs != NULL && b < H.n_recb; b++)
+		while (H.recs[b] != NULL) {
+			struct rec *r = H.recs[b];
+
+			H.recs[b] = r->next;
+			lb_model_fe_put(r->model);
+			free(r->ent);
+			free(r);
+		}
+	free(H.recs);
+	H.recs = NULL;
+	H.n_recs = 0;
+	free(H.touched);
+	H.touched = NULL;
+	H.n_touched = H.cap_touched = 0;
 	for (b = 0; H.buckets != NULL && b < H.n_buckets; b++)
 		while (H.buckets[b] != NULL)
 			hc_free(H.buckets[b]);
@@ -666,9 +863,6 @@ lbd_health_term(void)
 	H.flush = NULL;
 	free(H.buckets);
 	H.buckets = NULL;
-	free(H.tidx);
-	H.tidx = NULL;
-	H.n_tidx = H.cap_tidx = 0;
 	free(H.cfg_order);
 	H.cfg_order = NULL;
 	H.cfg_cached = NULL;

@@ -275,8 +275,9 @@ on_timer(void *ctx)
 	if (t3 - t0 > 20000000)
 		lbd_log(LBD_DEBUG, "kubernetes slow pass process_ms=%.1f model_ms=%.1f actions_ms=%.1f",
 			(t1 - t0) / 1e6, (t2 - t1) / 1e6, (t3 - t2) / 1e6);
-	lb_k8s_ctrl_stats(K.ctrl, &st);
-	if (st.synced && !K.first_sync_logged) {
+	/* the full stats walk every Service: once, for the log line */
+	if (!K.first_sync_logged && lb_k8s_ctrl_synced(K.ctrl)) {
+		lb_k8s_ctrl_stats(K.ctrl, &st);
 		K.first_sync_logged = true;
 		lbd_ready_set(LBD_READY_K8S_SYNCED, true);
 		lbd_log(LBD_INFO, "kubernetes first sync done services=%lu frontends=%lu",
@@ -358,12 +359,7 @@ lbd_k8s_set_pools(const struct lb_config *cfg)
 bool
 lbd_k8s_synced(void)
 {
-	struct lb_k8s_stats st;
-
-	if (!K.on)
-		return true;
-	lb_k8s_ctrl_stats(K.ctrl, &st);
-	return st.synced;
+	return !K.on || lb_k8s_ctrl_synced(K.ctrl);
 }
 
 /* --- lbctl --- */

@@ -122,6 +122,12 @@ struct lbd_pipeline_stats {
 	uint64_t last_table_ns;
 	uint32_t last_tables_built;
 	uint32_t last_tables_reused;
+	/* Totals over every build: the builder's wall time (taken to run) and
+	 * its CPU time (the work); wall well above CPU means it waited for the
+	 * CPU it shares with the control thread and whatever else runs there. */
+	uint64_t tables_built;
+	uint64_t build_wall_ns;
+	uint64_t build_cpu_ns;
 	bool inflight;
 	bool dirty;
 };
@@ -181,6 +187,23 @@ lbd_now_ms(void)
 /* worker.c */
 int lbd_worker_main(void *arg);
 
+/* counters.c: per-frontend and per-target counter slots (control thread) */
+#define LBD_FE_SLOTS		4096	/* frontends counted at once, per worker: 512 KiB */
+#define LBD_TARGET_SLOTS	32768	/* targets (frontend, target) counted at once: 2 MiB */
+int lbd_counters_init(char *err, size_t errlen);	/* after the workers' flow tables */
+void lbd_counters_term(void);
+/* Before s is published as generation: gives its frontends and targets slots. */
+void lbd_counters_assign(struct lb_snap *s, uint64_t generation);
+/* After the swap: retires the keys of old that generation lost (token: the
+ * RCU token taken after the swap). */
+void lbd_counters_retire(const struct lb_snap *old, uint64_t generation, uint64_t token);
+/* Reclaims retired slots no worker can write any more (rate-limited). */
+void lbd_counters_reclaim(uint64_t now_ms);
+/* Points sv's counter sets at the workers' arrays. */
+void lbd_counters_view(struct lb_stats_view *sv);
+/* A slot's totals for lbctl ({list keys, "flows"}), NULL when it has none. */
+struct json_object *lbd_counters_json(uint32_t slot, bool target);
+
 /* control.c */
 int lbd_control_init(char *err, size_t errlen);
 void lbd_control_loop(void);
@@ -194,9 +217,12 @@ void lbd_reload_done(bool ok, const char *err);
 int lbd_apply_neighbours(const struct lb_config *cfg, char *err, size_t errlen);
 void lbd_defer_free_snap(struct lb_snap *s);
 void lbd_convergence_add(uint64_t ns);
-/* p50 and p99 (ns) of the last LBD_CONVERGENCE_KEEP samples; false if none. */
+/* p50, p99 and max (ns) of the last LBD_CONVERGENCE_KEEP samples since the
+ * last reset (lbctl status with reset_max); false if none. count is the
+ * total since lbd started. */
 #define LBD_CONVERGENCE_KEEP	4096
 bool lbd_convergence(uint64_t *p50, uint64_t *p99, uint64_t *count, uint64_t *max);
+void lbd_convergence_reset(void);
 
 /* pipeline.c */
 struct lbd_cfg *lbd_cfg_new(struct lb_config *c, char *err, size_t errlen);

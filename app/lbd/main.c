@@ -400,7 +400,7 @@ init_workers(char *err, size_t errlen)
 	g_lbd.qsv = rte_zmalloc("lbd_rcu", qsz, RTE_CACHE_LINE_SIZE);
 	if (g_lbd.qsv == NULL || rte_rcu_qsbr_init(g_lbd.qsv, g_lbd.n_workers) != 0)
 		goto nomem;
-	return 0;
+	return lbd_counters_init(err, errlen);
 nomem:
 	snprintf(err, errlen, "out of DPDK memory while creating workers (raise eal.memory_mb)");
 	return -ENOMEM;
@@ -413,6 +413,7 @@ term_workers(void)
 
 	rte_ring_free(g_lbd.to_ctl);
 	g_lbd.to_ctl = NULL;
+	lbd_counters_term();
 	if (g_lbd.workers == NULL)
 		return;
 	for (i = 0; i < g_lbd.n_workers; i++) {

@@ -219,9 +219,8 @@ target_state(const struct lb_snap_fe *fe, const struct lb_snap_target *t)
 }
 
 /*
- * Labels for the exporters from snapshot s. Counter slots stay
- * LB_STATS_NO_SLOT until the data path counts per frontend: then the
- * snapshot's frontends and targets carry their slot and it is copied here.
+ * Labels for the exporters from snapshot s, with the counter slots its
+ * frontends and targets carry (counters.c).
  */
 static struct lbd_fe_table *
 fe_table_build(const struct lb_snap *s)
@@ -257,7 +256,7 @@ fe_table_build(const struct lb_snap *s)
 		o->port = ntohs(fe->port);
 		o->n_active = fe->n_active;
 		o->fail_open = fe->flags & LB_SNAP_FE_FAIL_OPEN;
-		o->slot = LB_STATS_NO_SLOT;
+		o->slot = fe->ctr;	/* LB_SNAP_NO_CTR == LB_STATS_NO_SLOT */
 		o->n_targets = fe->n_targets;
 		o->targets = &t->targets[k];
 		for (j = 0; j < fe->n_targets; j++, k++) {
@@ -267,7 +266,7 @@ fe_table_build(const struct lb_snap *s)
 			lb_ep_fmt(st->addr, st->port, ti->target);
 			ti->weight = st->weight;
 			ti->state = target_state(fe, st);
-			ti->slot = LB_STATS_NO_SLOT;
+			ti->slot = st->ctr;
 		}
 	}
 	return t;
@@ -367,6 +366,7 @@ lbd_obs_view(struct lbd_obs *o, struct lb_stats_view *sv)
 		sv->n_fes = o->v.fes->n_fes;
 		sv->fes = o->v.fes->fes;
 	}
+	lbd_counters_view(sv);
 }
 
 static void
@@ -426,6 +426,9 @@ lbd_stats_json(void)
 {
 	static struct lb_stats_worker w[LB_MAX_WORKERS];
 	struct lb_stats_port ports[LB_MAX_PORTS];
+	const struct lb_snap *s;
+	struct lbd_fe_table *t;
+	struct json_object *r;
 	struct lb_stats_view v;
 
 	memset(&v, 0, sizeof(v));
@@ -437,7 +440,18 @@ lbd_stats_json(void)
 	v.neigh = *lb_neigh_counters(g_lbd.neigh);
 	v.n_ports = g_lbd.n_ports;
 	v.ports = ports;
-	return lb_stats_json(&v);
+	/* per frontend and per target: the published snapshot's (the control
+	 * thread may read it) */
+	s = atomic_load(&g_lbd.snap);
+	t = s != NULL ? fe_table_build(s) : NULL;
+	if (t != NULL) {
+		v.n_fes = t->n_fes;
+		v.fes = t->fes;
+	}
+	lbd_counters_view(&v);
+	r = lb_stats_json(&v);
+	fe_table_put(t);
+	return r;
 }
 
 /* ---- the HTTP endpoint (libmicrohttpd's thread) ---- */

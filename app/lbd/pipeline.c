@@ -61,6 +61,8 @@ struct lbd_build {
 	uint64_t *arrivals;		/* Kubernetes event arrival times (ns) */
 	uint32_t n_arrivals;
 	uint64_t submit_ns;
+	uint64_t run_wall_ns;		/* the builder's wall and CPU time on it */
+	uint64_t run_cpu_ns;
 	uint64_t k8s_version;		/* of the Kubernetes model merged in */
 	bool reload;			/* carries a reload: neighbours to apply */
 	bool failpoint;			/* fail this build (LBD_FAILPOINTS) */
@@ -200,9 +202,21 @@ collect_reject(void *ctx, const struct lb_model_fe *fe, const struct lb_model_ta
 	b->n_rej++;
 }
 
+static uint64_t
+thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
 static void
 run_build(struct lbd_build *b)
 {
+	uint64_t w0 = mono_ns(), c0 = thread_cpu_ns();
+
 	if (b->failpoint) {
 		snprintf(b->err, sizeof(b->err), "out of memory (failpoint snapshot_build)");
 		return;
@@ -216,6 +230,8 @@ run_build(struct lbd_build *b)
 	};
 
 	b->snap = lb_snap_build(&in, collect_reject, b, &b->st, b->err, sizeof(b->err));
+	b->run_wall_ns = mono_ns() - w0;
+	b->run_cpu_ns = thread_cpu_ns() - c0;
 }
 
 static void *
@@ -552,21 +568,26 @@ publish(struct lbd_build *b)
 
 	b->snap = NULL;
 	s->generation = ++g_lbd.generation;
+	lbd_counters_assign(s, s->generation);
 	old = atomic_exchange_explicit(&g_lbd.snap, s, memory_order_acq_rel);
+	lbd_counters_retire(old, s->generation, rte_rcu_qsbr_start(g_lbd.qsv));
 	lbd_defer_free_snap(old);
 	P.st.published++;
 	P.st.last_build_ns = now - b->submit_ns;
 	P.st.last_table_ns = b->st.table_ns;
 	P.st.last_tables_built = b->st.tables_built;
 	P.st.last_tables_reused = b->st.tables_reused;
+	P.st.tables_built += b->st.tables_built;
+	P.st.build_wall_ns += b->run_wall_ns;
+	P.st.build_cpu_ns += b->run_cpu_ns;
 	if (P.st.last_build_ns > P.st.max_build_ns)
 		P.st.max_build_ns = P.st.last_build_ns;
 	for (i = 0; i < b->n_arrivals; i++)
 		lbd_convergence_add(now > b->arrivals[i] ? now - b->arrivals[i] : 0);
 	lbd_log(LBD_INFO, "snapshot published generation=%lu frontends=%u tables_built=%u "
-		"table_ms=%.3f tables_reused=%u build_ms=%.3f", (unsigned long)s->generation,
-		s->n_fes, b->st.tables_built, b->st.table_ns / 1e6, b->st.tables_reused,
-		P.st.last_build_ns / 1e6);
+		"table_ms=%.3f tables_reused=%u build_ms=%.3f builder_cpu_ms=%.3f",
+		(unsigned long)s->generation, s->n_fes, b->st.tables_built, b->st.table_ns / 1e6,
+		b->st.tables_reused, P.st.last_build_ns / 1e6, b->run_cpu_ns / 1e6);
 	announce_new_vips(old, s);
 	report_rejections(b);
 

@@ -12,7 +12,8 @@
  *   /lbd/control         the control thread's counters
  *   /lbd/daemon          snapshots, reloads, event loop (the daemon list)
  *   /lbd/frontends       frontend names
- *   /lbd/frontend,NAME   one frontend and its targets
+ *   /lbd/frontend,NAME   one frontend and its targets, with their counters
+ *                        (packets, bytes, flows, drops; "target/ADDR:PORT")
  *
  * The keys come from the counter lists (lib/stats), as lbctl's and the
  * Prometheus names do. Callbacks run in DPDK's telemetry thread and read
@@ -237,6 +238,45 @@ cmd_frontends(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
+/* The frontend's counters (the list's keys, and "flows": created - ended)
+ * in d, and one dict per target, "target/ADDRESS:PORT" (a container may not
+ * hold containers). */
+static void
+fe_counters(struct rte_tel_data *d, struct lbd_obs *o, const struct lb_stats_fe_info *fe)
+{
+	struct lb_stats_view sv;
+	struct lb_stats_target_set ts;
+	struct lb_stats_fe_set fs;
+	uint32_t i;
+	unsigned k;
+
+	lbd_obs_view(o, &sv);
+	if (!lb_stats_fe_sum(&sv, fe->slot, &fs))
+		return;
+	for (k = 0; k < lb_stats_fe_n; k++)
+		rte_tel_data_add_dict_u64(d, lb_stats_fe_desc[k].key,
+			lb_stat_get(&fs, &lb_stats_fe_desc[k]));
+	rte_tel_data_add_dict_u64(d, "flows", fs.v[LB_STATS_FE_FLOWS_CREATED] -
+		fs.v[LB_STATS_FE_FLOWS_ENDED]);
+	for (i = 0; i < fe->n_targets && i < RTE_TEL_MAX_DICT_ENTRIES - 32; i++) {
+		struct rte_tel_data *t;
+		char key[RTE_TEL_MAX_STRING_LEN];
+
+		if (!lb_stats_target_sum(&sv, fe->targets[i].slot, &ts) ||
+		    (t = rte_tel_data_alloc()) == NULL)
+			continue;
+		rte_tel_data_start_dict(t);
+		for (k = 0; k < lb_stats_target_n; k++)
+			rte_tel_data_add_dict_u64(t, lb_stats_target_desc[k].key,
+				lb_stat_get(&ts, &lb_stats_target_desc[k]));
+		rte_tel_data_add_dict_u64(t, "flows", ts.v[LB_STATS_T_FLOWS_CREATED] -
+			ts.v[LB_STATS_T_FLOWS_ENDED]);
+		snprintf(key, sizeof(key), "target/%s", fe->targets[i].target);
+		if (rte_tel_data_add_dict_container(d, key, t, 0) != 0)
+			rte_tel_data_free(t);
+	}
+}
+
 static int
 cmd_frontend(const char *cmd, const char *params, struct rte_tel_data *d)
 {
@@ -279,6 +319,7 @@ cmd_frontend(const char *cmd, const char *params, struct rte_tel_data *d)
 		rte_tel_data_add_array_string(targets, s);
 	}
 	rte_tel_data_add_dict_container(d, "target_list", targets, 0);
+	fe_counters(d, o, fe);
 	obs_put(o);
 	return 0;
 }

@@ -296,6 +296,7 @@ lbd_worker_main(void *arg)
 			if (n == 0)
 				continue;
 			w->dp.ctr.rx += n;
+			w->dp.ctr.rx_bursts[lb_dp_burst_bucket(n)]++;
 			frames += n;
 			process_burst(&ws, s, nt, pkts, (uint16_t)n, w->rxq[q].port, now);
 		}

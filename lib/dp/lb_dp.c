@@ -37,6 +37,75 @@ static const uint8_t parse_drop[LB_PKT_ERR_MAX] = {
 	[LB_PKT_ERR_ICMP_INNER] = LB_DROP_MALFORMED_ICMP,
 };
 
+/* --- per-frontend and per-target counters --- */
+
+/* Drops that belong to a frontend: its counter index + 1 (0: not one). */
+static const uint8_t fe_drop_ctr[LB_DROP_MAX] = {
+	[LB_DROP_ACL] = LB_STATS_FE_DROP_ACL + 1,
+	[LB_DROP_NO_TARGET] = LB_STATS_FE_DROP_NO_TARGET + 1,
+	[LB_DROP_SNAT_EXHAUSTED] = LB_STATS_FE_DROP_SNAT + 1,
+	[LB_DROP_FLOW_CONFLICT] = LB_STATS_FE_DROP_CONFLICT + 1,
+	[LB_DROP_NO_FLOW] = LB_STATS_FE_DROP_NO_FLOW + 1,
+	[LB_DROP_TTL] = LB_STATS_FE_DROP_TTL + 1,
+};
+
+/* A drop of a frame of the frontend whose counter slot is fs: counted for
+ * the worker (by reason) and, for the reasons above, for the frontend. */
+static inline enum lb_dp_verdict
+fe_drop(struct lb_dp_worker *w, uint32_t fs, struct lb_dp_result *r, enum lb_drop why)
+{
+	if (fs < w->n_fe_ctr && fe_drop_ctr[why] != 0)
+		w->fe_ctr[fs].v[fe_drop_ctr[why] - 1]++;
+	return lb_dp_drop(w, r, why);
+}
+
+/* A translated frame of a flow whose frontend and target slots are fs and
+ * ts; in: client to target. A slot outside the worker's sets (none assigned,
+ * or no sets at all) counts nowhere. */
+static inline void
+count_frame(struct lb_dp_worker *w, uint32_t fs, uint32_t ts, bool in, uint32_t len)
+{
+	if (LB_LIKELY(fs < w->n_fe_ctr)) {
+		uint64_t *v = w->fe_ctr[fs].v;
+
+		v[in ? LB_STATS_FE_PKTS_IN : LB_STATS_FE_PKTS_OUT]++;
+		v[in ? LB_STATS_FE_BYTES_IN : LB_STATS_FE_BYTES_OUT] += len;
+	}
+	if (LB_LIKELY(ts < w->n_t_ctr)) {
+		uint64_t *v = w->t_ctr[ts].v;
+
+		v[in ? LB_STATS_T_PKTS_IN : LB_STATS_T_PKTS_OUT]++;
+		v[in ? LB_STATS_T_BYTES_IN : LB_STATS_T_BYTES_OUT] += len;
+	}
+}
+
+/* The flow table's release hook: a flow left the table. */
+static void
+flow_ended(void *ctx, const struct lb_flow *f)
+{
+	struct lb_dp_worker *w = ctx;
+
+	if (f->fe < w->n_fe_ctr)
+		w->fe_ctr[f->fe].v[LB_STATS_FE_FLOWS_ENDED]++;
+	if (f->user < w->n_t_ctr)
+		w->t_ctr[f->user].v[LB_STATS_T_FLOWS_ENDED]++;
+}
+
+int
+lb_dp_counters_attach(struct lb_dp_worker *w, struct lb_stats_fe_set *fe, uint32_t n_fe,
+	struct lb_stats_target_set *t, uint32_t n_t)
+{
+	if (w->flows == NULL || n_fe > LB_DP_FE_CTR_MAX || (fe == NULL && n_fe != 0) ||
+	    (t == NULL && n_t != 0))
+		return -EINVAL;
+	w->fe_ctr = fe;
+	w->n_fe_ctr = n_fe;
+	w->t_ctr = t;
+	w->n_t_ctr = n_t;
+	lb_flow_set_release_hook(w->flows, n_fe != 0 || n_t != 0 ? flow_ended : NULL, w);
+	return 0;
+}
+
 static inline uint32_t
 pick_hash(const struct lb_snap_fe *fe, uint32_t src, uint16_t sport)
 {
@@ -195,10 +264,17 @@ flow_create(struct lb_dp_worker *w, const struct lb_snap *s, const struct lb_sna
 		return NULL;
 	}
 	f->port = in_port;
-	f->fe = (uint16_t)(fe - s->fes);
+	/* the counter slots travel with the flow: its replies find them there,
+	 * and its end is counted against them (flow_ended) */
+	f->fe = (uint16_t)LB_MIN(fe->ctr, LB_DP_FE_CTR_MAX);
+	f->user = t->ctr;
 	f->state = 0;
 	memcpy(f->peer_mac, ((const struct lb_ether_hdr *)frame)->src, LB_ETHER_ADDR_LEN);
 	w->ctr.flows_created++;
+	if (f->fe < w->n_fe_ctr)
+		w->fe_ctr[f->fe].v[LB_STATS_FE_FLOWS_CREATED]++;
+	if (f->user < w->n_t_ctr)
+		w->t_ctr[f->user].v[LB_STATS_T_FLOWS_CREATED]++;
 	if (pickup)
 		w->ctr.flows_picked_up++;
 	return f;
@@ -225,14 +301,14 @@ forward(struct lb_dp_worker *w, const struct lb_snap *s, const struct lb_neigh_t
 	/* Source ranges apply to every packet, so narrowing them on reload
 	 * also cuts connections that are already open. */
 	if (!lb_snap_fe_allows(fe, p->src))
-		return lb_dp_drop(w, r, LB_DROP_ACL);
+		return fe_drop(w, fe->ctr, r, LB_DROP_ACL);
 	if (((const struct lb_ipv4_hdr *)(frame + p->l3_off))->ttl <= 1)
-		return lb_dp_drop(w, r, LB_DROP_TTL);
+		return fe_drop(w, fe->ctr, r, LB_DROP_TTL);
 
 	k = lb_flow_key_make(p->src, p->dst, p->sport, p->dport, p->proto);
 	f = frame_flow(w, c, &k, now, &dir);
 	if (f != NULL && dir != LB_FLOW_FWD)
-		return lb_dp_drop(w, r, LB_DROP_FLOW_CONFLICT);
+		return fe_drop(w, fe->ctr, r, LB_DROP_FLOW_CONFLICT);
 	if (f != NULL && p->proto == LB_PROTO_TCP && f->cls == LB_FLOW_FIN &&
 	    (p->tcp_flags & (LB_TCP_SYN | LB_TCP_ACK | LB_TCP_RST)) == LB_TCP_SYN) {
 		/* the client reuses the tuple of a closed connection: a new
@@ -243,7 +319,7 @@ forward(struct lb_dp_worker *w, const struct lb_snap *s, const struct lb_neigh_t
 	if (f == NULL) {
 		f = flow_create(w, s, fe, frame, p, in_port, now, &why);
 		if (f == NULL)
-			return lb_dp_drop(w, r, why);
+			return fe_drop(w, fe->ctr, r, why);
 	} else {
 		enum lb_flow_class cls = (enum lb_flow_class)f->cls;
 
@@ -257,6 +333,7 @@ forward(struct lb_dp_worker *w, const struct lb_snap *s, const struct lb_neigh_t
 	lb_dp_nat_rewrite(frame, p, f->key[LB_FLOW_REV].dst, f->key[LB_FLOW_REV].dport,
 		f->key[LB_FLOW_REV].src, f->key[LB_FLOW_REV].sport);
 	w->ctr.fwd++;
+	count_frame(w, f->fe, f->user, true, r->len);
 	return lb_dp_out_internal(w, s, nt, frame, p, headroom, f->key[LB_FLOW_REV].src, r);
 }
 
@@ -282,9 +359,9 @@ reverse(struct lb_dp_worker *w, const struct lb_snap *s, uint8_t *frame,
 	if (f == NULL || dir != LB_FLOW_REV)
 		return lb_dp_drop(w, r, snat ? LB_DROP_NO_FLOW : LB_DROP_NOT_LOCAL);
 	if (!lb_dp_guard_flow_allowed(s, &f->key[LB_FLOW_FWD]))
-		return lb_dp_drop(w, r, LB_DROP_ACL);
+		return fe_drop(w, f->fe, r, LB_DROP_ACL);
 	if (((const struct lb_ipv4_hdr *)(frame + p->l3_off))->ttl <= 1)
-		return lb_dp_drop(w, r, LB_DROP_TTL);
+		return fe_drop(w, f->fe, r, LB_DROP_TTL);
 	cls = (enum lb_flow_class)f->cls;
 	if (p->proto == LB_PROTO_TCP) {
 		/* the target answered the handshake: the connection is real */
@@ -297,6 +374,7 @@ reverse(struct lb_dp_worker *w, const struct lb_snap *s, uint8_t *frame,
 	lb_dp_nat_rewrite(frame, p, f->key[LB_FLOW_FWD].dst, f->key[LB_FLOW_FWD].dport,
 		f->key[LB_FLOW_FWD].src, f->key[LB_FLOW_FWD].sport);
 	w->ctr.rev++;
+	count_frame(w, f->fe, f->user, false, r->len);
 	return lb_dp_out_client(s, frame, p, headroom, f, w, r);
 }
 

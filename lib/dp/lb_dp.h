@@ -25,6 +25,7 @@
 #include "lb_snat.h"
 #include "lb_snap.h"
 #include "lb_neigh.h"
+#include "lb_stats_sets.h"
 
 /* Every reason a frame can be dropped. Names (lb_drop_str) are the keys of
  * `lbctl stats` and must stay stable. */
@@ -89,6 +90,8 @@ const char *lb_drop_str(enum lb_drop d);
  * packets released after ARP resolution) are counted in ctl_tx and
  * ctl_tx_failed only.
  */
+#define LB_DP_BURST_BUCKETS	7
+
 struct lb_dp_counters {
 	uint64_t rx;
 	uint64_t tx;
@@ -113,7 +116,17 @@ struct lb_dp_counters {
 	uint64_t frames_busy;		/* frames those passes processed (rx + handoff_in) */
 	uint64_t pass_max_cycles;	/* longest loop pass (the worst gap between two
 					 * quiescent states) over the last second */
+	uint64_t rx_bursts[LB_DP_BURST_BUCKETS];	/* non-empty rx bursts by size:
+					 * lb_dp_burst_bucket() */
 } LB_CACHE_ALIGNED;
+
+/* Bucket of a burst of n frames (1..): sizes 1, 2-3, 4-7, 8-15, 16-31, 32-63,
+ * 64 and more. */
+static inline unsigned
+lb_dp_burst_bucket(uint32_t n)
+{
+	return n >= 64 ? LB_DP_BURST_BUCKETS - 1 : 31u - (unsigned)__builtin_clz(n | 1);
+}
 
 /* A worker's data-path state. The worker owns all of it. */
 struct lb_dp_worker {
@@ -128,8 +141,29 @@ struct lb_dp_worker {
 		uint64_t last;		/* ms clock of the last refill */
 		uint64_t milli;		/* tokens x 1000 */
 	} kernel[LB_MAX_PORTS];
+	/* Per-frontend and per-target counter sets, indexed by the slots the
+	 * snapshot carries (lb_snap_fe.ctr, lb_snap_target.ctr); a flow keeps
+	 * its two slots (lb_flow.fe, lb_flow.user) so replies need no lookup.
+	 * Set by lb_dp_counters_attach; 0 sets: nothing counted. */
+	struct lb_stats_fe_set *fe_ctr;
+	struct lb_stats_target_set *t_ctr;
+	uint32_t n_fe_ctr;
+	uint32_t n_t_ctr;
 	struct lb_dp_counters ctr;
 };
+
+/* A flow's frontend slot is 16 bits wide: at most this many frontend sets. */
+#define LB_DP_FE_CTR_MAX	0xffffu
+
+/*
+ * Gives the worker its per-frontend and per-target counter sets (n_fe sets,
+ * at most LB_DP_FE_CTR_MAX, and n_t sets; zeroed by the caller, written by
+ * this worker only from now on) and hooks its flow table so that flows that
+ * end are counted. Call before the worker processes frames, after w->flows
+ * is set. Returns 0, or -EINVAL (no flow table, too many frontend sets).
+ */
+int lb_dp_counters_attach(struct lb_dp_worker *w, struct lb_stats_fe_set *fe, uint32_t n_fe,
+	struct lb_stats_target_set *t, uint32_t n_t);
 
 enum lb_dp_verdict {
 	LB_DP_DROP = 0,		/* counted in ctr.drops[] by lb_dp_process */

@@ -47,6 +47,7 @@ lb_dp_guard_rx(const struct lb_snap *s, uint8_t in_port, const uint8_t *frame,
 {
 	const struct lb_snap_port *port = &s->ports[in_port];
 	const uint8_t *smac = frame + LB_ETHER_ADDR_LEN;
+	bool maybe;
 
 	if (LB_UNLIKELY(smac[0] & 1))
 		return LB_DROP_SRC_MAC;
@@ -56,13 +57,15 @@ lb_dp_guard_rx(const struct lb_snap *s, uint8_t in_port, const uint8_t *frame,
 		return LB_DROP_MAX;	/* ARP: lb_dp_guard_arp_conflict */
 	if (LB_UNLIKELY(is_martian(port, p->src)))
 		return LB_DROP_MARTIAN;
-	if (LB_UNLIKELY(lb_snap_local_lookup(s, p->src) != NULL))
+	/* the exact sets only for the few sources the filter lets through */
+	maybe = lb_snap_src_maybe_special(s, p->src);
+	if (LB_UNLIKELY(maybe) && lb_snap_local_lookup(s, p->src) != NULL)
 		return LB_DROP_OWN_SRC;
 	if (port->role == LB_ROLE_EXTERNAL) {
 		const struct lb_snap_port *ip = &s->ports[s->int_port];
 
 		if (LB_UNLIKELY((p->src & ip->mask) == (ip->addr & ip->mask) ||
-				lb_snap_is_target(s, p->src)))
+				(maybe && lb_snap_is_target(s, p->src))))
 			return LB_DROP_SPOOFED;
 	}
 	if (p->is_frag)

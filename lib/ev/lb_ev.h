@@ -73,6 +73,14 @@ struct lb_ev_stats {
 	 * (for dladdr) and how long. */
 	const void *slowest_fn;
 	uint64_t slowest_us;
+	/* The same in the loop thread's CPU time (CLOCK_THREAD_CPUTIME_ID):
+	 * the work itself, without the time the thread waited for a CPU that
+	 * another thread or process had. */
+	uint64_t busy_cpu_us;
+	uint64_t max_pass_cpu_us;
+	uint64_t slow_cpu_passes;	/* passes over LB_EV_SLOW_PASS_US of CPU */
+	const void *slowest_cpu_fn;
+	uint64_t slowest_cpu_us;
 };
 #define LB_EV_SLOW_PASS_US	20000
 

@@ -193,6 +193,8 @@ lb_flow_release(struct lb_flow_table *t, uint32_t idx)
 {
 	struct lb_flow *f = &t->flows[idx];
 
+	if (t->on_release != NULL)
+		t->on_release(t->release_ctx, f);
 	index_del(t, idx << 1 | LB_FLOW_FWD, key_hash(t, &f->key[LB_FLOW_FWD]));
 	if (!(f->flags & LB_FLOW_F_FWD_ONLY))
 		index_del(t, idx << 1 | LB_FLOW_REV, key_hash(t, &f->key[LB_FLOW_REV]));
@@ -209,6 +211,14 @@ flow_free(struct lb_flow_table *t, uint32_t idx)
 {
 	lb_flow_timer_unlink(t, idx);
 	lb_flow_release(t, idx);
+}
+
+void
+lb_flow_set_release_hook(struct lb_flow_table *t, void (*fn)(void *ctx, const struct lb_flow *f),
+	void *ctx)
+{
+	t->on_release = fn;
+	t->release_ctx = ctx;
 }
 
 size_t

@@ -111,8 +111,8 @@ struct lb_flow {
 	uint8_t state;		/* caller: e.g. TCP state bits */
 	uint8_t port;		/* caller: e.g. port index the client side arrived on */
 	uint8_t peer_mac[LB_ETHER_ADDR_LEN];	/* caller: client-side next hop MAC */
-	uint16_t fe;		/* caller: frontend index at creation */
-	uint32_t user;		/* caller: free for the caller's use */
+	uint16_t fe;		/* caller: e.g. lib/dp: the frontend's counter slot */
+	uint32_t user;		/* caller: e.g. lib/dp: the target's counter slot */
 };
 
 _Static_assert(sizeof(struct lb_flow_key) == 16, "lb_flow_key must be 16 bytes");
@@ -145,6 +145,16 @@ size_t lb_flow_table_memsize(uint32_t capacity);
  * capacity or misaligned memory.
  */
 struct lb_flow_table *lb_flow_table_init(void *mem, uint32_t capacity, uint64_t seed);
+
+/*
+ * Calls fn(ctx, f) for every flow that leaves the table, whatever the way:
+ * expiry (sweep, lookup, a full table's reclaim), eviction, lb_flow_remove.
+ * f is still whole (keys and caller fields) during the call; fn must not
+ * change the table. NULL removes the hook. lib/dp counts ended flows per
+ * frontend and target with it; the cost is one call per flow, not per frame.
+ */
+void lb_flow_set_release_hook(struct lb_flow_table *t,
+	void (*fn)(void *ctx, const struct lb_flow *f), void *ctx);
 
 /* Finds the flow one of whose indexed keys equals *k. *dir (if not NULL)
  * receives LB_FLOW_FWD or LB_FLOW_REV. Expired flows are not returned (they

@@ -55,6 +55,9 @@ struct lb_flow_table {
 	uint64_t k0, k1, k2;	/* hash keys derived from the seed */
 	uint32_t ccount[LB_FLOW_NCLASS];
 	struct lb_flow_stats stats;
+	/* lb_flow_set_release_hook: called for every flow that leaves */
+	void (*on_release)(void *ctx, const struct lb_flow *f);
+	void *release_ctx;
 	/* Slot non-empty in some class, per level (the sweep skips empty ones). */
 	uint64_t used[WHEEL_LEVELS][WHEEL_WORDS];
 	struct wheel_list wheel[LB_FLOW_NCLASS][WHEEL_LEVELS][WHEEL_SLOTS];

@@ -270,7 +270,12 @@ struct lb_k8s_stats {
 	uint64_t max_process_ns;
 };
 
+/* Every figure above; walks every Service (their states compare the status
+ * each should have with the object's): lbctl-rate use. */
 void lb_k8s_ctrl_stats(const struct lb_k8s_ctrl *c, struct lb_k8s_stats *out);
+/* Whether the first sync is done (stats.synced), in constant time: for
+ * callers on every pass. */
+bool lb_k8s_ctrl_synced(const struct lb_k8s_ctrl *c);
 
 /* The store, read-only (lbctl, tests). */
 const struct lb_k8s_store *lb_k8s_ctrl_store(const struct lb_k8s_ctrl *c);

@@ -168,3 +168,9 @@ lb_k8s_ctrl_stats(const struct lb_k8s_ctrl *c, struct lb_k8s_stats *out)
 	out->published_version = c->published;
 	lb_k8s_tab_foreach(&c->svcs, count_cb, &n);
 }
+
+bool
+lb_k8s_ctrl_synced(const struct lb_k8s_ctrl *c)
+{
+	return c->synced;
+}

@@ -454,6 +454,7 @@ fill_fe(struct build *b, struct lb_snap *s, uint8_t *base, const struct lb_model
 	fe->affinity = mf->affinity;
 	fe->affinity_timeout_ms = sec_to_ms(mf->affinity_timeout);
 	fe->id = mf->id;
+	fe->ctr = LB_SNAP_NO_CTR;
 	fe->name = mf->name;
 	fe->model = lb_model_fe_get((struct lb_model_fe *)mf);
 	fe->maglev_size = p->m;
@@ -490,6 +491,7 @@ fill_fe(struct build *b, struct lb_snap *s, uint8_t *base, const struct lb_model
 		t[n].port = mt->port;
 		t[n].weight = mt->weight;
 		t[n].id = lb_maglev_target_id(mt->addr.v4, mt->port);
+		t[n].ctr = LB_SNAP_NO_CTR;
 		t[n].out_port = s->int_port;
 		t[n].nexthop = nexthop(b->ip, mt->addr.v4);
 		t[n].flags = (mt->flags & LB_MT_TERMINATING) ? LB_SNAP_T_TERMINATING : 0;
@@ -619,13 +621,23 @@ build_free(struct build *b)
 struct guard_plan {
 	uint32_t target_slots;
 	size_t target_off;
+	uint32_t filter_log2;	/* bits in the source filter: 1 << filter_log2 */
+	size_t filter_off;
 	size_t acls_off;
 	size_t ranges_off;
 };
 
+/* Source filter bits per slot of the exact sets (which are at most half
+ * full): 16, so at most 1 in 32 bits is set and a random source passes the
+ * filter with a probability below 3 %. */
+#define SRC_FILTER_BITS_PER_SLOT	16
+#define SRC_FILTER_MIN_LOG2		9	/* 512 bits, 64 bytes */
+
 static size_t
-plan_guard(const struct fe_plan *fp, uint32_t n_fes, size_t off, struct guard_plan *gp)
+plan_guard(const struct fe_plan *fp, uint32_t n_fes, uint32_t local_slots, size_t off,
+	struct guard_plan *gp)
 {
+	uint64_t bits;
 	uint64_t n_targets = 0, n_ranges = 0, n_keep = 0;
 	uint32_t i;
 
@@ -643,6 +655,12 @@ plan_guard(const struct fe_plan *fp, uint32_t n_fes, size_t off, struct guard_pl
 	off += align_up(sizeof(struct lb_snap_vip_acl) * (size_t)n_keep);
 	gp->ranges_off = off;
 	off += align_up(sizeof(struct lb_cidr) * (size_t)n_ranges);
+	bits = ((uint64_t)local_slots + gp->target_slots) * SRC_FILTER_BITS_PER_SLOT;
+	for (gp->filter_log2 = SRC_FILTER_MIN_LOG2; gp->filter_log2 < 31 &&
+	     (1ULL << gp->filter_log2) < bits; gp->filter_log2++)
+		;
+	gp->filter_off = off;
+	off += align_up((size_t)(1ULL << gp->filter_log2) / 8);
 	return off;
 }
 
@@ -657,6 +675,30 @@ target_add(uint32_t *set, uint32_t mask, uint32_t addr)
 		i = (i + 1) & mask;
 	}
 	set[i] = addr;
+}
+
+static inline void
+src_filter_set(uint64_t *f, uint32_t shift, uint32_t addr)
+{
+	uint32_t b = lb_snap_src_filter_bit(shift, addr);
+
+	f[b >> 6] |= 1ULL << (b & 63);
+}
+
+/* The source filter over every address of the local and target sets. */
+static void
+fill_src_filter(struct lb_snap *s, uint64_t *f, uint32_t log2_bits)
+{
+	uint32_t i;
+
+	s->src_filter = f;
+	s->src_filter_shift = 32 - log2_bits;
+	for (i = 0; i <= s->local_mask; i++)
+		if (s->locals[i].addr != 0)
+			src_filter_set(f, s->src_filter_shift, s->locals[i].addr);
+	for (i = 0; i <= s->target_mask; i++)
+		if (s->target_set[i] != 0)
+			src_filter_set(f, s->src_filter_shift, s->target_set[i]);
 }
 
 /*
@@ -713,6 +755,7 @@ fill_guard(struct lb_snap *s, uint8_t *base, const struct guard_plan *gp, char *
 		acls[s->n_vip_acls].n = n_ranges - acls[s->n_vip_acls].first;
 		l->acl = (uint16_t)(++s->n_vip_acls);
 	}
+	fill_src_filter(s, (uint64_t *)(base + gp->filter_off), gp->filter_log2);
 	return 0;
 }
 
@@ -792,7 +835,7 @@ lb_snap_build(const struct lb_snap_input *in, lb_snap_reject_fn rej, void *ctx,
 		fp[i].ranges_off = off;
 		off += align_up(sizeof(struct lb_cidr) * (size_t)fp[i].n_ranges);
 	}
-	off = plan_guard(fp, model->n_fes, off, &gp);
+	off = plan_guard(fp, model->n_fes, local_slots, off, &gp);
 	if (posix_memalign(&mem, LB_CACHE_LINE, off) != 0) {
 		fail(err, errlen, "out of memory for a %zu-byte snapshot", off);
 		goto fail;

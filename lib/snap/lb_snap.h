@@ -65,11 +65,17 @@ struct lb_snap_target {
 	uint32_t nexthop;	/* addr itself when on-link, else the port's gateway */
 	uint32_t weight;	/* weight from the model (flags do not change it) */
 	uint64_t id;		/* lb_maglev_target_id */
+	uint32_t ctr;		/* counter slot (set by the control thread before it
+				 * publishes; LB_SNAP_NO_CTR: not counted) */
 };
 
 /* A Maglev table shared by the snapshots whose frontend has the same size
  * and the same (identity, effective weight) list. */
 struct lb_snap_table;
+
+/* No counter slot: the snapshot compiler leaves every ctr so; the caller
+ * that publishes the snapshot assigns slots (app/lbd/counters.c). */
+#define LB_SNAP_NO_CTR		UINT32_MAX
 
 #define LB_SNAP_FE_FAIL_OPEN	0x01	/* every target unhealthy: all take flows */
 
@@ -82,6 +88,7 @@ struct lb_snap_fe {
 	uint8_t affinity;	/* enum lb_affinity */
 	uint8_t flags;		/* LB_SNAP_FE_* */
 	uint32_t affinity_timeout_ms;
+	uint32_t ctr;		/* counter slot, as lb_snap_target.ctr */
 	uint32_t n_src_ranges;	/* 0 = allow all */
 	const struct lb_cidr *src_ranges;
 	uint32_t n_targets;
@@ -157,6 +164,13 @@ struct lb_snap {
 	 * slot): a frame from outside claiming one of them is spoofed. */
 	uint32_t target_mask;
 	const uint32_t *target_set;
+
+	/* A bitmap over a multiplicative hash of an address, with the bit of
+	 * every local and target address set: a source whose bit is clear is
+	 * neither (the common case, one load); a set bit sends it to the exact
+	 * sets above. */
+	uint32_t src_filter_shift;	/* 32 - log2(bits) */
+	const uint64_t *src_filter;
 
 	/* Echo allow-lists of VIPs whose every frontend has source ranges. */
 	uint32_t n_vip_acls;
@@ -296,6 +310,23 @@ lb_snap_local_lookup(const struct lb_snap *s, uint32_t addr)
 			return l;
 		i = (i + 1) & s->local_mask;
 	}
+}
+
+/* Bit of addr in the source filter. */
+static inline uint32_t
+lb_snap_src_filter_bit(uint32_t shift, uint32_t addr)
+{
+	return (addr * 0x9e3779b1U) >> shift;
+}
+
+/* False when addr is certainly neither one of lbd's own addresses nor a
+ * target's; true when it may be either (then ask the exact sets). */
+static inline bool
+lb_snap_src_maybe_special(const struct lb_snap *s, uint32_t addr)
+{
+	uint32_t b = lb_snap_src_filter_bit(s->src_filter_shift, addr);
+
+	return (s->src_filter[b >> 6] >> (b & 63)) & 1;
 }
 
 /* Whether addr is the address of some frontend's target. */

@@ -40,6 +40,7 @@
 #include "lb_dp.h"
 #include "lb_ev.h"
 #include "lb_neigh.h"
+#include "lb_snap.h"
 
 #include <json-c/json.h>
 
@@ -124,7 +125,21 @@ struct lb_stats_worker {
 		"Frames those passes processed (received and handed over).") \
 	X(c.pass_max_cycles, "pass_max_cycles", "worker_pass_max_cycles", NULL, GAUGE, ONE, \
 		"Longest polling pass of the last second in TSC cycles (the worst gap between two " \
-		"quiescent states); the total is the worst worker's.")
+		"quiescent states); the total is the worst worker's.") \
+	X(c.rx_bursts[0], "rx_bursts_1", "worker_rx_bursts", "size=\"1\"", COUNTER, ONE, \
+		"Non-empty rx bursts by size in frames (a histogram of bucket counts, not " \
+		"cumulative: 1, 2-3, 4-7, 8-15, 16-31, 32-63, 64).") \
+	X(c.rx_bursts[1], "rx_bursts_2_3", "worker_rx_bursts", "size=\"2-3\"", COUNTER, ONE, \
+		NULL) \
+	X(c.rx_bursts[2], "rx_bursts_4_7", "worker_rx_bursts", "size=\"4-7\"", COUNTER, ONE, \
+		NULL) \
+	X(c.rx_bursts[3], "rx_bursts_8_15", "worker_rx_bursts", "size=\"8-15\"", COUNTER, ONE, \
+		NULL) \
+	X(c.rx_bursts[4], "rx_bursts_16_31", "worker_rx_bursts", "size=\"16-31\"", COUNTER, ONE, \
+		NULL) \
+	X(c.rx_bursts[5], "rx_bursts_32_63", "worker_rx_bursts", "size=\"32-63\"", COUNTER, ONE, \
+		NULL) \
+	X(c.rx_bursts[6], "rx_bursts_64", "worker_rx_bursts", "size=\"64\"", COUNTER, ONE, NULL)
 
 /* Drops: one counter per reason of LB_DROP_LIST (lib/dp), exported as
  * lbd_worker_dropped_packets_total{worker, reason}, "drops": {reason: n} in
@@ -362,72 +377,11 @@ struct lb_stats_daemon {
 		"Age of the control thread's last published view; grows when the control loop " \
 		"stalls.")
 
-/* ---- per frontend and per target (not counted by the data path yet) ----
- *
- * The sets a worker will keep per frontend and per target, in slots of
- * per-worker arrays: the control thread gives each frontend (keyed by its
- * model id, lb_model_fe id) and each target (keyed by lb_stats_target_key of
- * the frontend id and the target's Maglev identity) a slot when it appears
- * in a published snapshot (struct lb_stats_slots below), the snapshot carries
- * the slot, the worker adds to w->fe[slot] without atomics, and the exporter
- * sums the slot over the workers with the labels the control thread
- * published for it. See docs/design.md, "Counters".
- */
-#define LB_STATS_FE_LIST(X) \
-	X(PKTS_IN, "packets_in", "frontend_packets", "direction=\"in\"", COUNTER, ONE, \
-		"Frames of the frontend's flows (in: client to target; out: target to client).") \
-	X(PKTS_OUT, "packets_out", "frontend_packets", "direction=\"out\"", COUNTER, ONE, NULL) \
-	X(BYTES_IN, "bytes_in", "frontend_bytes", "direction=\"in\"", COUNTER, ONE, \
-		"Bytes of the frontend's flows, by direction (L2 frame length).") \
-	X(BYTES_OUT, "bytes_out", "frontend_bytes", "direction=\"out\"", COUNTER, ONE, NULL) \
-	X(FLOWS_CREATED, "flows_created", "frontend_flows_created", NULL, COUNTER, ONE, \
-		"Flows the frontend created.") \
-	X(FLOWS_ENDED, "flows_ended", "frontend_flows_ended", NULL, COUNTER, ONE, \
-		"Flows of the frontend that expired or were evicted.") \
-	X(DROP_ACL, "drops_acl_denied", "frontend_dropped_packets", "reason=\"acl_denied\"", \
-		COUNTER, ONE, "Frames to the frontend dropped, by reason.") \
-	X(DROP_NO_TARGET, "drops_no_target", "frontend_dropped_packets", "reason=\"no_target\"", \
-		COUNTER, ONE, NULL) \
-	X(DROP_SNAT, "drops_snat_exhausted", "frontend_dropped_packets", \
-		"reason=\"snat_exhausted\"", COUNTER, ONE, NULL) \
-	X(DROP_CONFLICT, "drops_flow_conflict", "frontend_dropped_packets", \
-		"reason=\"flow_conflict\"", COUNTER, ONE, NULL)
-
-#define LB_STATS_TARGET_LIST(X) \
-	X(PKTS_IN, "packets_in", "target_packets", "direction=\"in\"", COUNTER, ONE, \
-		"Frames of the target's flows (in: client to target; out: target to client).") \
-	X(PKTS_OUT, "packets_out", "target_packets", "direction=\"out\"", COUNTER, ONE, NULL) \
-	X(BYTES_IN, "bytes_in", "target_bytes", "direction=\"in\"", COUNTER, ONE, \
-		"Bytes of the target's flows, by direction (L2 frame length).") \
-	X(BYTES_OUT, "bytes_out", "target_bytes", "direction=\"out\"", COUNTER, ONE, NULL) \
-	X(FLOWS_CREATED, "flows_created", "target_flows_created", NULL, COUNTER, ONE, \
-		"Flows that picked the target.") \
-	X(FLOWS_ENDED, "flows_ended", "target_flows_ended", NULL, COUNTER, ONE, \
-		"Flows to the target that expired or were evicted.")
-
-enum lb_stats_fe_ctr {
-#define LB_STATS_FE_ENUM(e, ...) LB_STATS_FE_##e,
-	LB_STATS_FE_LIST(LB_STATS_FE_ENUM)
-#undef LB_STATS_FE_ENUM
-	LB_STATS_FE_N
-};
-
-enum lb_stats_target_ctr {
-#define LB_STATS_T_ENUM(e, ...) LB_STATS_T_##e,
-	LB_STATS_TARGET_LIST(LB_STATS_T_ENUM)
-#undef LB_STATS_T_ENUM
-	LB_STATS_T_N
-};
-
-/* One frontend's (or target's) counters in one worker: written by that
- * worker only. The active flow gauges are FLOWS_CREATED - FLOWS_ENDED. */
-struct lb_stats_fe_set {
-	uint64_t v[LB_STATS_FE_N];
-};
-
-struct lb_stats_target_set {
-	uint64_t v[LB_STATS_T_N];
-};
+/* ---- per frontend and per target ----
+ * LB_STATS_FE_LIST and LB_STATS_TARGET_LIST, and the sets the workers keep,
+ * are in lb_stats_sets.h: lib/dp writes them and cannot include this header
+ * (lib/stats depends on lib/dp). */
+#include "lb_stats_sets.h"
 
 /* ---- descriptors generated from the lists ---- */
 extern const struct lb_stat_desc lb_stats_worker_desc[];
@@ -498,6 +452,7 @@ struct lb_stats_fe_info {
 };
 
 #define LB_STATS_NO_SLOT	UINT32_MAX
+_Static_assert(LB_STATS_NO_SLOT == LB_SNAP_NO_CTR, "a snapshot's slots are the view's");
 
 struct lb_stats_view {
 	const char *version;
@@ -554,8 +509,9 @@ int lb_stats_emit_list(const struct lb_stat_desc *d, unsigned n, const void *bas
  * Life of a slot: lb_stats_slot_get() gives a key its slot (the same one
  * while the key lives); lb_stats_slot_retire() marks it unused from a
  * moment (a token, e.g. the RCU token of the snapshot that dropped the key);
- * lb_stats_slot_reclaim() frees the retired slots whose token done() accepts
- * (no worker can write them any more) and calls zero() on each so it starts
+ * lb_stats_slot_reclaim() frees the retired slots that done() accepts
+ * (no worker can write them any more: the token's grace period is over and
+ * no flow holds the slot) and calls zero() on each so it starts
  * from 0 when it is reused; a key seen again before that keeps its slot and
  * its counts.
  */
@@ -569,7 +525,8 @@ uint32_t lb_stats_slot_find(const struct lb_stats_slots *s, uint64_t key);
 /* 0, or -ENOENT when the key has no slot. */
 int lb_stats_slot_retire(struct lb_stats_slots *s, uint64_t key, uint64_t token);
 /* Returns how many slots were freed. */
-uint32_t lb_stats_slot_reclaim(struct lb_stats_slots *s, bool (*done)(void *ctx, uint64_t token),
+uint32_t lb_stats_slot_reclaim(struct lb_stats_slots *s,
+	bool (*done)(void *ctx, uint32_t slot, uint64_t token),
 	void (*zero)(void *ctx, uint32_t slot), void *ctx);
 uint32_t lb_stats_slots_used(const struct lb_stats_slots *s);
 /* The key of a target's slot: its frontend's id and its Maglev identity. */

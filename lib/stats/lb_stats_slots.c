@@ -165,13 +165,14 @@ index_del(struct lb_stats_slots *s, uint32_t i)
 }
 
 uint32_t
-lb_stats_slot_reclaim(struct lb_stats_slots *s, bool (*done)(void *ctx, uint64_t token),
+lb_stats_slot_reclaim(struct lb_stats_slots *s,
+	bool (*done)(void *ctx, uint32_t slot, uint64_t token),
 	void (*zero)(void *ctx, uint32_t slot), void *ctx)
 {
 	uint32_t slot, freed = 0;
 
 	for (slot = 0; slot < s->cap; slot++) {
-		if (s->state[slot] != SLOT_RETIRED || !done(ctx, s->token[slot]))
+		if (s->state[slot] != SLOT_RETIRED || !done(ctx, slot, s->token[slot]))
 			continue;
 		index_del(s, probe(s, s->key[slot]));
 		if (zero != NULL)

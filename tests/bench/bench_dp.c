@@ -8,7 +8,10 @@
  * A benchmark: it prints figures (the best of many short slices, the least
  * disturbed by other work on the machine), asserts nothing.
  *
- *   bench_dp [-n FLOWS[,FLOWS...]] [-s SECONDS] [-b BURST]
+ *   bench_dp [-n FLOWS[,FLOWS...]] [-s SECONDS] [-b BURST] [-c 0|1]
+ *
+ * -c 0 runs without per-frontend and per-target counters (lbd always has
+ * them; the default is 1): the difference is what counting costs.
  *
  * Each frame is copied from a template before processing (as a PMD copies
  * it into an mbuf), so the copy's cost is in the figures for both paths.
@@ -123,6 +126,12 @@ tcp_frame(uint8_t *f, uint32_t client, uint16_t cport, uint8_t flags)
 	}
 }
 
+#define CTR_SLOTS	64
+
+static int fe_counters = 1;
+static struct lb_stats_fe_set fe_ctr[CTR_SLOTS];
+static struct lb_stats_target_set t_ctr[CTR_SLOTS];
+
 struct env {
 	struct lb_snap *snap;
 	struct lb_neigh *neigh;
@@ -210,7 +219,26 @@ env_init(struct env *e, uint32_t capacity)
 	e->w.flows = lb_flow_table_init(e->mem[0], capacity, 42);
 	e->w.affinity = lb_flow_table_init(e->mem[1], 1024, 43);
 	lb_snat_init(&e->w.snat, &e->snap->snat, 0, e->cfg->snat_addrs, e->cfg->n_snat);
-	return e->w.flows != NULL ? 0 : -1;
+	if (e->w.flows == NULL)
+		return -1;
+	if (fe_counters) {
+		/* slots as lbd's control thread gives them: one per frontend and
+		 * per target */
+		uint32_t f, t, nt = 0;
+
+		memset(fe_ctr, 0, sizeof(fe_ctr));
+		memset(t_ctr, 0, sizeof(t_ctr));
+		for (f = 0; f < e->snap->n_fes && f < CTR_SLOTS; f++) {
+			struct lb_snap_fe *fe = (struct lb_snap_fe *)&e->snap->fes[f];
+
+			fe->ctr = f;
+			for (t = 0; t < fe->n_targets && nt < CTR_SLOTS; t++)
+				((struct lb_snap_target *)fe->targets)[t].ctr = nt++;
+		}
+		if (lb_dp_counters_attach(&e->w, fe_ctr, CTR_SLOTS, t_ctr, CTR_SLOTS) != 0)
+			return -1;
+	}
+	return 0;
 }
 
 static void
@@ -299,8 +327,9 @@ bench(uint32_t flows, bool new_conn, double secs)
 		(unsigned long)(lb_flow_stats(e.w.flows)->evicted[LB_FLOW_SYN] +
 		lb_flow_stats(e.w.flows)->evicted[LB_FLOW_EST]), tx == 0 ? " (NOTHING SENT)" : "");
 	printf("{\"workload\":\"dp_%s\",\"flows\":%u,\"burst_ns\":%.2f,\"burst_cycles\":%.1f,"
-		"\"single_ns\":%.2f,\"single_cycles\":%.1f}\n", new_conn ? "new_conn" : "est_tcp",
-		new_conn ? n : flows, nsb, cb, nss, cs);
+		"\"single_ns\":%.2f,\"single_cycles\":%.1f,\"fe_counters\":%s}\n",
+		new_conn ? "new_conn" : "est_tcp", new_conn ? n : flows, nsb, cb, nss, cs,
+		fe_counters ? "true" : "false");
 	env_free(&e);
 	free(tmpl);
 }
@@ -316,6 +345,8 @@ main(int argc, char **argv)
 	for (i = 1; i + 1 < (uint32_t)argc; i += 2) {
 		if (strcmp(argv[i], "-s") == 0)
 			secs = atof(argv[i + 1]);
+		else if (strcmp(argv[i], "-c") == 0)
+			fe_counters = atoi(argv[i + 1]) != 0;
 		else if (strcmp(argv[i], "-b") == 0)
 			burst_n = LB_MIN((uint32_t)atoi(argv[i + 1]), (uint32_t)MAX_BURST);
 		else if (strcmp(argv[i], "-n") == 0)

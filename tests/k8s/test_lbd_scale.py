@@ -30,15 +30,18 @@ from lbdk8s import Cluster, O, CLASS, wait_for         # noqa: E402
 N_SVC = int(os.environ.get("LBD_SCALE_SERVICES", "1000"))
 N_EP = 20
 N_CHANGES = int(os.environ.get("LBD_SCALE_CHANGES", "1000"))
+RATE = float(os.environ.get("LBD_SCALE_RATE", "100"))     # changes per second
 PODS = ["198.51.100.%d" % (100 + j) for j in range(N_EP)]
 
 
-def slowest(c, st):
-    """The event-loop callback that took longest, as function name (from the
-    lbd binary's symbols) and microseconds: a diagnostic for the output."""
+def slowest(c, st, kind=""):
+    """The event-loop callback that took longest (kind "": wall time,
+    "cpu_": CPU time), as function name (from the lbd binary's symbols) and
+    microseconds: a diagnostic for the output."""
     el = st["event_loop"]
+    fn_key, us_key = "slowest_%scallback" % kind, "slowest_%scallback_us" % kind
     try:
-        addr = int(el["slowest_callback"], 16)
+        addr = int(el[fn_key], 16)
         exe = os.path.realpath(str(H.LBD))
         pid = c.lbd.proc.pid
         for line in open("/proc/%d/maps" % pid):
@@ -48,10 +51,10 @@ def slowest(c, st):
                 import subprocess
                 r = subprocess.run(["addr2line", "-f", "-e", exe, hex(addr - base)],
                                    capture_output=True, text=True)
-                return "%s %d us" % (r.stdout.split()[0], el["slowest_callback_us"])
+                return "%s %d us" % (r.stdout.split()[0], el[us_key])
     except Exception:                   # noqa: BLE001 - diagnostic only
         pass
-    return "%s %d us" % (el.get("slowest_callback"), el.get("slowest_callback_us", 0))
+    return "%s %d us" % (el.get(fn_key), el.get(us_key, 0))
 
 
 def ctl(c, req):
@@ -103,11 +106,15 @@ def _run(c, capsys):
     sync_pass_ms = st["event_loop"]["max_pass_us"] / 1000
     sync_slow = st["event_loop"]["slow_passes"]
     sync_slowest = slowest(c, st)
+    sync_cpu = st["event_loop"]["max_pass_cpu_us"] / 1000
+    sync_slowest_cpu = slowest(c, st, "cpu_")
     assert len(c.frontends()) >= N_SVC
 
-    # 1,000 endpoint changes, paced like a busy cluster (not one burst)
+    # 1,000 endpoint changes, paced at RATE per second like a busy cluster
+    # (not one burst): change k is sent at t0 + k / RATE
     ctl(c, {"cmd": "status", "reset_max": True})
-    before = st["snapshots"].get("convergence", {}).get("samples", 0)
+    sn0 = c.lbd.json("status")["snapshots"]
+    before = sn0.get("convergence", {}).get("samples", 0)
     rnd = random.Random(5)
     ready = {}
     t0 = time.monotonic()
@@ -119,7 +126,9 @@ def _run(c, capsys):
         api.patch("endpointslices", "s%04d-eps" % i,
                   [{"op": "replace", "path": "/endpoints/%d/conditions/ready" % j, "value": val}],
                   "scale", type="json")
-        time.sleep(0.004)
+        delay = t0 + (k + 1) / RATE - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
     t_changes = time.monotonic() - t0
 
     def converged():
@@ -132,18 +141,30 @@ def _run(c, capsys):
     cv = st["snapshots"]["convergence"]
     loop_ms = st["event_loop"]["max_pass_us"] / 1000
     change_slowest = slowest(c, st)
+    change_cpu = st["event_loop"]["max_pass_cpu_us"] / 1000
+    change_slowest_cpu = slowest(c, st, "cpu_")
+    sn = st["snapshots"]
     # every change is reflected: a not-ready endpoint (not terminating) is
     # no target, a ready one an active target
     for (i, j), val in list(ready.items())[:40]:
         t = c.targets("scale/s%04d:http" % i).get("%s:8080" % PODS[j])
         assert (t is not None and t["state"] == "active") == val, (i, j, val, t)
+    builds = sn["published"] - sn0["published"]
+    tables = sn["tables_built"] - sn0["tables_built"]
+    b_wall = sn["builder_wall_ms"] - sn0["builder_wall_ms"]
+    b_cpu = sn["builder_cpu_ms"] - sn0["builder_cpu_ms"]
     with capsys.disabled():
         print("\nscale: %d Services x %d endpoints (Local, Maglev 65537): loaded into the fake "
               "API in %.1fs; listed and served (status written) in %.1fs; longest control "
-              "loop pass while listing %.1f ms (%d over 20 ms; slowest callback %s)" %
-              (N_SVC, N_EP, t_load, t_serve, sync_pass_ms, sync_slow, sync_slowest))
-        print("convergence: %d endpoint changes over %.1fs: watch event arrival -> published "
-              "snapshot p50 %.1f ms, p99 %.1f ms, max %.1f ms (%d samples); longest loop pass "
-              "%.1f ms (slowest callback %s)" % (N_CHANGES, t_changes, cv["p50_us"] / 1000,
+              "loop pass while listing %.1f ms wall, %.1f ms CPU (%d over 20 ms wall; slowest "
+              "callback %s wall, %s CPU)" %
+              (N_SVC, N_EP, t_load, t_serve, sync_pass_ms, sync_cpu, sync_slow, sync_slowest,
+               sync_slowest_cpu))
+        print("convergence: %d endpoint changes at %.0f/s (sent over %.1fs): watch event "
+              "arrival -> published snapshot p50 %.1f ms, p99 %.1f ms, max %.1f ms (%d samples); "
+              "%d builds, %d tables, builder %.0f ms wall / %.0f ms CPU (%.2f ms CPU per "
+              "table); longest loop pass %.1f ms wall, %.1f ms CPU (slowest callback %s wall, "
+              "%s CPU)" % (N_CHANGES, RATE, t_changes, cv["p50_us"] / 1000,
                            cv["p99_us"] / 1000, cv["max_us"] / 1000, cv["samples"] - before,
-                           loop_ms, change_slowest))
+                           builds, tables, b_wall, b_cpu, b_cpu / max(tables, 1),
+                           loop_ms, change_cpu, change_slowest, change_slowest_cpu))

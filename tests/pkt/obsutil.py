@@ -16,13 +16,13 @@ import pktharness as H
 STATS_H = H.REPO / "lib" / "stats" / "lb_stats.h"
 
 _ENTRY = re.compile(
-    r'X\(\s*([\w.]+),\s*"(\w+)",\s*"(\w+)",\s*(NULL|"((?:[^"\\]|\\.)*)"),\s*(COUNTER|GAUGE),'
+    r'X\(\s*([\w.\[\]]+),\s*"(\w+)",\s*"(\w+)",\s*(NULL|"((?:[^"\\]|\\.)*)"),\s*(COUNTER|GAUGE),'
     r'\s*\\?\s*(ONE|NS|US|MS)')
 
 
 def stats_list(name):
     """[(key, metric family, extra label dict, type, unit)] of LB_STATS_<name>_LIST."""
-    text = STATS_H.read_text()
+    text = STATS_H.read_text() + (STATS_H.parent / "lb_stats_sets.h").read_text()
     start = text.index("#define LB_STATS_%s_LIST(X)" % name)
     end = start
     # the macro ends at the first line that does not continue it

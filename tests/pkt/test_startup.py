@@ -81,7 +81,7 @@ def extra(workers):
 CASES = {
     # name: (config changes, extra EAL args, message)
     "infinite_rx_pool_too_small": (
-        dict(ext_dev="INFINITE"), [], "port ext: port 0: rx queue 0"),
+        dict(ext_dev="INFINITE", workers__mbufs=8192), [], "port ext: port 0: rx queue 0"),
     "too_few_tx_queues": (dict(workers=2, tx_per_port=1), extra(2),
                           "device offers 1 tx queue(s), lbd needs 2"),
     "mbuf_pool_does_not_fit": (dict(eal__memory_mb=16), [], "cannot create a pool of"),

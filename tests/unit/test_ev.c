@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -203,6 +204,65 @@ test_wake_and_stats(void **state)
 	lb_ev_destroy(ev);
 }
 
+static uint64_t
+thread_cpu_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static void
+sleeper(void *ctx)
+{
+	(void)ctx;
+	usleep(30000);
+}
+
+static void
+spinner(void *ctx)
+{
+	uint64_t t0 = thread_cpu_us();
+
+	(void)ctx;
+	while (thread_cpu_us() - t0 < 20000)
+		;
+}
+
+/* A pass's CPU time counts the work, not the time the thread did not run. */
+static void
+test_cpu_stats(void **state)
+{
+	struct lb_ev *ev = lb_ev_create();
+	struct lb_ev_timer *a = lb_ev_timer_new(ev, sleeper, NULL);
+	struct lb_ev_timer *b = lb_ev_timer_new(ev, spinner, NULL);
+	struct lb_ev_stats st;
+
+	(void)state;
+	lb_ev_timer_arm(a, 0);
+	assert_int_equal(lb_ev_run_once(ev, 1000), 1);
+	lb_ev_stats(ev, &st);
+	assert_true(st.max_pass_us >= 30000);
+	assert_true(st.max_pass_cpu_us < 15000);
+	assert_int_equal(st.slow_cpu_passes, 0);
+	lb_ev_timer_arm(b, 0);
+	assert_int_equal(lb_ev_run_once(ev, 1000), 1);
+	lb_ev_stats(ev, &st);
+	assert_true(st.max_pass_cpu_us >= 20000);
+	assert_int_equal(st.slow_cpu_passes, 1);
+	assert_ptr_equal(st.slowest_cpu_fn, (const void *)spinner);
+	assert_true(st.slowest_cpu_us >= 20000);
+	assert_true(st.busy_cpu_us >= 20000);
+	lb_ev_stats_reset_max(ev);
+	lb_ev_stats(ev, &st);
+	assert_int_equal(st.max_pass_cpu_us, 0);
+	assert_null(st.slowest_cpu_fn);
+	lb_ev_timer_free(a);
+	lb_ev_timer_free(b);
+	lb_ev_destroy(ev);
+}
+
 int
 main(void)
 {
@@ -210,6 +270,7 @@ main(void)
 		cmocka_unit_test(test_fds),
 		cmocka_unit_test(test_timers),
 		cmocka_unit_test(test_wake_and_stats),
+		cmocka_unit_test(test_cpu_stats),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

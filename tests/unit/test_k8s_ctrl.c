@@ -41,10 +41,12 @@ test_waits_for_sync(void **state)
 	assert_null(lb_k8s_ctrl_next_action(c));
 	lb_k8s_ctrl_stats(c, &st);
 	assert_false(st.synced);
+	assert_false(lb_k8s_ctrl_synced(c));
 	lb_k8s_ctrl_relist_end(c, LB_K8S_SLICE);
 	lb_k8s_ctrl_process(c, 2, 2);
 	lb_k8s_ctrl_stats(c, &st);
 	assert_true(st.synced);
+	assert_true(lb_k8s_ctrl_synced(c));
 	assert_int_equal(st.services, 1);
 	/* No pools: a pending Service with an Event, no finalizer written. */
 	assert_int_equal(st.pending, 1);

@@ -204,6 +204,18 @@ test_fmt_frontends(void **state)
 		"dns   192.0.2.11  udp      53  dnat     clientip/600s       12      11     251  "
 		"10.0.0.0/8,192.168.0.0/16  k8s kube-system/dns port dns [failing open]\n");
 	expect_fmt("frontends", "{\"frontends\":[]}", false, "no frontends\n");
+	/* with counters: a traffic table of totals after the frontends */
+	expect_fmt("frontends", "{\"frontends\":[{\"name\":\"web\",\"vip\":\"192.0.2.10\","
+		"\"protocol\":\"tcp\",\"port\":80,\"method\":\"fullnat\",\"session_affinity\":\"none\","
+		"\"targets\":1,\"active\":1,\"maglev_size\":251,\"origin\":\"config\","
+		"\"counters\":{\"packets_in\":1234567,\"packets_out\":12,\"bytes_in\":99999,"
+		"\"bytes_out\":7,\"flows\":3,\"flows_created\":5,\"drops_acl_denied\":2,"
+		"\"drops_no_flow\":1}}]}", false,
+		"NAME  VIP         PROTO  PORT  METHOD   AFFINITY  TARGETS  ACTIVE  MAGLEV  SOURCES  ORIGIN\n"
+		"web   192.0.2.10  tcp      80  fullnat  none            1       1     251  -        config\n"
+		"\ntraffic (totals since each appeared; `lbctl top` for rates):\n"
+		"FRONTEND  PKTS IN  PKTS OUT  BYTES IN  BYTES OUT  FLOWS  CREATED  DROPS\n"
+		"web         1.23M        12    100.0k          7      3        5      3\n");
 }
 
 static void
@@ -396,18 +408,29 @@ test_fmt_top(void **state)
 	{
 		static const char pf[] = "{\"workers\":[],\"total\":{\"rx\":0,\"drops\":{}},"
 			"\"frontends\":[{\"name\":\"web\",\"packets_in\":100,\"bytes_in\":1000,"
-			"\"flows_created\":10,\"flows_ended\":4}]}";
+			"\"packets_out\":50,\"bytes_out\":500,\"flows_created\":10,\"flows_ended\":4,"
+			"\"drops_acl_denied\":0,\"drops_no_target\":1,"
+			"\"targets\":[{\"target\":\"198.51.100.11:30080\",\"packets_in\":60,"
+			"\"packets_out\":30,\"bytes_in\":600,\"bytes_out\":300,\"flows_created\":6,"
+			"\"flows_ended\":2}]}]}";
 		static const char cf[] = "{\"workers\":[],\"total\":{\"rx\":0,\"drops\":{}},"
 			"\"frontends\":[{\"name\":\"web\",\"packets_in\":300,\"bytes_in\":251000,"
-			"\"flows_created\":30,\"flows_ended\":20}]}";
+			"\"packets_out\":250,\"bytes_out\":2000500,\"flows_created\":30,\"flows_ended\":20,"
+			"\"drops_acl_denied\":4,\"drops_no_target\":5,"
+			"\"targets\":[{\"target\":\"198.51.100.11:30080\",\"packets_in\":160,"
+			"\"packets_out\":130,\"bytes_in\":125600,\"bytes_out\":1000300,\"flows_created\":16,"
+			"\"flows_ended\":12}]}]}";
 
 		out = top(pf, cf, frontends_json, 0, 0);
-		expect_in(out, "FRONTEND  VIP:PORT/PROTO     METHOD   TARGETS     ACTIVE  PKT/S IN  BIT/S IN  "
-			"NEW FLOWS/S  FLOWS  SOURCE\n"
-			"web       192.0.2.10:80/tcp  fullnat        3          3       100     1.00M  "
-			"         10     10  config\n"
-			"dns       192.0.2.11:53/udp  dnat          12  11 (open)         -         -  "
-			"          -      -  kubernetes\n");
+		expect_in(out, "FRONTEND  VIP:PORT/PROTO     METHOD   TARGETS     ACTIVE  PKT/S IN  "
+			"PKT/S OUT  BIT/S IN  BIT/S OUT  NEW/S  FLOWS  DROP/S  SOURCE\n"
+			"web       192.0.2.10:80/tcp  fullnat        3          3       100        100     "
+			"1.00M      8.00M     10     10       4  config\n"
+			"dns       192.0.2.11:53/udp  dnat          12  11 (open)         -          -         "
+			"-          -      -      -       -  kubernetes\n");
+		expect_in(out, "FRONTEND  TARGET               PKT/S IN  PKT/S OUT  BIT/S IN  BIT/S OUT  "
+			"NEW/S  FLOWS\n"
+			"web       198.51.100.11:30080        50         50      500k      4.00M      5      4\n");
 		expect_in(out, "drops/s: none\n");
 		free(out);
 	}

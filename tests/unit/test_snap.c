@@ -441,6 +441,18 @@ test_lookups(void **state)
 	assert_null(lb_snap_local_lookup(s, IP("198.51.100.1")));
 	assert_null(lb_snap_local_lookup(s, IP("203.0.113.14")));
 
+	/* The source filter lets every local and target address through (no
+	 * false negative) and stops most others. */
+	for (i = 0; i <= s->local_mask; i++)
+		if (s->locals[i].addr != 0)
+			assert_true(lb_snap_src_maybe_special(s, s->locals[i].addr));
+	for (i = 0; i <= s->target_mask; i++)
+		if (s->target_set[i] != 0)
+			assert_true(lb_snap_src_maybe_special(s, s->target_set[i]));
+	for (i = 0, used = 0; i < 100000; i++)
+		used += lb_snap_src_maybe_special(s, htonl(0x0a000000u + i * 2654435761u % 0xffffff));
+	assert_true(used < 100000 / 20);
+
 	/* Source ranges. */
 	fe = fe_named(s, "web-udp");
 	assert_true(lb_snap_fe_allows(fe, IP("192.0.2.77")));

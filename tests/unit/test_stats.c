@@ -119,9 +119,18 @@ test_coverage(void **state)
 	EXACT(struct lb_neigh_counters, lb_stats_neigh_desc, lb_stats_neigh_n);
 	EXACT(struct lb_ctl_counters, lb_stats_ctl_desc, lb_stats_ctl_n);
 	EXACT(struct lb_stats_daemon, lb_stats_daemon_desc, lb_stats_daemon_n);
-	EXACT(struct lb_stats_fe_set, lb_stats_fe_desc, lb_stats_fe_n);
-	EXACT(struct lb_stats_target_set, lb_stats_target_desc, lb_stats_target_n);
 #undef EXACT
+	/* the per-frontend and per-target sets: their list, then cache-line padding */
+#define PADDED(st, d, n, nv) do { \
+		memset(seen, 0, sizeof(seen)); \
+		mark(d, n, 0, seen, nv); \
+		assert_int_equal(n, nv); \
+		assert_int_equal(sizeof(st), ((nv) * 8 + LB_CACHE_LINE - 1) / LB_CACHE_LINE * \
+			LB_CACHE_LINE); \
+	} while (0)
+	PADDED(struct lb_stats_fe_set, lb_stats_fe_desc, lb_stats_fe_n, LB_STATS_FE_N);
+	PADDED(struct lb_stats_target_set, lb_stats_target_desc, lb_stats_target_n, LB_STATS_T_N);
+#undef PADDED
 	/* ports: the counters, then the labels */
 	memset(seen, 0, sizeof(seen));
 	mark(lb_stats_port_desc, lb_stats_port_n, 0, seen, offsetof(struct lb_stats_port, name) / 8);
@@ -614,8 +623,9 @@ test_label_escape(void **state)
 /* ---- slots ---- */
 
 static bool
-done_below(void *ctx, uint64_t token)
+done_below(void *ctx, uint32_t slot, uint64_t token)
 {
+	(void)slot;
 	return token < *(uint64_t *)ctx;
 }
 
