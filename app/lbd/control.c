@@ -7,8 +7,8 @@
  * Event loop (lib/ev): signals (signalfd), the lbctl socket, the snapshot
  * builder's completions (pipeline.c), the Kubernetes client's sockets and
  * timers (k8s.c), and a tick that drains the workers' rings (ARP frames,
- * frames waiting for a next hop), runs neighbour timers and frees what
- * the workers no longer see.
+ * frames waiting for a next hop), serves the kernel interfaces (kni.c), runs
+ * neighbour timers and frees what the workers no longer see.
  */
 #include <errno.h>
 #include <poll.h>
@@ -562,6 +562,8 @@ control_frame(struct rte_mbuf *m, uint64_t now)
 	    p.ether_type == LB_ETHER_TYPE_ARP) {
 		ah = rte_pktmbuf_mtod_offset(m, const struct lb_arp_hdr *, p.l3_off);
 		lb_neigh_input(g_lbd.neigh, meta->port, p.src, ah->sha, false, now);
+		/* the kernel interface keeps its own neighbour entries */
+		lbd_kni_arp(m, meta->port);
 	}
 	rte_pktmbuf_free(m);
 }
@@ -592,6 +594,7 @@ on_tick(void *ctx)
 			control_frame(pkts[i], now);
 		total += n;
 	} while (n > 0 && total < CTL_RING_BUDGET);
+	lbd_kni_poll();
 	lbd_flows_poll();
 	lb_neigh_run(g_lbd.neigh, now);
 	if (lb_neigh_version(g_lbd.neigh) != g_lbd.neigh_version)

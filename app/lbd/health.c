@@ -671,6 +671,18 @@ u64cmp(const void *a, const void *b)
 
 /* Logs (and tells Kubernetes about) frontends that start or stop failing
  * open: every target unhealthy, so the compiler uses them all. */
+/* Where probes leave from: health.interface / health.source when set, else
+ * the internal port's kernel interface when it has one (the probes then go
+ * out of lbd's own port, from its address), else the host's routing. */
+static void
+cfg_bind(const struct lb_config *c, struct lb_health_bind *b)
+{
+	*b = c->health_bind;
+	if (b->ifname[0] == '\0' && b->source.family == 0 && c->int_port >= 0 &&
+	    c->ports[c->int_port].kernel[0] != '\0')
+		snprintf(b->ifname, sizeof(b->ifname), "%s", c->ports[c->int_port].kernel);
+}
+
 static void
 report_fail_open(const struct lb_snap *s)
 {
@@ -725,9 +737,14 @@ lbd_health_published(const struct lb_snap *s)
 	if (!H.ready || s == NULL)
 		return;
 	report_fail_open(s);
-	if (g_lbd.cfg != NULL && memcmp(&H.bind, &g_lbd.cfg->health_bind, sizeof(H.bind)) != 0) {
-		H.bind = g_lbd.cfg->health_bind;
-		lb_health_engine_set_bind(H.engine, &H.bind);
+	if (g_lbd.cfg != NULL) {
+		struct lb_health_bind want;
+
+		cfg_bind(g_lbd.cfg, &want);
+		if (memcmp(&H.bind, &want, sizeof(H.bind)) != 0) {
+			H.bind = want;
+			lb_health_engine_set_bind(H.engine, &H.bind);
+		}
 	}
 	H.gen++;
 	/* Leavers first, so that a target moving from one frontend or check
@@ -805,7 +822,7 @@ lbd_health_init(struct lb_ev *ev, char *err, size_t errlen)
 		return -ENOMEM;
 	}
 	if (g_lbd.cfg != NULL)
-		H.bind = g_lbd.cfg->health_bind;
+		cfg_bind(g_lbd.cfg, &H.bind);
 	H.engine = lb_health_engine_new(ev, &H.bind, on_result, NULL, e, sizeof(e));
 	if (H.engine == NULL) {
 		snprintf(err, errlen, "health checks: %s", e);

@@ -151,6 +151,8 @@ struct lbd {
 	struct lb_owner owner;		/* the owner rule the ports were programmed with */
 	struct rte_ring *to_ctl;	/* workers -> control (MP/SC): frames waiting for a next hop */
 	struct rte_ring *to_ctl_arp;	/* workers -> control (MP/SC): ARP, drained first */
+	struct rte_ring *to_kni;	/* workers -> control: frames for the kernel interfaces
+					 * (MP/SC; NULL when no port has one) */
 	struct rte_rcu_qsbr *qsv;
 	_Atomic(struct lb_snap *) snap;
 	_Atomic(struct lb_neigh_table *) neigh_tab;
@@ -284,6 +286,14 @@ void lbd_flows_term(void);
 
 /* defend.c: an ARP frame (m, from port) claiming one of lbd's addresses */
 void lbd_arp_conflict(struct rte_mbuf *m, uint8_t port, uint64_t now);
+
+/* kni.c: the ports' kernel interfaces (net_tap), served by the control thread */
+uint32_t lbd_kni_mbufs(const struct lb_config *cfg);	/* what they hold, for the pool */
+int lbd_kni_init(char *err, size_t errlen);	/* after the ports started */
+void lbd_kni_term(void);			/* once the workers stopped */
+void lbd_kni_poll(void);			/* control tick: both directions, bounded */
+void lbd_kni_arp(struct rte_mbuf *m, uint8_t port);	/* a copy of an ARP frame to it */
+bool lbd_kni_port(uint8_t port);		/* port has a kernel interface up */
 
 /* health.c: active health checks of targets (docs/design.md, "Health checks") */
 int lbd_health_init(struct lb_ev *ev, char *err, size_t errlen);

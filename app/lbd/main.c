@@ -204,6 +204,7 @@ mbufs_needed(void)
 	n += (uint64_t)w * LBD_BURST * 2 * (g_lbd.n_ports + w + 2);	/* tx/hand-off buffers */
 	n += (uint64_t)(w + 1) * cache * 3 / 2;
 	n += 4096;	/* ARP queues, control-originated frames */
+	n += lbd_kni_mbufs(g_lbd.cfg);	/* kernel interfaces: their queues and ring */
 	return n;
 }
 
@@ -487,6 +488,7 @@ teardown(bool eal_up)
 	lbd_control_term();	/* also closes the lbctl socket */
 	if (!eal_up)
 		return true;
+	lbd_kni_term();
 	for (i = 0; i < g_lbd.n_ports; i++) {
 		if (g_lbd.ports[i].info.started)
 			lb_port_stop(g_lbd.ports[i].dev);
@@ -659,6 +661,7 @@ main(int argc, char **argv)
 	    init_mempool(err, sizeof(err)) != 0 ||
 	    init_workers(err, sizeof(err)) != 0 ||
 	    init_ports(err, sizeof(err)) != 0 ||
+	    lbd_kni_init(err, sizeof(err)) != 0 ||
 	    lbd_control_init(err, sizeof(err)) != 0 ||
 	    lbd_metrics_init(err, sizeof(err)) != 0)
 		goto fail;

@@ -28,6 +28,7 @@ struct wstate {
 	struct txbuf handoff[LB_MAX_WORKERS];
 	struct txbuf ctl;	/* frames waiting for a next hop */
 	struct txbuf ctl_arp;	/* ARP for control: a ring of its own */
+	struct txbuf kni;
 	struct txbuf drop;
 };
 
@@ -76,6 +77,26 @@ flush_ctl(struct wstate *ws, struct txbuf *b, struct rte_ring *r)
 	ws->w->dp.ctr.to_ctl += sent;
 	if (sent < b->n) {
 		ws->w->dp.ctr.drops[LB_DROP_CTL_FULL] += b->n - sent;
+		rte_pktmbuf_free_bulk(&b->m[sent], b->n - sent);
+	}
+	b->n = 0;
+}
+
+/* Frames for the kernel interfaces: a ring of their own, so that a flood of a
+ * port's address cannot crowd ARP out of the control ring. */
+static void
+flush_kni(struct wstate *ws)
+{
+	struct txbuf *b = &ws->kni;
+	unsigned sent = 0;
+
+	if (b->n == 0)
+		return;
+	if (g_lbd.to_kni != NULL)
+		sent = rte_ring_enqueue_burst(g_lbd.to_kni, (void **)b->m, b->n, NULL);
+	ws->w->dp.ctr.to_ctl += sent;
+	if (sent < b->n) {
+		ws->w->dp.ctr.drops[LB_DROP_KERNEL_FULL] += b->n - sent;
 		rte_pktmbuf_free_bulk(&b->m[sent], b->n - sent);
 	}
 	b->n = 0;
@@ -189,6 +210,13 @@ process_burst(struct wstate *ws, const struct lb_snap *s, const struct lb_neigh_
 			meta->kind = r->ctl;
 			meta->port = r->port;
 			meta->nexthop = r->nexthop;
+			if (unlikely(r->ctl == LB_DP_CTL_KERNEL)) {
+				b = &ws->kni;
+				b->m[b->n++] = m;
+				if (b->n == RTE_DIM(b->m))
+					flush_kni(ws);
+				break;
+			}
 			if (r->ctl == LB_DP_CTL_RESOLVE) {
 				b = &ws->ctl;
 				b->m[b->n++] = m;
@@ -291,6 +319,7 @@ lbd_worker_main(void *arg)
 			flush_handoff(&ws, p);
 		flush_ctl(&ws, &ws.ctl_arp, g_lbd.to_ctl_arp);
 		flush_ctl(&ws, &ws.ctl, g_lbd.to_ctl);
+		flush_kni(&ws);
 		if (ws.drop.n > 0) {
 			rte_pktmbuf_free_bulk(ws.drop.m, ws.drop.n);
 			ws.drop.n = 0;

@@ -35,6 +35,8 @@
 /* A Unix socket path must fit sockaddr_un.sun_path (108 bytes with its NUL). */
 #define LB_CONFIG_SOCKET_MAX	107
 #define LB_CONFIG_PORT_NAME_MAX	31
+#define LB_CONFIG_IFNAME_MAX	16	/* IFNAMSIZ: kernel interface names */
+#define LB_CONFIG_KERNEL_RATE	1000	/* default ports[].kernel_rate */
 #define LB_CONFIG_FE_NAME_MAX	63
 /* Largest file lb_config_load reads. */
 #define LB_CONFIG_FILE_MAX	(16u << 20)
@@ -100,6 +102,9 @@ struct lb_config_port {
 	uint32_t addr;				/* the port's own address */
 	uint32_t gateway;			/* 0 = none */
 	uint16_t vlan;				/* 0 = untagged, else 1..4094 */
+	char kernel[LB_CONFIG_IFNAME_MAX];	/* kernel interface (net_tap) name; "" = none */
+	uint32_t kernel_rate;			/* frames/s per worker to the kernel from
+						 * sources that are not targets */
 	uint32_t n_neigh;
 	struct lb_config_neigh neigh[LB_CONFIG_MAX_NEIGH];	/* static ARP entries */
 	int line;
@@ -110,6 +115,8 @@ struct lb_config_port {
 	int line_gateway;
 	int line_vlan;
 	int line_neighbours;
+	int line_kernel;
+	int line_kernel_rate;
 };
 
 struct lb_config_target {

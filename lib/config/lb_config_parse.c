@@ -6,6 +6,7 @@
  * (roles, clashes, reachability) is in lb_config_check.c and runs after
  * everything has been read.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,7 +133,8 @@ parse_eal(struct lb_config_ctx *x, const config_setting_t *g)
 /* ---- ports = ( { ... }, ... ) ---- */
 
 static const char *const port_keys[] = {
-	"name", "device", "role", "address", "gateway", "vlan", "neighbours", NULL
+	"name", "device", "role", "address", "gateway", "vlan", "neighbours", "kernel",
+	"kernel_rate", NULL
 };
 static const char *const neigh_keys[] = { "address", "mac", NULL };
 static const char *const role_names[] = { "external", "internal", "both", NULL };
@@ -226,6 +228,45 @@ parse_port_address(struct lb_config_ctx *x, const config_setting_t *g, const cha
 	return 0;
 }
 
+/* kernel = "NAME": the port's kernel interface (docs/config.md, "ports"). */
+static int
+parse_port_kernel(struct lb_config_ctx *x, const config_setting_t *g, const char *path,
+	uint32_t i)
+{
+	struct lb_config *c = x->c;
+	struct lb_config_port *p = &c->ports[i];
+	const char *str = NULL;
+	size_t k;
+	uint32_t j;
+	int rc;
+
+	p->kernel_rate = LB_CONFIG_KERNEL_RATE;
+	rc = lb_config_get_str(x, g, path, "kernel", false, &str, &p->line_kernel);
+	if (rc == 0)
+		rc = lb_config_get_uint(x, g, path, "kernel_rate", 1, 10000000, false,
+			&p->kernel_rate, &p->line_kernel_rate);
+	if (rc != 0 || str == NULL)
+		return rc;
+	if (str[0] == '\0' || strlen(str) >= sizeof(p->kernel))
+		return fail(x, p->line_kernel, "%s.kernel = \"%s\" is not an interface name "
+			"(1 to %zu characters)", path, str, sizeof(p->kernel) - 1);
+	for (k = 0; str[k] != '\0'; k++)
+		if (!isalnum((unsigned char)str[k]) && str[k] != '-' && str[k] != '_' &&
+		    str[k] != '.')
+			return fail(x, p->line_kernel, "%s.kernel = \"%s\" is not an interface "
+				"name ([A-Za-z0-9_.-])", path, str);
+	if (strcmp(str, ".") == 0 || strcmp(str, "..") == 0)
+		return fail(x, p->line_kernel, "%s.kernel = \"%s\" is not an interface name",
+			path, str);
+	for (j = 0; j < i; j++)
+		if (strcmp(c->ports[j].kernel, str) == 0)
+			return fail(x, p->line_kernel, "duplicate kernel interface '%s': port '%s' "
+				"uses it too (line %d)", str, c->ports[j].name,
+				c->ports[j].line_kernel);
+	snprintf(p->kernel, sizeof(p->kernel), "%s", str);
+	return 0;
+}
+
 static int
 parse_port(struct lb_config_ctx *x, const config_setting_t *g, uint32_t i)
 {
@@ -240,6 +281,7 @@ parse_port(struct lb_config_ctx *x, const config_setting_t *g, uint32_t i)
 	p->line = lb_config_line(g);
 	p->line_name = p->line_device = p->line_role = p->line_address = p->line;
 	p->line_gateway = p->line_vlan = p->line_neighbours = p->line;
+	p->line_kernel = p->line_kernel_rate = p->line;
 	rc = lb_config_check_keys(x, g, "in port", port_keys);
 	if (rc == 0)
 		rc = lb_config_get_name(x, g, path, "name", true, LB_CONFIG_PORT_NAME_MAX, p->name,
@@ -291,6 +333,9 @@ parse_port(struct lb_config_ctx *x, const config_setting_t *g, uint32_t i)
 	if (rc != 0)
 		return rc;
 	p->vlan = (uint16_t)vlan;
+	rc = parse_port_kernel(x, g, path, i);
+	if (rc != 0)
+		return rc;
 	return parse_neighbours(x, g, path, p);
 }
 

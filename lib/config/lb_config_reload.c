@@ -44,6 +44,10 @@ check_port(const struct lb_config_port *a, const struct lb_config_port *b, uint3
 		return changed(next, b->line_gateway, PORT_KEY("gateway"), err, errlen);
 	if (a->vlan != b->vlan)
 		return changed(next, b->line_vlan, PORT_KEY("vlan"), err, errlen);
+	if (strcmp(a->kernel, b->kernel) != 0)
+		return changed(next, b->line_kernel, PORT_KEY("kernel"), err, errlen);
+	if (a->kernel_rate != b->kernel_rate)
+		return changed(next, b->line_kernel_rate, PORT_KEY("kernel_rate"), err, errlen);
 #undef PORT_KEY
 	return 0;
 }

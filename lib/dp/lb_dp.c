@@ -606,6 +606,8 @@ route(struct lb_dp_worker *w, const struct lb_snap *s, const struct lb_neigh_tab
 			return lb_dp_drop(w, r, LB_DROP_NOT_LOCAL);
 		if (p->proto == LB_PROTO_ICMP && p->icmp_type == LB_ICMP_ECHO_REQUEST)
 			return lb_dp_echo_reply(w, s, frame, p, in_port, r);
+		if (port->kernel)
+			return lb_dp_to_kernel(w, s, frame, p, headroom, in_port, now, r);
 		return lb_dp_drop(w, r, LB_DROP_LOCAL_UNSUPPORTED);
 	}
 }

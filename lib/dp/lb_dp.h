@@ -66,7 +66,10 @@
 	X(ARP_CONFLICT,		"arp_conflict")		/* another station claims our address (rate-limited to control) */ \
 	X(ICMP_UNSUPPORTED,	"icmp_unsupported")	/* ICMP type lbd does not handle */ \
 	X(ICMP_NO_FLOW,		"icmp_error_no_flow")	/* ICMP error about no tracked flow */ \
-	X(LOCAL_UNSUPPORTED,	"local_unsupported")	/* TCP/UDP to lbd's own port/SNAT address */ \
+	X(LOCAL_UNSUPPORTED,	"local_unsupported")	/* TCP/UDP to lbd's own port/SNAT address
+							 * (a port address without a kernel interface) */ \
+	X(KERNEL_RATE,		"kernel_rate_limited")	/* to the kernel interface above kernel_rate */ \
+	X(KERNEL_FULL,		"kernel_ring_full")	/* the ring to the kernel interface was full */ \
 	X(HANDOFF_FULL,		"handoff_ring_full") \
 	X(CTL_FULL,		"control_ring_full") \
 	X(MTU,			"mtu_exceeded")		/* IPv4 datagram above the outgoing port's MTU */ \
@@ -170,6 +173,12 @@ struct lb_dp_worker {
 	struct lb_snat snat;
 	uint64_t conflict_next;		/* earliest time the next ARP conflict may go to control */
 	struct lb_dp_gov gov;
+	/* Token buckets of the frames for each port's kernel interface, in
+	 * thousandths of a frame (lb_dp_local.c). */
+	struct {
+		uint64_t last;		/* ms clock of the last refill */
+		uint64_t milli;		/* tokens x 1000 */
+	} kernel[LB_MAX_PORTS];
 	/* Per-frontend and per-target counter sets, indexed by the slots the
 	 * snapshot carries (lb_snap_fe.ctr, lb_snap_target.ctr); a flow keeps
 	 * its two slots (lb_flow.fe, lb_flow.user) so replies need no lookup.
@@ -206,6 +215,8 @@ enum lb_dp_ctl_kind {
 	LB_DP_CTL_RESOLVE,	/* fully rewritten frame waiting for result.nexthop's MAC on result.port */
 	LB_DP_CTL_CONFLICT,	/* ARP from another station claiming one of lbd's addresses on
 				 * result.port (at most one per LB_DP_CONFLICT_MS per worker) */
+	LB_DP_CTL_KERNEL,	/* for result.port's kernel interface, untagged: IPv4 to the
+				 * port's own address that lbd does not answer itself */
 };
 
 /* Conflicting ARPs a worker passes to the control thread: one per interval;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Local answers: ARP for lbd's addresses, ICMP echo. */
+/* Local answers: ARP for lbd's addresses, ICMP echo; what goes to a port's
+ * kernel interface. */
 #include "lb_dp_priv.h"
 
 void
@@ -48,8 +49,10 @@ lb_dp_arp_input(struct lb_dp_worker *w, const struct lb_snap *s, uint8_t *frame,
 		return LB_DP_TX;
 	}
 	/* Replies and gratuitous announcements feed the neighbour table, which
-	 * only the internal side needs. */
-	if ((op == LB_ARP_OP_REPLY || ah->spa == ah->tpa) && (port->role & LB_ROLE_INTERNAL)) {
+	 * only the internal side needs, and the kernel interface's, which
+	 * control passes them on to. */
+	if ((op == LB_ARP_OP_REPLY || ah->spa == ah->tpa) &&
+	    ((port->role & LB_ROLE_INTERNAL) || port->kernel)) {
 		r->port = in_port;
 		r->ctl = LB_DP_CTL_ARP;
 		r->adj = 0;
@@ -78,4 +81,51 @@ lb_dp_echo_reply(struct lb_dp_worker *w, const struct lb_snap *s, uint8_t *frame
 	r->adj = 0;
 	w->ctr.icmp_echo_replies++;
 	return LB_DP_TX;
+}
+
+/* Burst of the kernel interface's token bucket: a tenth of a second. */
+#define KERNEL_BURST_DIV	10
+
+static bool
+kernel_token(struct lb_dp_worker *w, uint8_t port, uint32_t rate, uint64_t now)
+{
+	uint64_t cap = (uint64_t)(rate / KERNEL_BURST_DIV > 0 ? rate / KERNEL_BURST_DIV : 1) * 1000;
+	uint64_t dt;
+
+	if (now > w->kernel[port].last) {
+		/* rate is at most 10^7: a gap clamped to 10^6 ms cannot overflow */
+		dt = now - w->kernel[port].last;
+		if (dt > 1000000)
+			dt = 1000000;
+		w->kernel[port].milli += dt * rate;
+		if (w->kernel[port].milli > cap)
+			w->kernel[port].milli = cap;
+		w->kernel[port].last = now;
+	}
+	if (w->kernel[port].milli < 1000)
+		return false;
+	w->kernel[port].milli -= 1000;
+	return true;
+}
+
+/*
+ * A frame to in_port's own address that lbd does not answer itself, on a port
+ * with a kernel interface. Frames from targets (health check answers) always
+ * go; others at most at the port's kernel_rate per worker, so that a flood of
+ * the address costs the worker one bucket check per frame and the control
+ * thread and kernel a bounded share. The tag comes off: the kernel interface
+ * is untagged.
+ */
+enum lb_dp_verdict
+lb_dp_to_kernel(struct lb_dp_worker *w, const struct lb_snap *s, uint8_t *frame,
+	const struct lb_pkt *p, uint32_t headroom, uint8_t in_port, uint64_t now,
+	struct lb_dp_result *r)
+{
+	if (!lb_snap_is_target(s, p->src) &&
+	    !kernel_token(w, in_port, s->ports[in_port].kernel_rate, now))
+		return lb_dp_drop(w, r, LB_DROP_KERNEL_RATE);
+	lb_dp_vlan_adjust(frame, p, headroom, 0, &r->adj);	/* a pop cannot fail */
+	r->port = in_port;
+	r->ctl = LB_DP_CTL_KERNEL;
+	return LB_DP_TO_CTL;
 }

@@ -250,6 +250,9 @@ enum lb_dp_verdict lb_dp_arp_input(struct lb_dp_worker *w, const struct lb_snap 
 	struct lb_dp_result *r);
 enum lb_dp_verdict lb_dp_echo_reply(struct lb_dp_worker *w, const struct lb_snap *s,
 	uint8_t *frame, const struct lb_pkt *p, uint8_t in_port, struct lb_dp_result *r);
+enum lb_dp_verdict lb_dp_to_kernel(struct lb_dp_worker *w, const struct lb_snap *s,
+	uint8_t *frame, const struct lb_pkt *p, uint32_t headroom, uint8_t in_port, uint64_t now,
+	struct lb_dp_result *r);
 
 /* lb_dp_icmp.c */
 static inline bool

@@ -240,6 +240,8 @@ fill_ports(struct lb_snap *s, const struct lb_config *cfg, const struct lb_snap_
 		p->rss_owner = env->rss_owner[i];
 		p->mtu = env->mtu[i] ? env->mtu[i] : LB_SNAP_DEFAULT_MTU;
 		memcpy(p->mac, env->mac[i], LB_ETHER_ADDR_LEN);
+		p->kernel = cp->kernel[0] != '\0';
+		p->kernel_rate = cp->kernel_rate;
 		copy_name(p->name, cp->name);
 		s->dev_to_port[env->dev[i]] = (uint8_t)i;
 	}

@@ -46,6 +46,8 @@ struct lb_snap_port {
 	uint32_t gateway;	/* 0 = none */
 	uint16_t mtu;		/* largest IPv4 datagram lbd sends on it */
 	uint8_t mac[LB_ETHER_ADDR_LEN];
+	uint8_t kernel;		/* the port has a kernel interface (exception path) */
+	uint32_t kernel_rate;	/* frames/s per worker to it from non-target sources */
 	char name[LB_NAME_MAX];
 };
 

@@ -89,7 +89,8 @@ struct lb_stats_worker {
 	X(c.handoff_out, "handoff_out", "worker_handoff_packets", "direction=\"out\"", COUNTER, ONE, \
 		NULL) \
 	X(c.to_ctl, "to_control", "worker_to_control_packets", NULL, COUNTER, ONE, \
-		"Frames passed to the control thread (ARP, frames waiting for a next hop).") \
+		"Frames passed to the control thread (ARP, frames waiting for a next hop, frames " \
+		"for a kernel interface).") \
 	X(c.ctl_tx, "control_tx", "worker_control_tx_packets", NULL, COUNTER, ONE, \
 		"Control-originated frames (ARP requests, gratuitous ARP, released frames) the " \
 		"worker sent for the control thread.") \
@@ -191,6 +192,17 @@ struct lb_ctl_counters {
 	uint64_t alloc_failed;
 	uint64_t arp_conflicts;		/* conflicting ARPs the workers passed on (defend.c) */
 	uint64_t arp_defences;		/* announcements sent to defend an address */
+	/* The kernel interfaces (app/lbd/kni.c). They add up:
+	 *   kernel_rx + kernel_arp == kernel_in + kernel_in_failed
+	 *   frames read from the kernel ==
+	 *	kernel_out + kernel_out_filtered + kernel_out_failed */
+	uint64_t kernel_rx;		/* frames from the workers' kernel ring */
+	uint64_t kernel_arp;		/* ARP replies and announcements copied to the kernel */
+	uint64_t kernel_in;		/* frames the kernel interface accepted */
+	uint64_t kernel_in_failed;	/* ... refused (or no mbuf for an ARP copy) */
+	uint64_t kernel_out;		/* frames from the kernel queued to leave the port */
+	uint64_t kernel_out_filtered;	/* ... not IPv4/ARP from the port's MAC and address */
+	uint64_t kernel_out_failed;	/* ... dropped: worker 0's ring full, no room for a tag */
 };
 
 #define LB_STATS_CTL_LIST(X) \
@@ -213,7 +225,27 @@ struct lb_ctl_counters {
 		"workers passed them on (at most one per second per worker).") \
 	X(arp_defences, "arp_defences", "control_arp_defences", NULL, COUNTER, ONE, \
 		"Announcements lbd sent to keep an address another station claimed (at most " \
-		"one per 10 s per address).")
+		"one per 10 s per address).") \
+	X(kernel_rx, "kernel_rx", "control_kernel_ring_packets", NULL, COUNTER, ONE, \
+		"Frames for the ports' kernel interfaces the control thread took from the " \
+		"workers' kernel ring.") \
+	X(kernel_arp, "kernel_arp", "control_kernel_arp_packets", NULL, COUNTER, ONE, \
+		"ARP replies and announcements for a port's address copied to its kernel " \
+		"interface.") \
+	X(kernel_in, "kernel_in", "kernel_packets", "direction=\"in\"", COUNTER, ONE, \
+		"Frames through the ports' kernel interfaces (in: written to the kernel; out: " \
+		"sent by the kernel and queued to leave the port).") \
+	X(kernel_out, "kernel_out", "kernel_packets", "direction=\"out\"", COUNTER, ONE, NULL) \
+	X(kernel_in_failed, "kernel_in_failed", "kernel_dropped_packets", \
+		"reason=\"in_refused\"", COUNTER, ONE, \
+		"Frames of the kernel path the control thread dropped, by reason (in_refused: " \
+		"the kernel interface did not take it; out_filtered: the kernel sent something " \
+		"other than IPv4 or ARP from the port's MAC and address; out_failed: worker 0's " \
+		"control ring was full or no room for the VLAN tag).") \
+	X(kernel_out_filtered, "kernel_out_filtered", "kernel_dropped_packets", \
+		"reason=\"out_filtered\"", COUNTER, ONE, NULL) \
+	X(kernel_out_failed, "kernel_out_failed", "kernel_dropped_packets", \
+		"reason=\"out_failed\"", COUNTER, ONE, NULL)
 
 /* ---- ports (ethdev statistics, read by the control thread) ---- */
 struct lb_stats_port {

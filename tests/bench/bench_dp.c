@@ -30,6 +30,7 @@
 #include "lb_dp.h"
 #include "lb_neigh.h"
 #include "lb_snap.h"
+#include "../unit/dp_util.h"
 
 #define FRAME_LEN	60
 #define SLOT		128	/* bytes per frame buffer, with headroom */
@@ -141,13 +142,6 @@ struct env {
 	struct lb_config *cfg;
 };
 
-static void
-noop_req(void *c, uint8_t p, uint32_t a) { (void)c; (void)p; (void)a; }
-static void
-noop_send(void *c, uint8_t p, void *k, const uint8_t m[6]) { (void)c; (void)p; (void)k; (void)m; }
-static void
-noop_drop(void *c, void *k) { (void)c; (void)k; }
-
 /* Table memory as lbd has it: 2 MB hugepages (reserved ones when there are,
  * else transparent ones where the kernel gives them). Never freed: the
  * process is short-lived. */
@@ -174,7 +168,7 @@ env_init(struct env *e, uint32_t capacity)
 	static char text[16384], neigh[4096], tgt[4096];
 	const struct lb_neigh_params np = { .reachable_ms = 300000, .retries = 3, .retry_ms = 1000,
 		.queue_len = 3, .failed_hold_ms = 5000, .max_entries = 64 };
-	const struct lb_neigh_ops ops = { NULL, noop_req, noop_send, noop_drop };
+	const struct lb_neigh_ops ops = DPU_NOOP_NEIGH_OPS;
 	uint32_t ips[16], i;
 	uint8_t macs[16][6], ports[16];
 	struct lb_snap_env se;

@@ -30,6 +30,7 @@
 #include "lb_neigh.h"
 #include "lb_pkt.h"
 #include "lb_snap.h"
+#include "../unit/dp_util.h"
 
 #define NWORKERS	2
 #define CAPACITY	64
@@ -85,36 +86,12 @@ static struct {
 	uint64_t now;
 } g;
 
-static void
-noop_req(void *ctx, uint8_t port, uint32_t a)
-{
-	(void)ctx;
-	(void)port;
-	(void)a;
-}
-
-static void
-noop_send(void *ctx, uint8_t port, void *pkt, const uint8_t mac[6])
-{
-	(void)ctx;
-	(void)port;
-	(void)pkt;
-	(void)mac;
-}
-
-static void
-noop_drop(void *ctx, void *pkt)
-{
-	(void)ctx;
-	(void)pkt;
-}
-
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	const struct lb_neigh_params np = { .reachable_ms = 300000, .retries = 3, .retry_ms = 1000,
 		.queue_len = 3, .failed_hold_ms = 5000, .max_entries = 64 };
-	const struct lb_neigh_ops ops = { NULL, noop_req, noop_send, noop_drop };
+	const struct lb_neigh_ops ops = DPU_NOOP_NEIGH_OPS;
 	const struct lb_config_port *p;
 	struct lb_snap_env env;
 	uint32_t ips[16], i;

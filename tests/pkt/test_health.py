@@ -51,7 +51,8 @@ class HealthNet:
     """Three namespaces lbdpkt-<pid>-<n>-{lb,cl,nd}, wired as in the module
     docstring, and hcserver.py running in nd."""
 
-    def __init__(self, tmp, bulk_addrs=(), bulk_ports=()):
+    def __init__(self, tmp, bulk_addrs=(), bulk_ports=(), mgmt=True):
+        self.mgmt = mgmt
         base = "lbdpkt-%d-%d" % (os.getpid(), next(H._seq))
         self.lb, self.cl, self.nd = base + "-lb", base + "-cl", base + "-nd"
         self.state = Path(tmp) / "nodes"
@@ -78,8 +79,10 @@ class HealthNet:
         pairs = [
             (self.lb, "lx0", H.LIVE_LBD_MACS[0], self.cl, "cl0", "02:00:00:00:02:fe"),
             (self.lb, "lx1", H.LIVE_LBD_MACS[1], self.nd, "nd0", "02:00:00:00:64:fe"),
-            (self.lb, "lm0", "02:6c:62:00:00:03", self.nd, "nm0", "02:00:00:00:64:fd"),
         ]
+        if self.mgmt:
+            pairs.append((self.lb, "lm0", "02:6c:62:00:00:03", self.nd, "nm0",
+                          "02:00:00:00:64:fd"))
         for nsa, a, maca, nsb, b, macb in pairs:
             H.run(["ip", "link", "add", a, "netns", nsa, "address", maca, "type", "veth",
                    "peer", "name", b, "netns", nsb, "address", macb])
@@ -90,8 +93,9 @@ class HealthNet:
         H.run(["ip", "-n", self.cl, "addr", "add", CLIENT + "/24", "dev", "cl0"])
         for a in list(NODES) + list(bulk_addrs):
             H.run(["ip", "-n", self.nd, "addr", "add", a + "/24", "dev", "nd0"])
-        H.run(["ip", "-n", self.lb, "addr", "add", PROBE_SRC + "/24", "dev", "lm0"])
-        H.run(["ip", "-n", self.nd, "route", "add", PROBE_SRC + "/32", "dev", "nm0"])
+        if self.mgmt:
+            H.run(["ip", "-n", self.lb, "addr", "add", PROBE_SRC + "/24", "dev", "lm0"])
+            H.run(["ip", "-n", self.nd, "route", "add", PROBE_SRC + "/32", "dev", "nm0"])
         for n in NODES:
             self.set_mode(n, "ok")
         cmd = ["ip", "netns", "exec", self.nd, sys.executable, str(HERE / "hcserver.py"),
@@ -118,13 +122,16 @@ class HealthNet:
         H.wait_for(applied.exists, timeout=5, what="hcserver to stop node %s" % addr)
         return float(applied.read_text())
 
-    def ports(self):
-        return [
+    def ports(self, kernel=None):
+        ports = [
             {"name": "ext", "device": "net_af_packet0,iface=lx0", "role": "external",
              "address": "192.0.2.1/24"},
             {"name": "int", "device": "net_af_packet1,iface=lx1", "role": "internal",
              "address": "198.51.100.1/24"},
         ]
+        if kernel is not None:
+            ports[1].update(kernel)
+        return ports
 
     def destroy(self):
         if self.proc is not None:

@@ -22,6 +22,7 @@
 #include "lb_maglev.h"
 #include "lb_neigh.h"
 #include "lb_snap.h"
+#include "dp_util.h"
 
 #define VECTORS		LB_SOURCE_ROOT "/tests/compat/vectors-v1.txt"
 #define MAX_TARGETS	52
@@ -418,30 +419,6 @@ test_picks_trace(void **state)
 	lb_config_free(cfg);
 }
 
-static void
-noop_req(void *ctx, uint8_t port, uint32_t a)
-{
-	(void)ctx;
-	(void)port;
-	(void)a;
-}
-
-static void
-noop_send(void *ctx, uint8_t port, void *pkt, const uint8_t mac[6])
-{
-	(void)ctx;
-	(void)port;
-	(void)pkt;
-	(void)mac;
-}
-
-static void
-noop_drop(void *ctx, void *pkt)
-{
-	(void)ctx;
-	(void)pkt;
-}
-
 /* The same picks made by the data path: a first packet from each client
  * leaves towards the contract's target. */
 static void
@@ -449,7 +426,7 @@ test_picks_data_path(void **state)
 {
 	const struct lb_neigh_params np = { .reachable_ms = 1000, .retries = 1, .retry_ms = 1000,
 		.queue_len = 1, .failed_hold_ms = 1000, .max_entries = 1 };
-	const struct lb_neigh_ops ops = { NULL, noop_req, noop_send, noop_drop };
+	const struct lb_neigh_ops ops = DPU_NOOP_NEIGH_OPS;
 	struct lb_config *cfg = compat_config();
 	struct lb_snap *s = compat_snap(cfg);
 	struct lb_neigh *n = lb_neigh_create(&np, &ops);

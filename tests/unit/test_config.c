@@ -250,6 +250,44 @@ free_names(char **names, size_t n)
 	free(names);
 }
 
+/* ports[].kernel and kernel_rate. */
+static void
+test_port_kernel(void **state)
+{
+	struct lb_config *c;
+	char *text;
+
+	(void)state;
+	c = load_ok(base_conf);
+	assert_string_equal(c->ports[0].kernel, "");
+	assert_int_equal(c->ports[0].kernel_rate, LB_CONFIG_KERNEL_RATE);
+	lb_config_free(c);
+	c = edit_ok("role = \"internal\";", "role = \"internal\"; kernel = \"lbk1\"; "
+		"kernel_rate = 500;");
+	assert_string_equal(c->ports[c->int_port].kernel, "lbk1");
+	assert_int_equal(c->ports[c->int_port].kernel_rate, 500);
+	lb_config_free(c);
+	text = edit(base_conf, "role = \"internal\";", "role = \"internal\"; kernel = \"a/b\";");
+	expect_err_line(text, line_of(text, "kernel ="), "is not an interface name");
+	free(text);
+	text = edit(base_conf, "role = \"internal\";",
+		"role = \"internal\"; kernel = \"abcdefghijklmnop\";");
+	expect_err_line(text, line_of(text, "kernel ="), "1 to 15 characters");
+	free(text);
+	text = edit(base_conf, "role = \"internal\";", "role = \"internal\"; kernel_rate = 0;");
+	expect_err_line(text, line_of(text, "kernel_rate"), "kernel_rate");
+	free(text);
+	text = edit(base_conf, "role = \"external\";", "role = \"external\"; kernel = \"k\";");
+	{
+		char *t2 = edit(text, "role = \"internal\";", "role = \"internal\"; kernel = \"k\";");
+
+		expect_err_line(t2, line_of(t2, "role = \"internal\"; kernel"),
+			"duplicate kernel interface 'k'");
+		free(t2);
+	}
+	free(text);
+}
+
 static void
 test_example_configs_load(void **state)
 {
@@ -1474,6 +1512,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_port_kernel),
 		cmocka_unit_test(test_example_configs_load),
 		cmocka_unit_test(test_demo_topology),
 		cmocka_unit_test(test_other_examples),

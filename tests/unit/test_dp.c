@@ -21,6 +21,7 @@
 #include "lb_neigh.h"
 #include "lb_pkt.h"
 #include "lb_snap.h"
+#include "dp_util.h"
 
 #define HEADROOM	128
 #define NWORKERS	2
@@ -385,30 +386,6 @@ compile(struct env *e, const char *extra_target, const char *ext_vlan, const cha
 }
 
 static void
-noop_req(void *ctx, uint8_t port, uint32_t a)
-{
-	(void)ctx;
-	(void)port;
-	(void)a;
-}
-
-static void
-noop_send(void *ctx, uint8_t port, void *pkt, const uint8_t mac[6])
-{
-	(void)ctx;
-	(void)port;
-	(void)pkt;
-	(void)mac;
-}
-
-static void
-noop_drop(void *ctx, void *pkt)
-{
-	(void)ctx;
-	(void)pkt;
-}
-
-static void
 env_neigh(struct env *e)
 {
 	const struct lb_config_port *p = &e->cfg->ports[1];
@@ -434,7 +411,7 @@ env_new(const char *ext_vlan, const char *int_vlan)
 {
 	const struct lb_neigh_params np = { .reachable_ms = 300000, .retries = 3, .retry_ms = 1000,
 		.queue_len = 3, .failed_hold_ms = 5000, .max_entries = 64 };
-	const struct lb_neigh_ops ops = { NULL, noop_req, noop_send, noop_drop };
+	const struct lb_neigh_ops ops = DPU_NOOP_NEIGH_OPS;
 	struct env *e = calloc(1, sizeof(*e));
 	uint32_t i;
 
@@ -997,6 +974,80 @@ test_drops(void **state)
 	env_free(e);
 }
 
+/* A port with a kernel interface: what lbd does not answer to its own address
+ * goes to control (LB_DP_CTL_KERNEL) within kernel_rate, except from targets;
+ * echo stays lbd's, and VIPs, SNAT addresses and other ports' addresses never
+ * go there. */
+static void
+test_kernel_path(void **state)
+{
+	struct env *e = env_new("", "");
+	struct lb_snap *snap = (struct lb_snap *)e->snap;
+	struct lb_dp_result r;
+	struct frame f;
+	struct pspec s = { .src_mac = CLIENT_MAC, .dst_mac = EXT_MAC, .src = ip("203.0.113.7"),
+		.dst = ip("192.0.2.1"), .proto = LB_PROTO_TCP, .sport = 1000, .dport = 22,
+		.flags = LB_TCP_SYN };
+	uint64_t to_ctl = 0;
+
+	(void)state;
+	snap->ports[0].kernel = 1;
+	snap->ports[0].kernel_rate = 20;	/* burst: 2 frames */
+	build(&f, &s);
+	assert_int_equal(run(e, &f, 0, &r, NULL), LB_DP_TO_CTL);
+	assert_int_equal(r.ctl, LB_DP_CTL_KERNEL);
+	assert_int_equal(r.port, 0);
+	assert_int_equal(r.adj, 0);
+	build(&f, &s);
+	assert_int_equal(run(e, &f, 0, &r, NULL), LB_DP_TO_CTL);
+	/* the bucket is empty (both frames went to worker 0: one client) */
+	build(&f, &s);
+	expect_drop(e, &f, 0, LB_DROP_KERNEL_RATE);
+	/* 50 ms at 20/s: one more */
+	e->now += 50;
+	build(&f, &s);
+	assert_int_equal(run(e, &f, 0, &r, NULL), LB_DP_TO_CTL);
+	build(&f, &s);
+	expect_drop(e, &f, 0, LB_DROP_KERNEL_RATE);
+	/* UDP and ICMP other than echo go too; echo is answered by lbd */
+	e->now += 1000;
+	s.proto = LB_PROTO_UDP;
+	build(&f, &s);
+	assert_int_equal(run(e, &f, 0, &r, NULL), LB_DP_TO_CTL);
+	assert_int_equal(r.ctl, LB_DP_CTL_KERNEL);
+	/* a VIP's unknown port is not the kernel's */
+	s.proto = LB_PROTO_TCP;
+	s.dst = ip("192.0.2.10");
+	s.dport = 81;
+	build(&f, &s);
+	expect_drop(e, &f, 0, LB_DROP_NO_FRONTEND);
+	/* the internal port has no kernel interface: still unsupported there */
+	s.dst = ip("198.51.100.1");
+	s.src = ip("198.51.100.11");
+	s.src_mac = target_mac(s.src);
+	s.dst_mac = INT_MAC;
+	build(&f, &s);
+	expect_drop(e, &f, 1, LB_DROP_LOCAL_UNSUPPORTED);
+	/* ... with one, a target's frames are never rate-limited */
+	snap->ports[1].kernel = 1;
+	snap->ports[1].kernel_rate = 1;
+	for (int i = 0; i < 50; i++) {
+		build(&f, &s);
+		assert_int_equal(run(e, &f, 1, &r, NULL), LB_DP_TO_CTL);
+		assert_int_equal(r.ctl, LB_DP_CTL_KERNEL);
+		to_ctl++;
+	}
+	assert_int_equal(drops(e, LB_DROP_KERNEL_RATE), 2);
+	/* SNAT addresses stay the data path's: a reply without a flow */
+	s.dst = ip("198.51.100.2");
+	s.dport = 20001;
+	build(&f, &s);
+	assert_int_equal(run(e, &f, 1, &r, NULL), LB_DP_DROP);
+	assert_int_equal(r.reason, LB_DROP_NO_FLOW);
+	(void)to_ctl;
+	env_free(e);
+}
+
 /* The external side is on VLAN 100 and the internal side untagged, then the
  * other way round: tags are popped and pushed on the way. */
 static void
@@ -1265,6 +1316,7 @@ main(void)
 		cmocka_unit_test(test_arp_and_echo),
 		cmocka_unit_test(test_icmp_errors),
 		cmocka_unit_test(test_drops),
+		cmocka_unit_test(test_kernel_path),
 		cmocka_unit_test(test_vlan),
 		cmocka_unit_test(test_affinity),
 		cmocka_unit_test(test_reload_keeps_flows),

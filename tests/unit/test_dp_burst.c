@@ -23,6 +23,7 @@
 #include "lb_neigh.h"
 #include "lb_pkt.h"
 #include "lb_snap.h"
+#include "dp_util.h"
 
 #define MAXW		4
 #define SLOT		256
@@ -88,72 +89,11 @@ ip(const char *s)
 
 /* --- frames (own checksums: a plain byte loop) --- */
 
-static uint16_t
-ref_csum(const uint8_t *p, size_t n, uint32_t acc)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < n; i += 2)
-		acc += (uint32_t)p[i] << 8 | p[i + 1];
-	if (n & 1)
-		acc += (uint32_t)p[n - 1] << 8;
-	while (acc >> 16)
-		acc = (acc & 0xffff) + (acc >> 16);
-	return (uint16_t)~acc;
-}
-
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-/* A TCP (flags != 0xff) or UDP frame src:sport -> dst:dport (ports host order);
- * returns its length. */
-static uint32_t
-l4_frame(uint8_t *f, const uint8_t *dmac, const uint8_t *smac, uint32_t src, uint16_t sport,
-	uint32_t dst, uint16_t dport, uint8_t proto, uint8_t flags, uint32_t seq)
-{
-	uint32_t l4len = proto == LB_PROTO_TCP ? 24 : 16, acc;
-	uint8_t *iph = f + 14, *l4 = iph + 20;
-
-	memset(f, 0, 14 + 20 + l4len);
-	memcpy(f, dmac, 6);
-	memcpy(f + 6, smac, 6);
-	put16(f + 12, LB_ETHER_TYPE_IPV4);
-	iph[0] = 0x45;
-	put16(iph + 2, (uint16_t)(20 + l4len));
-	put16(iph + 4, (uint16_t)seq);
-	iph[8] = 64;
-	iph[9] = proto;
-	memcpy(iph + 12, &src, 4);
-	memcpy(iph + 16, &dst, 4);
-	put16(iph + 10, ref_csum(iph, 20, 0));
-	put16(l4, sport);
-	put16(l4 + 2, dport);
-	if (proto == LB_PROTO_TCP) {
-		put16(l4 + 4, (uint16_t)(seq >> 16));
-		put16(l4 + 6, (uint16_t)seq);
-		l4[12] = 5 << 4;
-		l4[13] = flags;
-		put16(l4 + 14, 1000);
-		l4[20] = (uint8_t)seq;
-	} else {
-		put16(l4 + 4, (uint16_t)l4len);
-		l4[8] = (uint8_t)seq;
-	}
-	acc = (ntohl(src) >> 16) + (ntohl(src) & 0xffff) + (ntohl(dst) >> 16) +
-		(ntohl(dst) & 0xffff) + proto + l4len;
-	put16(l4 + (proto == LB_PROTO_TCP ? 16 : 6), ref_csum(l4, l4len, acc));
-	return 14 + 20 + l4len;
-}
-
 static uint32_t
 client_frame(uint8_t *f, uint32_t client, uint16_t cport, const char *vip, uint16_t vport,
 	uint8_t proto, uint8_t flags, uint32_t seq)
 {
-	return l4_frame(f, EXT_MAC, CLIENT_MAC, client, cport, ip(vip), vport, proto, flags, seq);
+	return dpu_l4_frame(f, EXT_MAC, CLIENT_MAC, client, cport, ip(vip), vport, proto, flags, seq);
 }
 
 static bool
@@ -163,21 +103,16 @@ csums_ok(const uint8_t *f)
 	uint32_t tot = (uint32_t)iph[2] << 8 | iph[3], l4len = tot - 20, acc;
 	uint32_t src, dst;
 
-	if (ref_csum(iph, 20, 0) != 0)
+	if (dpu_ref_csum(iph, 20, 0) != 0)
 		return false;
 	memcpy(&src, iph + 12, 4);
 	memcpy(&dst, iph + 16, 4);
 	acc = (ntohl(src) >> 16) + (ntohl(src) & 0xffff) + (ntohl(dst) >> 16) +
 		(ntohl(dst) & 0xffff) + iph[9] + l4len;
-	return ref_csum(iph + 20, l4len, acc) == 0;
+	return dpu_ref_csum(iph + 20, l4len, acc) == 0;
 }
 
 /* --- environment --- */
-
-static void noop_req(void *c, uint8_t p, uint32_t a) { (void)c; (void)p; (void)a; }
-static void noop_send(void *c, uint8_t p, void *k, const uint8_t m[6])
-{ (void)c; (void)p; (void)k; (void)m; }
-static void noop_drop(void *c, void *k) { (void)c; (void)k; }
 
 static struct lb_snap *
 compile(struct env *e, uint32_t capacity, uint32_t udp_timeout, bool rss_owner)
@@ -209,7 +144,7 @@ env_new(uint32_t nw, uint32_t capacity, uint32_t udp_timeout)
 {
 	const struct lb_neigh_params np = { .reachable_ms = 300000, .retries = 3, .retry_ms = 1000,
 		.queue_len = 3, .failed_hold_ms = 5000, .max_entries = 64 };
-	const struct lb_neigh_ops ops = { NULL, noop_req, noop_send, noop_drop };
+	const struct lb_neigh_ops ops = DPU_NOOP_NEIGH_OPS;
 	struct env *e = calloc(1, sizeof(*e));
 	const struct lb_config_port *p;
 	uint32_t ips[8], i;
@@ -312,7 +247,7 @@ random_frames(struct frames *fr, uint32_t n, uint64_t seed)
 				LB_TCP_ACK, i);
 		} else if (kind < 57) {
 			/* a DNAT reply from the pod to the client */
-			fr->len[i] = l4_frame(f, INT_MAC, (const uint8_t *)"\x02\0\0\0\x01\x21",
+			fr->len[i] = dpu_l4_frame(f, INT_MAC, (const uint8_t *)"\x02\0\0\0\x01\x21",
 				ip("198.51.100.21"), 8080, client, cport, LB_PROTO_TCP, LB_TCP_ACK, i);
 			fr->port[i] = 1;
 		} else if (kind < 59) {
@@ -330,8 +265,8 @@ random_frames(struct frames *fr, uint32_t n, uint64_t seed)
 			fr->len[i] = client_frame(f, client, cport, "192.0.2.10", 80, LB_PROTO_TCP,
 				LB_TCP_ACK, i);
 			f[14 + 8] = 1;		/* TTL 1 */
-			put16(f + 14 + 10, 0);
-			put16(f + 14 + 10, ref_csum(f + 14, 20, 0));
+			dpu_put16(f + 14 + 10, 0);
+			dpu_put16(f + 14 + 10, dpu_ref_csum(f + 14, 20, 0));
 		}
 	}
 }
@@ -423,7 +358,7 @@ test_hints(void **state)
 	assert_int_equal(p.verdict, LB_DP_DROP);
 	assert_int_equal(p.r.reason, LB_DROP_IP_CSUM);
 	/* ... and before a truncated TCP header, as the software check orders it */
-	put16(p.frame + 14 + 2, 20 + 10);
+	dpu_put16(p.frame + 14 + 2, 20 + 10);
 	p.len = 14 + 20 + 10;
 	lb_dp_process_burst(&e->w[mine], e->snap, e->nt, &p, 1, e->now);
 	assert_int_equal(p.r.reason, LB_DROP_IP_CSUM);
@@ -535,7 +470,7 @@ owner_run(uint32_t nw, bool steered, struct conn *c, uint32_t nc, bool first)
 
 			memcpy(&sa, p.frame + 14 + 12, 4);
 			sp = (uint16_t)(p.frame[14 + 20] << 8 | p.frame[14 + 21]);
-			len = l4_frame(f, INT_MAC, (const uint8_t *)"\x02\0\0\0\x01\x11", c[i].taddr,
+			len = dpu_l4_frame(f, INT_MAC, (const uint8_t *)"\x02\0\0\0\x01\x11", c[i].taddr,
 				c[i].tport, dnat ? ca : sa, dnat ? c[i].cport : sp, c[i].proto,
 				LB_TCP_SYN | LB_TCP_ACK, i);
 			rng = rng * 6364136223846793005ULL + 1;
@@ -754,7 +689,7 @@ fl_open(struct env *e, struct fl_conn *c, bool pickup)
 	c->tport = (uint16_t)(f[14 + 22] << 8 | f[14 + 23]);
 	memcpy(&c->laddr, f + 14 + 12, 4);
 	c->lport = (uint16_t)(f[14 + 20] << 8 | f[14 + 21]);
-	len = l4_frame(f, INT_MAC, NODE_MAC, c->taddr, c->tport, c->laddr, c->lport, LB_PROTO_TCP,
+	len = dpu_l4_frame(f, INT_MAC, NODE_MAC, c->taddr, c->tport, c->laddr, c->lport, LB_PROTO_TCP,
 		pickup ? LB_TCP_ACK : LB_TCP_SYN | LB_TCP_ACK, 2);
 	assert_int_equal(fl_run(e, f, len, 1, NULL, &r), LB_DP_TX);
 	assert_int_equal(r.port, 0);
@@ -780,7 +715,7 @@ fl_check(struct env *e, const struct fl_conn *c, struct tally *t)
 	assert_int_equal(a, c->laddr);
 	assert_int_equal(f[14 + 20] << 8 | f[14 + 21], c->lport);
 	assert_true(csums_ok(f));
-	len = l4_frame(f, INT_MAC, NODE_MAC, c->taddr, c->tport, c->laddr, c->lport, LB_PROTO_TCP,
+	len = dpu_l4_frame(f, INT_MAC, NODE_MAC, c->taddr, c->tport, c->laddr, c->lport, LB_PROTO_TCP,
 		LB_TCP_ACK | 0x08, 8);
 	assert_int_equal(fl_run(e, f, len, 1, t, &r), LB_DP_TX);
 	memcpy(&a, f + 14 + 12, 4);

@@ -25,6 +25,7 @@
 #include "lb_neigh.h"
 #include "lb_pkt.h"
 #include "lb_snap.h"
+#include "dp_util.h"
 
 #define MAXW		2
 #define NSLOTS		16
@@ -91,80 +92,14 @@ ip(const char *s)
 
 /* --- frames (own checksums: a plain byte loop) --- */
 
-static uint16_t
-ref_csum(const uint8_t *p, size_t n, uint32_t acc)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < n; i += 2)
-		acc += (uint32_t)p[i] << 8 | p[i + 1];
-	if (n & 1)
-		acc += (uint32_t)p[n - 1] << 8;
-	while (acc >> 16)
-		acc = (acc & 0xffff) + (acc >> 16);
-	return (uint16_t)~acc;
-}
-
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-/* A TCP (flags != 0xff) or UDP frame src:sport -> dst:dport (ports host order);
- * returns its length. */
-static uint32_t
-l4_frame(uint8_t *f, const uint8_t *dmac, const uint8_t *smac, uint32_t src, uint16_t sport,
-	uint32_t dst, uint16_t dport, uint8_t proto, uint8_t flags, uint32_t seq)
-{
-	uint32_t l4len = proto == LB_PROTO_TCP ? 24 : 16, acc;
-	uint8_t *iph = f + 14, *l4 = iph + 20;
-
-	memset(f, 0, 14 + 20 + l4len);
-	memcpy(f, dmac, 6);
-	memcpy(f + 6, smac, 6);
-	put16(f + 12, LB_ETHER_TYPE_IPV4);
-	iph[0] = 0x45;
-	put16(iph + 2, (uint16_t)(20 + l4len));
-	put16(iph + 4, (uint16_t)seq);
-	iph[8] = 64;
-	iph[9] = proto;
-	memcpy(iph + 12, &src, 4);
-	memcpy(iph + 16, &dst, 4);
-	put16(iph + 10, ref_csum(iph, 20, 0));
-	put16(l4, sport);
-	put16(l4 + 2, dport);
-	if (proto == LB_PROTO_TCP) {
-		put16(l4 + 4, (uint16_t)(seq >> 16));
-		put16(l4 + 6, (uint16_t)seq);
-		l4[12] = 5 << 4;
-		l4[13] = flags;
-		put16(l4 + 14, 1000);
-		l4[20] = (uint8_t)seq;
-	} else {
-		put16(l4 + 4, (uint16_t)l4len);
-		l4[8] = (uint8_t)seq;
-	}
-	acc = (ntohl(src) >> 16) + (ntohl(src) & 0xffff) + (ntohl(dst) >> 16) +
-		(ntohl(dst) & 0xffff) + proto + l4len;
-	put16(l4 + (proto == LB_PROTO_TCP ? 16 : 6), ref_csum(l4, l4len, acc));
-	return 14 + 20 + l4len;
-}
-
 static uint32_t
 client_frame(uint8_t *f, uint32_t client, uint16_t cport, const char *vip, uint16_t vport,
 	uint8_t proto, uint8_t flags, uint32_t seq)
 {
-	return l4_frame(f, EXT_MAC, CLIENT_MAC, client, cport, ip(vip), vport, proto, flags, seq);
+	return dpu_l4_frame(f, EXT_MAC, CLIENT_MAC, client, cport, ip(vip), vport, proto, flags, seq);
 }
 
 /* --- environment --- */
-
-static void noop_req(void *c, uint8_t p, uint32_t a) { (void)c; (void)p; (void)a; }
-static void noop_send(void *c, uint8_t p, void *k, const uint8_t m[6])
-{ (void)c; (void)p; (void)k; (void)m; }
-static void noop_drop(void *c, void *k) { (void)c; (void)k; }
 
 static uint32_t
 slot_of(uint64_t *keys, uint32_t *n, uint64_t key)
@@ -227,7 +162,7 @@ env_new(uint32_t nw, uint32_t capacity, uint32_t udp_timeout, const char *extra)
 {
 	const struct lb_neigh_params np = { .reachable_ms = 300000, .retries = 3, .retry_ms = 1000,
 		.queue_len = 3, .failed_hold_ms = 5000, .max_entries = 64 };
-	const struct lb_neigh_ops ops = { NULL, noop_req, noop_send, noop_drop };
+	const struct lb_neigh_ops ops = DPU_NOOP_NEIGH_OPS;
 	struct env *e = aligned_alloc(64, (sizeof(*e) + 63) & ~(size_t)63);
 	const struct lb_config_port *p;
 	uint32_t ips[8], i;
@@ -404,7 +339,7 @@ test_both_directions(void **state)
 		uint16_t tport = get16(f + 34 + 2), sport = get16(f + 34);
 		struct lb_dp_result r;
 
-		len = l4_frame(rep, INT_MAC, (const uint8_t *)"\x02\x00\x00\x00\x01\x11", tgt,
+		len = dpu_l4_frame(rep, INT_MAC, (const uint8_t *)"\x02\x00\x00\x00\x01\x11", tgt,
 			tport, snat, sport, LB_PROTO_TCP, LB_TCP_SYN | LB_TCP_ACK, i);
 		assert_int_equal(run(e, rep, len, 1, &r), LB_DP_TX);
 		bytes_out += len;
@@ -447,7 +382,7 @@ test_both_directions(void **state)
 
 		len = client_frame(f, client, 5555, "192.0.2.20", 8080, LB_PROTO_TCP, LB_TCP_SYN, 1);
 		assert_int_equal(run(e, f, len, 0, &r), LB_DP_TX);
-		len = l4_frame(f, INT_MAC, (const uint8_t *)"\x02\x00\x00\x00\x01\x21",
+		len = dpu_l4_frame(f, INT_MAC, (const uint8_t *)"\x02\x00\x00\x00\x01\x21",
 			ip("198.51.100.21"), 8080, client, 5555, LB_PROTO_TCP, LB_TCP_SYN | LB_TCP_ACK, 2);
 		assert_int_equal(run(e, f, len, 1, &r), LB_DP_TX);
 		assert_int_equal(fe_sum(e, "pods", LB_STATS_FE_PKTS_IN), 1);
@@ -500,8 +435,8 @@ test_frontend_drops(void **state)
 	/* TTL 1 */
 	len = client_frame(f, ip("203.0.113.1"), 4002, "192.0.2.10", 80, LB_PROTO_TCP, LB_TCP_SYN, 1);
 	f[14 + 8] = 1;
-	put16(f + 14 + 10, 0);
-	put16(f + 14 + 10, ref_csum(f + 14, 20, 0));
+	dpu_put16(f + 14 + 10, 0);
+	dpu_put16(f + 14 + 10, dpu_ref_csum(f + 14, 20, 0));
 	assert_int_equal(run(e, f, len, 0, &r), LB_DP_DROP);
 	assert_int_equal(r.reason, LB_DROP_TTL);
 	assert_int_equal(fe_sum(e, "web", LB_STATS_FE_DROP_TTL), 1);
@@ -613,7 +548,7 @@ test_rebuild_keeps_slots(void **state)
 	/* the old flow, both directions, and a new one */
 	len = client_frame(f, ip("203.0.113.1"), 4000, "192.0.2.10", 80, LB_PROTO_TCP, LB_TCP_ACK, 2);
 	assert_int_equal(run(e, f, len, 0, &r), LB_DP_TX);
-	len = l4_frame(rep, INT_MAC, (const uint8_t *)"\x02\x00\x00\x00\x01\x11", tgt, tport, snat,
+	len = dpu_l4_frame(rep, INT_MAC, (const uint8_t *)"\x02\x00\x00\x00\x01\x11", tgt, tport, snat,
 		sport, LB_PROTO_TCP, LB_TCP_ACK, 3);
 	assert_int_equal(run(e, rep, len, 1, &r), LB_DP_TX);
 	len = client_frame(f, ip("203.0.113.2"), 4000, "192.0.2.10", 80, LB_PROTO_TCP, LB_TCP_SYN, 4);

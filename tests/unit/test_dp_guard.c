@@ -22,6 +22,7 @@
 #include "lb_neigh.h"
 #include "lb_pkt.h"
 #include "lb_snap.h"
+#include "dp_util.h"
 
 #define HEADROOM	128
 
@@ -155,36 +156,12 @@ compile_two_arm(struct env *e, const char *ranges, const char *more)
 	compile(e, text);
 }
 
-static void
-noop_req(void *ctx, uint8_t port, uint32_t a)
-{
-	(void)ctx;
-	(void)port;
-	(void)a;
-}
-
-static void
-noop_send(void *ctx, uint8_t port, void *pkt, const uint8_t mac[6])
-{
-	(void)ctx;
-	(void)port;
-	(void)pkt;
-	(void)mac;
-}
-
-static void
-noop_drop(void *ctx, void *pkt)
-{
-	(void)ctx;
-	(void)pkt;
-}
-
 static struct env *
 env_with(const char *text, uint16_t ext_mtu, uint16_t int_mtu)
 {
 	const struct lb_neigh_params np = { .reachable_ms = 300000, .retries = 3, .retry_ms = 1000,
 		.queue_len = 3, .failed_hold_ms = 5000, .max_entries = 64 };
-	const struct lb_neigh_ops ops = { NULL, noop_req, noop_send, noop_drop };
+	const struct lb_neigh_ops ops = DPU_NOOP_NEIGH_OPS;
 	struct env *e = calloc(1, sizeof(*e));
 	uint32_t ips[16], i, n = 0, p;
 	uint8_t macs[16][6], ports[16];
