@@ -568,8 +568,11 @@ control_frame(struct rte_mbuf *m, uint64_t now)
 	rte_pktmbuf_free(m);
 }
 
-/* Every CTL_TICK_MS: the workers' frames, neighbour timers, frees. With a
- * backlog left in the ring, again on the next pass without sleeping. */
+/* Every CTL_TICK_MS: the workers' frames, neighbour timers, frees. ARP
+ * first and all of it (its ring is small, and a reply is what releases the
+ * frames in the other ring), then frames waiting for a next hop within a
+ * budget. With a backlog left in either ring, again on the next pass without
+ * sleeping. */
 static void
 on_tick(void *ctx)
 {
@@ -578,6 +581,13 @@ on_tick(void *ctx)
 	uint64_t now = lbd_now_ms();
 
 	(void)ctx;
+	do {
+		n = rte_ring_dequeue_burst(g_lbd.to_ctl_arp, (void **)pkts, RTE_DIM(pkts), NULL);
+		for (i = 0; i < n; i++)
+			control_frame(pkts[i], now);
+		total += n;
+	} while (n > 0 && total < LBD_ARP_RING_SIZE);
+	total = 0;
 	do {
 		n = rte_ring_dequeue_burst(g_lbd.to_ctl, (void **)pkts, RTE_DIM(pkts), NULL);
 		for (i = 0; i < n; i++)
@@ -591,7 +601,8 @@ on_tick(void *ctx)
 		publish_neigh();
 	reclaim(false);
 	lbd_counters_reclaim(now);
-	lb_ev_timer_arm(tick, rte_ring_count(g_lbd.to_ctl) > 0 ? 0 : CTL_TICK_MS);
+	lb_ev_timer_arm(tick, rte_ring_count(g_lbd.to_ctl) > 0 ||
+		rte_ring_count(g_lbd.to_ctl_arp) > 0 ? 0 : CTL_TICK_MS);
 }
 
 void
@@ -627,6 +638,8 @@ lbd_control_term(void)
 	tick = NULL;
 	/* workers have stopped (or never started): everything can go now */
 	while (g_lbd.to_ctl != NULL && rte_ring_dequeue(g_lbd.to_ctl, (void **)&m) == 0)
+		rte_pktmbuf_free(m);
+	while (g_lbd.to_ctl_arp != NULL && rte_ring_dequeue(g_lbd.to_ctl_arp, (void **)&m) == 0)
 		rte_pktmbuf_free(m);
 	if (g_lbd.neigh != NULL)
 		lb_neigh_destroy(g_lbd.neigh);

@@ -33,6 +33,11 @@
 #define LBD_VERSION	"0.1.0"
 #define LBD_BURST	32
 #define LBD_RING_SIZE	4096
+/* Workers -> control, ARP only (learning, conflicts): a ring of its own, so
+ * that frames waiting for a next hop never crowd out the reply that
+ * resolves it. Workers pass on only ARP for lbd (requests and replies), so
+ * this is small. */
+#define LBD_ARP_RING_SIZE	1024
 #define LBD_MAX_RXQ	(LB_MAX_PORTS * 4)
 
 /* Per-mbuf metadata for frames handed to or from the control thread. */
@@ -85,6 +90,7 @@ struct lbd_worker {
 	volatile uint32_t affinity_live;
 	void *flow_mem;
 	void *aff_mem;
+	void *tw_mem;		/* the SNAT TIME_WAIT table's */
 } __rte_cache_aligned;
 
 struct lbd_port {
@@ -143,7 +149,8 @@ struct lbd {
 	struct lbd_port ports[LB_MAX_PORTS];
 	struct rte_mempool *mp;
 	struct lb_owner owner;		/* the owner rule the ports were programmed with */
-	struct rte_ring *to_ctl;	/* workers -> control (MP/SC) */
+	struct rte_ring *to_ctl;	/* workers -> control (MP/SC): frames waiting for a next hop */
+	struct rte_ring *to_ctl_arp;	/* workers -> control (MP/SC): ARP, drained first */
 	struct rte_ring *to_kni;	/* workers -> control: frames for the kernel interfaces
 					 * (MP/SC; NULL when no port has one) */
 	struct rte_rcu_qsbr *qsv;

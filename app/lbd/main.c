@@ -200,6 +200,7 @@ mbufs_needed(void)
 		if (lb_port_find(g_lbd.ports[i].devargs, &dev) == 0)
 			n += lb_port_mbufs(dev, g_lbd.ports[i].devargs, (uint16_t)w, (uint16_t)w);
 	n += (uint64_t)(w + 1) * LBD_RING_SIZE + (uint64_t)w * 1024;	/* hand-off, control */
+	n += LBD_ARP_RING_SIZE;						/* ARP to control */
 	n += (uint64_t)w * LBD_BURST * 2 * (g_lbd.n_ports + w + 2);	/* tx/hand-off buffers */
 	n += (uint64_t)(w + 1) * cache * 3 / 2;
 	n += 4096;	/* ARP queues, control-originated frames */
@@ -352,7 +353,9 @@ init_workers(char *err, size_t errlen)
 	}
 	g_lbd.to_ctl = rte_ring_create("lbd_to_ctl", LBD_RING_SIZE, (int)rte_socket_id(),
 		RING_F_SC_DEQ);
-	if (g_lbd.to_ctl == NULL)
+	g_lbd.to_ctl_arp = rte_ring_create("lbd_to_ctl_arp", LBD_ARP_RING_SIZE,
+		(int)rte_socket_id(), RING_F_SC_DEQ);
+	if (g_lbd.to_ctl == NULL || g_lbd.to_ctl_arp == NULL)
 		goto nomem;
 	for (i = 0; i < g_lbd.n_workers; i++) {
 		struct lbd_worker *w = &g_lbd.workers[i];
@@ -365,7 +368,9 @@ init_workers(char *err, size_t errlen)
 			RTE_CACHE_LINE_SIZE, socket);
 		w->aff_mem = rte_zmalloc_socket("lbd_affinity", lb_flow_table_memsize(aff_cap),
 			RTE_CACHE_LINE_SIZE, socket);
-		if (w->flow_mem == NULL || w->aff_mem == NULL) {
+		w->tw_mem = rte_zmalloc_socket("lbd_snat_tw", lb_flow_table_memsize(cfg->flow_capacity),
+			RTE_CACHE_LINE_SIZE, socket);
+		if (w->flow_mem == NULL || w->aff_mem == NULL || w->tw_mem == NULL) {
 			snprintf(err, errlen, "worker %u: cannot allocate a flow table of %u flows "
 				"(%zu bytes); lower workers.flow_capacity or raise eal.memory_mb", i,
 				cfg->flow_capacity, lb_flow_table_memsize(cfg->flow_capacity));
@@ -373,7 +378,8 @@ init_workers(char *err, size_t errlen)
 		}
 		w->dp.flows = lb_flow_table_init(w->flow_mem, cfg->flow_capacity, rte_rand());
 		w->dp.affinity = lb_flow_table_init(w->aff_mem, aff_cap, rte_rand());
-		if (w->dp.flows == NULL || w->dp.affinity == NULL) {
+		w->dp.snat_tw = lb_flow_table_init(w->tw_mem, cfg->flow_capacity, rte_rand());
+		if (w->dp.flows == NULL || w->dp.affinity == NULL || w->dp.snat_tw == NULL) {
 			snprintf(err, errlen, "worker %u: flow table init failed", i);
 			return -EINVAL;
 		}
@@ -413,6 +419,8 @@ term_workers(void)
 
 	rte_ring_free(g_lbd.to_ctl);
 	g_lbd.to_ctl = NULL;
+	rte_ring_free(g_lbd.to_ctl_arp);
+	g_lbd.to_ctl_arp = NULL;
 	lbd_counters_term();
 	if (g_lbd.workers == NULL)
 		return;
@@ -421,6 +429,7 @@ term_workers(void)
 		rte_ring_free(g_lbd.workers[i].ctl_tx);
 		rte_free(g_lbd.workers[i].flow_mem);
 		rte_free(g_lbd.workers[i].aff_mem);
+		rte_free(g_lbd.workers[i].tw_mem);
 	}
 	rte_free(g_lbd.workers);
 	g_lbd.workers = NULL;

@@ -26,7 +26,8 @@ struct wstate {
 	struct lbd_worker *w;
 	struct txbuf tx[LB_MAX_PORTS];
 	struct txbuf handoff[LB_MAX_WORKERS];
-	struct txbuf ctl;
+	struct txbuf ctl;	/* frames waiting for a next hop */
+	struct txbuf ctl_arp;	/* ARP for control: a ring of its own */
 	struct txbuf kni;
 	struct txbuf drop;
 };
@@ -66,14 +67,13 @@ flush_handoff(struct wstate *ws, uint32_t to)
 }
 
 static void
-flush_ctl(struct wstate *ws)
+flush_ctl(struct wstate *ws, struct txbuf *b, struct rte_ring *r)
 {
-	struct txbuf *b = &ws->ctl;
 	unsigned sent;
 
 	if (b->n == 0)
 		return;
-	sent = rte_ring_enqueue_burst(g_lbd.to_ctl, (void **)b->m, b->n, NULL);
+	sent = rte_ring_enqueue_burst(r, (void **)b->m, b->n, NULL);
 	ws->w->dp.ctr.to_ctl += sent;
 	if (sent < b->n) {
 		ws->w->dp.ctr.drops[LB_DROP_CTL_FULL] += b->n - sent;
@@ -217,10 +217,17 @@ process_burst(struct wstate *ws, const struct lb_snap *s, const struct lb_neigh_
 					flush_kni(ws);
 				break;
 			}
-			b = &ws->ctl;
-			b->m[b->n++] = m;
-			if (b->n == RTE_DIM(b->m))
-				flush_ctl(ws);
+			if (r->ctl == LB_DP_CTL_RESOLVE) {
+				b = &ws->ctl;
+				b->m[b->n++] = m;
+				if (b->n == RTE_DIM(b->m))
+					flush_ctl(ws, b, g_lbd.to_ctl);
+			} else {
+				b = &ws->ctl_arp;
+				b->m[b->n++] = m;
+				if (b->n == RTE_DIM(b->m))
+					flush_ctl(ws, b, g_lbd.to_ctl_arp);
+			}
 			break;
 		}
 		default:
@@ -310,7 +317,8 @@ lbd_worker_main(void *arg)
 			flush_tx(&ws, (uint8_t)p);
 		for (p = 0; p < g_lbd.n_workers; p++)
 			flush_handoff(&ws, p);
-		flush_ctl(&ws);
+		flush_ctl(&ws, &ws.ctl_arp, g_lbd.to_ctl_arp);
+		flush_ctl(&ws, &ws.ctl, g_lbd.to_ctl);
 		flush_kni(&ws);
 		if (ws.drop.n > 0) {
 			rte_pktmbuf_free_bulk(ws.drop.m, ws.drop.n);

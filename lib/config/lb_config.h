@@ -55,6 +55,12 @@
 #define LB_CONFIG_DEF_TCP_ESTABLISHED	3600
 #define LB_CONFIG_DEF_TCP_FIN		30
 #define LB_CONFIG_DEF_UDP		30
+/* New flows per second per worker above which the worker is under flood. */
+#define LB_CONFIG_DEF_NEW_FLOW_RATE	100000
+#define LB_CONFIG_MAX_NEW_FLOW_RATE	100000000
+/* Seconds a FullNAT source address:port stays away from a target after its
+ * connection there closed (the target's TIME_WAIT; Linux: 60 s). */
+#define LB_CONFIG_DEF_SNAT_TIME_WAIT	60
 #define LB_CONFIG_DEF_ARP_REACHABLE	300
 #define LB_CONFIG_DEF_ARP_RETRIES	3
 #define LB_CONFIG_DEF_ARP_RETRY_MS	1000
@@ -212,6 +218,8 @@ struct lb_config {
 	uint16_t snat_port_lo;		/* host order */
 	uint16_t snat_port_hi;
 	struct lb_config_timeouts timeouts;
+	uint32_t new_flow_rate;		/* flood governor: new flows/s per worker; 0 = off */
+	uint32_t snat_time_wait;	/* seconds; 0 = off */
 
 	/* arp = { ... } */
 	uint32_t arp_reachable;		/* seconds an entry stays valid */

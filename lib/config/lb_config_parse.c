@@ -364,7 +364,8 @@ parse_ports(struct lb_config_ctx *x, const config_setting_t *root)
 /* ---- workers = { ... } ---- */
 
 static const char *const workers_keys[] = {
-	"lcores", "flow_capacity", "mbufs", "snat_addresses", "snat_ports", "timeouts", NULL
+	"lcores", "flow_capacity", "mbufs", "snat_addresses", "snat_ports", "timeouts",
+	"new_flow_rate", "snat_time_wait", NULL
 };
 static const char *const timeout_keys[] = {
 	"tcp_syn", "tcp_established", "tcp_fin", "udp", NULL
@@ -527,6 +528,12 @@ parse_workers(struct lb_config_ctx *x, const config_setting_t *root)
 		return fail(x, c->line_mbufs, "workers.mbufs = %u is too small: 0 (lbd sizes the "
 			"pool) or at least %u", c->mbufs, LB_CONFIG_MIN_MBUFS);
 	if (rc == 0)
+		rc = lb_config_get_uint(x, w, "workers", "new_flow_rate", 0,
+			LB_CONFIG_MAX_NEW_FLOW_RATE, false, &c->new_flow_rate, NULL);
+	if (rc == 0)
+		rc = lb_config_get_uint(x, w, "workers", "snat_time_wait", 0, 3600, false,
+			&c->snat_time_wait, NULL);
+	if (rc == 0)
 		rc = parse_snat(x, w);
 	if (rc == 0)
 		rc = parse_timeouts(x, w);
@@ -595,6 +602,8 @@ set_defaults(struct lb_config *c)
 	c->timeouts.tcp_established = LB_CONFIG_DEF_TCP_ESTABLISHED;
 	c->timeouts.tcp_fin = LB_CONFIG_DEF_TCP_FIN;
 	c->timeouts.udp = LB_CONFIG_DEF_UDP;
+	c->new_flow_rate = LB_CONFIG_DEF_NEW_FLOW_RATE;
+	c->snat_time_wait = LB_CONFIG_DEF_SNAT_TIME_WAIT;
 	c->arp_reachable = LB_CONFIG_DEF_ARP_REACHABLE;
 	c->arp_retries = LB_CONFIG_DEF_ARP_RETRIES;
 	c->arp_retry_ms = LB_CONFIG_DEF_ARP_RETRY_MS;

@@ -128,20 +128,58 @@ frame_flow(struct lb_dp_worker *w, const struct lb_dp_ctx *c, const struct lb_fl
 /* --- flows --- */
 
 struct snat_probe {
-	struct lb_flow_table *flows;
+	struct lb_dp_worker *w;
 	uint32_t taddr;
 	uint16_t tport;
 	uint8_t proto;
 	uint64_t now;
 };
 
+/* A SNAT endpoint is taken towards a target while a flow uses it, and for
+ * snat_time_wait after a connection through it closed (the target may hold
+ * that connection in TIME_WAIT: a new SYN from the same address:port would be
+ * answered with the old connection's ACK). */
 static bool
 snat_in_use(void *ctx, uint32_t addr, uint16_t port)
 {
 	const struct snat_probe *sp = ctx;
 	struct lb_flow_key k = lb_flow_key_make(sp->taddr, addr, sp->tport, port, sp->proto);
 
-	return lb_flow_lookup(sp->flows, &k, sp->now, NULL) != NULL;
+	if (lb_flow_lookup(sp->w->flows, &k, sp->now, NULL) != NULL)
+		return true;
+	if (sp->w->snat_tw != NULL && lb_flow_lookup(sp->w->snat_tw, &k, sp->now, NULL) != NULL) {
+		sp->w->ctr.snat_tw_skips++;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * f (FullNAT or DNAT, TCP) is closing: its first FIN or RST. For FullNAT the
+ * SNAT endpoint is kept from the target for snat_time_wait from now,
+ * whatever becomes of the flow (expired, evicted, replaced by a new
+ * connection on the client's tuple).
+ */
+static void
+snat_tw_note(struct lb_dp_worker *w, const struct lb_snap *s, const struct lb_flow *f,
+	uint64_t now)
+{
+	const struct lb_flow_key *k = &f->key[LB_FLOW_REV];
+	struct lb_flow *t;
+	int ev = -1;
+
+	/* DNAT: the client's own address:port, its own business */
+	if (w->snat_tw == NULL || s->snat_time_wait_ms == 0 || k->dst == f->key[LB_FLOW_FWD].src)
+		return;
+	t = lb_flow_lookup(w->snat_tw, k, now, NULL);
+	if (t != NULL) {
+		lb_flow_touch(w->snat_tw, t, LB_FLOW_OTHER, now + s->snat_time_wait_ms);
+		return;
+	}
+	lb_flow_insert(w->snat_tw, k, NULL, LB_FLOW_OTHER, LB_FLOW_F_FWD_ONLY, now,
+		now + s->snat_time_wait_ms, LB_FLOW_EVICT_ANY, &ev);
+	if (ev >= 0)
+		w->ctr.snat_tw_forgotten++;
 }
 
 static inline uint64_t
@@ -203,17 +241,65 @@ tcp_class_after(enum lb_flow_class cur, uint8_t flags)
 	return cur;
 }
 
-/* Creates the flow for a first packet to fe; NULL with the drop reason set. */
-static struct lb_flow *
+/* What a new flow may displace outside a flood: anything but an established
+ * TCP connection (lb_dp.h). */
+#define NEW_FLOW_EVICT	(LB_FLOW_EVICT_ANY & ~LB_FLOW_EVICT(LB_FLOW_EST))
+
+/* f->state bits (the table leaves the field to lib/dp). */
+#define FS_PICKUP	0x01	/* picked up mid-stream: unconfirmed until the target answers */
+
+/*
+ * The new-flow governor (lb_dp.h): counts one more new flow at now and says
+ * whether the worker is under flood.
+ */
+static bool
+gov_new_flow(struct lb_dp_worker *w, const struct lb_snap *s, uint64_t now)
+{
+	struct lb_dp_gov *g = &w->gov;
+	uint32_t limit;
+	bool flood;
+
+	if (s->new_flow_rate == 0)
+		return false;
+	if (now - g->start >= LB_DP_GOV_WINDOW_MS || now < g->start) {
+		g->prev = now - g->start < 2 * LB_DP_GOV_WINDOW_MS ? g->cur : 0;
+		g->cur = 0;
+		g->start = now;
+	}
+	g->cur++;
+	limit = s->new_flow_rate / (1000 / LB_DP_GOV_WINDOW_MS);
+	if (limit == 0)
+		limit = 1;
+	flood = g->cur > limit || g->prev > limit;
+	if (flood && !g->flood)
+		w->ctr.flood_episodes++;
+	g->flood = flood;
+	return flood;
+}
+
+/* What a new flow's first frame leads to: a flow, or (DNAT under flood) a
+ * target to forward to without one. */
+struct flow_new {
+	struct lb_flow *f;		/* NULL: stateless (tkey) or dropped */
+	struct lb_flow_key tkey;	/* stateless: the REV key the flow would have had */
+	uint32_t tslot;			/* stateless: the target's counter slot */
+};
+
+/*
+ * Creates the flow for a first packet to fe. Returns 0 with nf->f set, 1 for
+ * a DNAT frame to forward statelessly (nf->tkey set), or -1 with the drop
+ * reason set.
+ */
+static int
 flow_create(struct lb_dp_worker *w, const struct lb_snap *s, const struct lb_snap_fe *fe,
 	const uint8_t *frame, const struct lb_pkt *p, uint8_t in_port, uint64_t now,
-	enum lb_drop *why)
+	struct flow_new *nf, enum lb_drop *why)
 {
 	const struct lb_snap_target *t;
 	struct lb_flow_key fwd, rev;
 	enum lb_flow_class cls;
 	struct lb_flow *f;
-	bool pickup = false;
+	bool pickup = false, flood;
 
 	if (p->proto == LB_PROTO_TCP) {
 		uint8_t fl = p->tcp_flags;
@@ -224,51 +310,66 @@ flow_create(struct lb_dp_worker *w, const struct lb_snap *s, const struct lb_sna
 			/* DNAT keeps the client's tuple, so a connection whose
 			 * flow state is gone (expiry, another appliance behind
 			 * ECMP) can be picked up mid-stream: the Maglev pick is
-			 * the same as when it started. */
-			cls = tcp_class_after(LB_FLOW_EST, fl);
+			 * the same as when it started. Anyone can send such a
+			 * segment, so the flow is unconfirmed (SYN class and
+			 * timeout) until the target answers it. */
+			cls = tcp_class_after(LB_FLOW_SYN, fl);
 			pickup = true;
 		} else {
 			*why = LB_DROP_NO_FLOW;
-			return NULL;
+			return -1;
 		}
 	} else {
 		cls = LB_FLOW_UDP;
 	}
 	if (fe->n_active == 0) {
 		*why = LB_DROP_NO_TARGET;
-		return NULL;
+		return -1;
 	}
+	flood = gov_new_flow(w, s, now);
 	t = pick_target(w, fe, p, now);
 	fwd = lb_flow_key_make(p->src, p->dst, p->sport, p->dport, p->proto);
 	if (fe->method == LB_METHOD_DNAT) {
 		rev = lb_flow_key_make(t->addr, p->src, t->port, p->sport, p->proto);
 		if (lb_flow_lookup(w->flows, &rev, now, NULL) != NULL) {
 			*why = LB_DROP_FLOW_CONFLICT;
-			return NULL;
+			return -1;
+		}
+		if (flood && pickup) {
+			nf->tkey = rev;
+			nf->tslot = t->ctr;
+			w->ctr.stateless++;
+			return 1;
 		}
 	} else {
-		struct snat_probe sp = { w->flows, t->addr, t->port, p->proto, now };
+		struct snat_probe sp = { w, t->addr, t->port, p->proto, now };
 		uint32_t saddr;
 		uint16_t sport;
 
 		if (lb_snat_pick(&w->snat, snat_in_use, &sp, SNAT_PROBES, &saddr, &sport) != 0) {
 			*why = LB_DROP_SNAT_EXHAUSTED;
-			return NULL;
+			return -1;
 		}
 		rev = lb_flow_key_make(t->addr, saddr, t->port, sport, p->proto);
 	}
 	f = lb_flow_insert(w->flows, &fwd, &rev, cls, 0, now, expiry(s, cls, now),
-		LB_FLOW_EVICT_ANY, NULL);
+		flood ? LB_FLOW_EVICT_UNCONFIRMED : NEW_FLOW_EVICT, NULL);
 	if (f == NULL) {
-		*why = LB_DROP_NO_FLOW;
-		return NULL;
+		if (fe->method == LB_METHOD_DNAT) {
+			nf->tkey = rev;
+			nf->tslot = t->ctr;
+			w->ctr.stateless++;
+			return 1;
+		}
+		*why = LB_DROP_TABLE_FULL;
+		return -1;
 	}
 	f->port = in_port;
 	/* the counter slots travel with the flow: its replies find them there,
 	 * and its end is counted against them (flow_ended) */
 	f->fe = (uint16_t)LB_MIN(fe->ctr, LB_DP_FE_CTR_MAX);
 	f->user = t->ctr;
-	f->state = 0;
+	f->state = pickup ? FS_PICKUP : 0;
 	memcpy(f->peer_mac, ((const struct lb_ether_hdr *)frame)->src, LB_ETHER_ADDR_LEN);
 	w->ctr.flows_created++;
 	if (f->fe < w->n_fe_ctr)
@@ -277,7 +378,8 @@ flow_create(struct lb_dp_worker *w, const struct lb_snap *s, const struct lb_sna
 		w->t_ctr[f->user].v[LB_STATS_T_FLOWS_CREATED]++;
 	if (pickup)
 		w->ctr.flows_picked_up++;
-	return f;
+	nf->f = f;
+	return 0;
 }
 
 /* Client -> VIP:port (TCP/UDP). */
@@ -287,11 +389,13 @@ forward(struct lb_dp_worker *w, const struct lb_snap *s, const struct lb_neigh_t
 	uint8_t in_port, uint64_t now, struct lb_dp_result *r)
 {
 	const struct lb_pkt *p = &c->p;
+	const struct lb_flow_key *rk;
+	struct flow_new nf;
 	struct lb_flow_key k;
 	struct lb_flow *f;
 	enum lb_drop why;
 	uint32_t owner;
-	int dir;
+	int dir, rc;
 
 	if (fe == NULL)
 		return lb_dp_drop(w, r, LB_DROP_NO_FRONTEND);
@@ -317,24 +421,33 @@ forward(struct lb_dp_worker *w, const struct lb_snap *s, const struct lb_neigh_t
 		f = NULL;
 	}
 	if (f == NULL) {
-		f = flow_create(w, s, fe, frame, p, in_port, now, &why);
-		if (f == NULL)
+		nf.f = NULL;
+		rc = flow_create(w, s, fe, frame, p, in_port, now, &nf, &why);
+		if (rc < 0)
 			return fe_drop(w, fe->ctr, r, why);
+		f = nf.f;
+		rk = f != NULL ? &f->key[LB_FLOW_REV] : &nf.tkey;
 	} else {
 		enum lb_flow_class cls = (enum lb_flow_class)f->cls;
 
-		if (p->proto == LB_PROTO_TCP)
+		if (p->proto == LB_PROTO_TCP) {
 			cls = tcp_class_after(cls, p->tcp_flags);
+			if (LB_UNLIKELY(cls == LB_FLOW_FIN && f->cls != LB_FLOW_FIN))
+				snat_tw_note(w, s, f, now);
+		}
 		lb_flow_touch(w->flows, f, cls, expiry(s, cls, now));
 		/* follow the client side's router if it changes (VRRP etc.) */
 		if (LB_UNLIKELY(memcmp(f->peer_mac, frame + LB_ETHER_ADDR_LEN, LB_ETHER_ADDR_LEN)))
 			memcpy(f->peer_mac, frame + LB_ETHER_ADDR_LEN, LB_ETHER_ADDR_LEN);
+		rk = &f->key[LB_FLOW_REV];
 	}
-	lb_dp_nat_rewrite(frame, p, f->key[LB_FLOW_REV].dst, f->key[LB_FLOW_REV].dport,
-		f->key[LB_FLOW_REV].src, f->key[LB_FLOW_REV].sport);
+	lb_dp_nat_rewrite(frame, p, rk->dst, rk->dport, rk->src, rk->sport);
 	w->ctr.fwd++;
-	count_frame(w, f->fe, f->user, true, r->len);
-	return lb_dp_out_internal(w, s, nt, frame, p, headroom, f->key[LB_FLOW_REV].src, r);
+	if (LB_LIKELY(f != NULL))
+		count_frame(w, f->fe, f->user, true, r->len);
+	else
+		count_frame(w, LB_MIN(fe->ctr, LB_DP_FE_CTR_MAX), nf.tslot, true, r->len);
+	return lb_dp_out_internal(w, s, nt, frame, p, headroom, rk->src, r);
 }
 
 /* Target -> SNAT address (FullNAT) or target -> client (DNAT), TCP/UDP. */
@@ -364,11 +477,22 @@ reverse(struct lb_dp_worker *w, const struct lb_snap *s, uint8_t *frame,
 		return fe_drop(w, f->fe, r, LB_DROP_TTL);
 	cls = (enum lb_flow_class)f->cls;
 	if (p->proto == LB_PROTO_TCP) {
-		/* the target answered the handshake: the connection is real */
+		/* The target answered the handshake, or (a picked-up flow)
+		 * acknowledged the client's segment without resetting it: the
+		 * connection is real. */
 		if (cls == LB_FLOW_SYN && (p->tcp_flags & (LB_TCP_SYN | LB_TCP_ACK)) ==
-		    (LB_TCP_SYN | LB_TCP_ACK))
+		    (LB_TCP_SYN | LB_TCP_ACK)) {
 			cls = LB_FLOW_EST;
+		} else if (LB_UNLIKELY(f->state & FS_PICKUP) &&
+			   (p->tcp_flags & (LB_TCP_SYN | LB_TCP_ACK | LB_TCP_RST)) == LB_TCP_ACK) {
+			if (cls == LB_FLOW_SYN)
+				cls = LB_FLOW_EST;
+			f->state &= (uint8_t)~FS_PICKUP;
+			w->ctr.flows_promoted++;
+		}
 		cls = tcp_class_after(cls, p->tcp_flags);
+		if (LB_UNLIKELY(cls == LB_FLOW_FIN && f->cls != LB_FLOW_FIN))
+			snat_tw_note(w, s, f, now);
 	}
 	lb_flow_touch(w->flows, f, cls, expiry(s, cls, now));
 	lb_dp_nat_rewrite(frame, p, f->key[LB_FLOW_FWD].dst, f->key[LB_FLOW_FWD].dport,
@@ -626,6 +750,8 @@ lb_dp_housekeep(struct lb_dp_worker *w, uint64_t now, uint32_t budget)
 	lb_flow_expire(w->flows, now, budget);
 	if (w->affinity != NULL)
 		lb_flow_expire(w->affinity, now, budget);
+	if (w->snat_tw != NULL)
+		lb_flow_expire(w->snat_tw, now, budget);
 }
 
 int

@@ -56,7 +56,11 @@
 	X(NO_FLOW,		"no_flow")		/* mid-flow packet with no flow where one is needed */ \
 	X(SNAT_EXHAUSTED,	"snat_exhausted") \
 	X(FLOW_CONFLICT,	"flow_conflict")	/* DNAT: the reply tuple is already used by another flow */ \
+	X(TABLE_FULL,		"flow_table_full")	/* FullNAT: the full table holds no flow a new \
+							 * one may displace */ \
 	X(NEIGH_DOWN,		"neighbour_unreachable")	/* next hop failed ARP resolution */ \
+	X(NEIGH_PENDING,	"neighbour_pending")	/* next hop being resolved; control holds \
+							 * as many of its frames as it queues */ \
 	X(NO_ROUTE,		"no_route")		/* destination not reachable from any port */ \
 	X(ARP_IGNORED,		"arp_ignored")		/* ARP that is neither for us nor a reply we need */ \
 	X(ARP_CONFLICT,		"arp_conflict")		/* another station claims our address (rate-limited to control) */ \
@@ -109,6 +113,11 @@ struct lb_dp_counters {
 	uint64_t icmp_errors;		/* ICMP errors translated */
 	uint64_t flows_created;
 	uint64_t flows_picked_up;	/* DNAT mid-stream pickups */
+	uint64_t flows_promoted;	/* picked-up flows confirmed by the target's answer */
+	uint64_t stateless;		/* DNAT frames forwarded without creating state */
+	uint64_t flood_episodes;	/* times the new-flow governor declared a flood */
+	uint64_t snat_tw_skips;		/* SNAT candidates passed over: in their target's TIME_WAIT */
+	uint64_t snat_tw_forgotten;	/* TIME_WAIT entries displaced early by a full table */
 	uint64_t affinity_hits;
 	/* Written by the worker loop, not lib/dp: where the cycles go. */
 	uint64_t flows_evicted;		/* live flows displaced by new ones (lb_flow stats) */
@@ -120,6 +129,30 @@ struct lb_dp_counters {
 					 * lb_dp_burst_bucket() */
 } LB_CACHE_ALIGNED;
 
+/*
+ * The new-flow governor (as Katran's is_under_flood): new flows a worker was
+ * asked to create, counted in windows of LB_DP_GOV_WINDOW_MS. The worker is
+ * under flood while the current or the previous window holds more than the
+ * snapshot's new_flow_rate allows for a window.
+ *
+ * What a new flow may displace from a full table (after expired flows, which
+ * always go first): never an established TCP connection (as Linux conntrack
+ * early-drops only unassured entries); under flood only unconfirmed flows
+ * (LB_FLOW_EVICT_UNCONFIRMED: handshakes the target has not answered,
+ * pickups it has not acknowledged). A DNAT frame that would create state is
+ * forwarded without it (ctr.stateless) when it is a mid-stream pickup under
+ * flood, or when the table has no room for it: the DNAT pick is a pure
+ * function of the frame. A FullNAT flow needs its SNAT state: with no room
+ * it is dropped (flow_table_full).
+ */
+#define LB_DP_GOV_WINDOW_MS	100
+
+struct lb_dp_gov {
+	uint64_t start;		/* the current window's first millisecond */
+	uint32_t cur;		/* new flows asked for in the current window */
+	uint32_t prev;		/* ... in the previous one (0 if it was not the last) */
+	bool flood;		/* state at the last new flow */
+};
 /* Bucket of a burst of n frames (1..): sizes 1, 2-3, 4-7, 8-15, 16-31, 32-63,
  * 64 and more. */
 static inline unsigned
@@ -133,8 +166,13 @@ struct lb_dp_worker {
 	uint32_t id;
 	struct lb_flow_table *flows;
 	struct lb_flow_table *affinity;	/* session affinity: (client, frontend) -> target */
+	struct lb_flow_table *snat_tw;	/* FullNAT endpoints in their target's TIME_WAIT:
+					 * (target, SNAT address:port) -> nothing, until the
+					 * snapshot's snat_time_wait_ms after the first FIN/RST;
+					 * NULL: no such rule */
 	struct lb_snat snat;
 	uint64_t conflict_next;		/* earliest time the next ARP conflict may go to control */
+	struct lb_dp_gov gov;
 	/* Token buckets of the frames for each port's kernel interface, in
 	 * thousandths of a frame (lb_dp_local.c). */
 	struct {

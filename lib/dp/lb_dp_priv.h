@@ -186,8 +186,9 @@ lb_dp_out_internal(struct lb_dp_worker *w, const struct lb_snap *s, const struct
 		nh = op->gateway;
 	}
 	st = lb_neigh_lookup(nt, s->int_port, nh, mac);
-	if (st == LB_NEIGH_DOWN)
-		return lb_dp_drop(w, r, LB_DROP_NEIGH_DOWN);
+	if (LB_UNLIKELY(st == LB_NEIGH_DOWN || st == LB_NEIGH_PENDING))
+		return lb_dp_drop(w, r, st == LB_NEIGH_DOWN ? LB_DROP_NEIGH_DOWN :
+			LB_DROP_NEIGH_PENDING);
 	frame = lb_dp_vlan_adjust(frame, p, headroom, op->vlan, &adj);
 	if (frame == NULL)
 		return lb_dp_drop(w, r, LB_DROP_NO_MBUF);

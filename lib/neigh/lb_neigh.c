@@ -20,6 +20,8 @@ struct entry {
 	uint32_t ip;
 	uint8_t port;
 	uint8_t state;		/* enum lb_neigh_state */
+	uint8_t pending;	/* INCOMPLETE and its queue filled: published so that
+				 * workers drop instead of handing more over */
 	uint8_t mac[LB_ETHER_ADDR_LEN];	/* valid unless INCOMPLETE */
 	uint32_t probes;	/* requests sent in the current INCOMPLETE/PROBE round */
 	uint32_t hnext;		/* hash chain */
@@ -310,6 +312,17 @@ lb_neigh_set_static(struct lb_neigh *n, const uint32_t *ip, const uint8_t (*mac)
 	return 0;
 }
 
+/* The entry's queue is full: from the next table on, workers drop frames
+ * for it themselves (LB_NEIGH_PENDING) instead of handing them over. */
+static void
+mark_pending(struct lb_neigh *n, struct entry *e)
+{
+	if (e->pending)
+		return;
+	e->pending = 1;
+	n->version++;
+}
+
 int
 lb_neigh_resolve(struct lb_neigh *n, uint8_t port, uint32_t ip, uint64_t now, void *pkt)
 {
@@ -360,11 +373,14 @@ lb_neigh_resolve(struct lb_neigh *n, uint8_t port, uint32_t ip, uint64_t now, vo
 	if (e->qcnt >= e->qcap) {
 		n->ops.drop_pkt(n->ops.ctx, pkt);
 		n->c.queue_full++;
+		mark_pending(n, e);
 		return -ENOBUFS;
 	}
 	e->q[(e->qhead + e->qcnt) % e->qcap] = pkt;
 	e->qcnt++;
 	n->c.queued++;
+	if (e->qcnt >= e->qcap)
+		mark_pending(n, e);
 	return 0;
 }
 
@@ -569,13 +585,14 @@ lb_neigh_table_build(const struct lb_neigh *n)
 	for (i = 0; i < n->n; i++) {
 		const struct entry *e = &n->ents[i];
 
-		if (e->state == LB_NEIGH_INCOMPLETE)
+		if (e->state == LB_NEIGH_INCOMPLETE && !e->pending)
 			continue;
 		memset(&tmp[m], 0, sizeof(tmp[m]));
 		tmp[m].ip = e->ip;
 		tmp[m].port = e->port;
-		tmp[m].usable = usable(e);
-		if (tmp[m].usable)
+		tmp[m].usable = usable(e) ? LB_NEIGH_SLOT_USABLE :
+			e->state == LB_NEIGH_INCOMPLETE ? LB_NEIGH_SLOT_PENDING : LB_NEIGH_SLOT_DOWN;
+		if (tmp[m].usable == LB_NEIGH_SLOT_USABLE)
 			memcpy(tmp[m].mac, e->mac, LB_ETHER_ADDR_LEN);
 		m++;
 	}

@@ -19,6 +19,10 @@
  * use) and fails the same way if the probes go unanswered. A FAILED entry is
  * forgotten after failed_hold_ms, so traffic re-triggers resolution; while
  * FAILED, workers drop packets for it instead of handing them to control.
+ * Likewise once an INCOMPLETE entry's queue is full (or at once with a
+ * queue_len of 0): the entry becomes pending in the next table and workers
+ * drop its packets themselves (LB_NEIGH_PENDING), so a busy next hop being
+ * resolved hands control its first packets only, not the whole stream.
  * PERMANENT entries (static config) never change.
  *
  * Entries are keyed by (port, ip): the same address on two ports is two
@@ -148,11 +152,17 @@ const char *lb_neigh_state_str(enum lb_neigh_state s);
 #define LB_NEIGH_HIT	0
 #define LB_NEIGH_MISS	1	/* unknown or still INCOMPLETE: hand to control */
 #define LB_NEIGH_DOWN	2	/* FAILED: drop */
+#define LB_NEIGH_PENDING	3	/* INCOMPLETE, control holds all it will: drop */
+
+/* lb_neigh_slot.usable */
+#define LB_NEIGH_SLOT_DOWN	0	/* FAILED */
+#define LB_NEIGH_SLOT_USABLE	1	/* REACHABLE, PROBE or PERMANENT */
+#define LB_NEIGH_SLOT_PENDING	2	/* INCOMPLETE with a full queue */
 
 struct lb_neigh_slot {
 	uint32_t ip;		/* 0 = empty */
 	uint8_t mac[LB_ETHER_ADDR_LEN];
-	uint8_t usable;		/* REACHABLE, PROBE or PERMANENT */
+	uint8_t usable;		/* LB_NEIGH_SLOT_* */
 	uint8_t port;
 };
 
@@ -164,7 +174,9 @@ struct lb_neigh_table {
 
 /*
  * One malloc'd block; NULL on allocation failure. Holds every entry but the
- * INCOMPLETE ones (FAILED with usable 0 and a zero MAC), in 2 x count slots
+ * INCOMPLETE ones whose queue still has room (FAILED with usable
+ * LB_NEIGH_SLOT_DOWN and a zero MAC; pending ones with
+ * LB_NEIGH_SLOT_PENDING and a zero MAC), in 2 x count slots
  * rounded up to a power of two (at least 16), so an empty slot always ends a
  * probe. Entries are placed in (ip, port) order, so equal neighbour sets give
  * byte-identical tables.
@@ -178,7 +190,8 @@ lb_neigh_slot_hash(uint32_t ip)
 	return (ip * 0x9e3779b1U) ^ (ip >> 16);
 }
 
-/* Lookup on port; mac filled on LB_NEIGH_HIT. */
+/* Lookup on port; mac filled on LB_NEIGH_HIT. LB_NEIGH_MISS: hand the
+ * packet to control; DOWN and PENDING: drop it. */
 static inline int
 lb_neigh_lookup(const struct lb_neigh_table *t, uint8_t port, uint32_t ip,
 	uint8_t mac[LB_ETHER_ADDR_LEN])
@@ -191,8 +204,9 @@ lb_neigh_lookup(const struct lb_neigh_table *t, uint8_t port, uint32_t ip,
 		if (s->ip == 0)
 			return LB_NEIGH_MISS;
 		if (s->ip == ip && s->port == port) {
-			if (!s->usable)
-				return LB_NEIGH_DOWN;
+			if (LB_UNLIKELY(s->usable != LB_NEIGH_SLOT_USABLE))
+				return s->usable == LB_NEIGH_SLOT_PENDING ? LB_NEIGH_PENDING :
+					LB_NEIGH_DOWN;
 			__builtin_memcpy(mac, s->mac, LB_ETHER_ADDR_LEN);
 			return LB_NEIGH_HIT;
 		}

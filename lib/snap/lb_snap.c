@@ -869,6 +869,8 @@ lb_snap_build(const struct lb_snap_input *in, lb_snap_reject_fn rej, void *ctx,
 	s->timeout_ms[LB_FLOW_FIN] = sec_to_ms(cfg->timeouts.tcp_fin);
 	s->timeout_ms[LB_FLOW_UDP] = sec_to_ms(cfg->timeouts.udp);
 	s->timeout_ms[LB_FLOW_OTHER] = 0;
+	s->new_flow_rate = cfg->new_flow_rate;
+	s->snat_time_wait_ms = sec_to_ms(cfg->snat_time_wait);
 	/* Without SNAT addresses (a DNAT-only setup) the range may be unset; a
 	 * zeroed layout owns no port. */
 	if (lb_snat_layout_init(&s->snat, cfg->snat_port_lo, cfg->snat_port_hi,

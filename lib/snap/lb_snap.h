@@ -144,6 +144,8 @@ struct lb_snap {
 	uint8_t dev_to_port[256];	/* DPDK port id -> port index, LB_SNAP_NO_PORT if none */
 
 	uint32_t timeout_ms[LB_FLOW_NCLASS];	/* LB_FLOW_OTHER unused */
+	uint32_t new_flow_rate;	/* flood governor: new flows/s per worker; 0 = off */
+	uint32_t snat_time_wait_ms;	/* FullNAT endpoint kept from its target after a close */
 
 	struct lb_snat_layout snat;
 	uint32_t n_snat;

@@ -110,7 +110,22 @@ struct lb_stats_worker {
 	X(c.flows_created, "flows_created", "worker_flows_created", NULL, COUNTER, ONE, \
 		"Flows created (a new connection picked a target).") \
 	X(c.flows_picked_up, "flows_picked_up", "worker_flows_picked_up", NULL, COUNTER, ONE, \
-		"DNAT flows picked up mid-stream (no SYN seen).") \
+		"DNAT flows picked up mid-stream (no SYN seen); unconfirmed until the target " \
+		"answers.") \
+	X(c.flows_promoted, "flows_promoted", "worker_flows_promoted", NULL, COUNTER, ONE, \
+		"Picked-up flows confirmed because the target acknowledged the client's segment.") \
+	X(c.stateless, "stateless", "worker_stateless_packets", NULL, COUNTER, ONE, \
+		"DNAT frames forwarded without creating a flow (a pickup under flood, or a full " \
+		"table with no flow a new one may displace); also counted in fwd.") \
+	X(c.flood_episodes, "flood_episodes", "worker_flood_episodes", NULL, COUNTER, ONE, \
+		"Times the worker's new-flow governor declared a flood (more new flows per second " \
+		"than workers.new_flow_rate).") \
+	X(c.snat_tw_skips, "snat_time_wait_skips", "worker_snat_time_wait_skips", NULL, COUNTER, \
+		ONE, "SNAT address:port candidates passed over because a connection through them " \
+		"to the same target closed less than workers.snat_time_wait ago.") \
+	X(c.snat_tw_forgotten, "snat_time_wait_forgotten", "worker_snat_time_wait_forgotten", \
+		NULL, COUNTER, ONE, "TIME_WAIT entries displaced before their time by a full " \
+		"table: each may allow one early reuse of a SNAT address:port towards its target.") \
 	X(c.affinity_hits, "affinity_hits", "worker_affinity_hits", NULL, COUNTER, ONE, \
 		"New flows that followed a session-affinity entry.") \
 	X(affinity, "affinity_entries", "worker_affinity_entries", NULL, GAUGE, ONE, \

@@ -611,6 +611,338 @@ test_affinity_lifetimes(void **state)
 	env_free(e);
 }
 
+
+/* --- floods (issue 7): a small table of real connections under ACK and SYN
+ * floods of 100 times its capacity --- */
+
+#define FL_CAP		1024
+#define FL_FLOOD	(100 * FL_CAP)
+
+static const uint8_t NODE_MAC[6] = { 0x02, 0, 0, 0, 0x01, 0x11 };
+
+/* One real connection as the client and the target see it. */
+struct fl_conn {
+	uint32_t client;
+	uint16_t cport;
+	const char *vip;
+	uint16_t vport;
+	uint32_t taddr;		/* as the target sees the connection */
+	uint16_t tport;
+	uint32_t laddr;		/* SNAT address (FullNAT), the client (DNAT) */
+	uint16_t lport;
+};
+
+/* Verdict tally of a phase: every frame is TX or a drop with one reason. */
+struct tally {
+	uint64_t n, tx, drop;
+	uint64_t fwd, rev, drops;
+};
+
+static void
+tally_begin(const struct env *e, struct tally *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->fwd = e->w[0].ctr.fwd;
+	t->rev = e->w[0].ctr.rev;
+	t->drops = drops(&e->w[0]);
+}
+
+/* Every frame of the phase is explained: TX frames are NATed ones (fwd or
+ * rev), drops moved the drop counters by as much. */
+static void
+tally_check(const struct env *e, const struct tally *t)
+{
+	assert_int_equal(t->tx + t->drop, t->n);
+	assert_int_equal((e->w[0].ctr.fwd - t->fwd) + (e->w[0].ctr.rev - t->rev), t->tx);
+	assert_int_equal(drops(&e->w[0]) - t->drops, t->drop);
+}
+
+static enum lb_dp_verdict
+fl_run(struct env *e, uint8_t *f, uint32_t len, uint8_t port, struct tally *t,
+	struct lb_dp_result *r)
+{
+	enum lb_dp_verdict v = lb_dp_process(&e->w[0], e->snap, e->nt, f, len, HEADROOM, port,
+		e->now, r);
+
+	if (t != NULL) {
+		t->n++;
+		t->tx += v == LB_DP_TX;
+		t->drop += v == LB_DP_DROP;
+	}
+	return v;
+}
+
+/* Opens c: with a SYN (the target answers SYN-ACK, the client ACKs) or, for
+ * DNAT with pickup, by a mid-stream segment the target acknowledges. */
+static void
+fl_open(struct env *e, struct fl_conn *c, bool pickup)
+{
+	uint8_t buf[SLOT], *f = buf + HEADROOM;
+	struct lb_dp_result r;
+	uint32_t len;
+
+	len = client_frame(f, c->client, c->cport, c->vip, c->vport, LB_PROTO_TCP,
+		pickup ? LB_TCP_ACK : LB_TCP_SYN, 1);
+	assert_int_equal(fl_run(e, f, len, 0, NULL, &r), LB_DP_TX);
+	assert_int_equal(r.port, 1);
+	memcpy(&c->taddr, f + 14 + 16, 4);
+	c->tport = (uint16_t)(f[14 + 22] << 8 | f[14 + 23]);
+	memcpy(&c->laddr, f + 14 + 12, 4);
+	c->lport = (uint16_t)(f[14 + 20] << 8 | f[14 + 21]);
+	len = dpu_l4_frame(f, INT_MAC, NODE_MAC, c->taddr, c->tport, c->laddr, c->lport, LB_PROTO_TCP,
+		pickup ? LB_TCP_ACK : LB_TCP_SYN | LB_TCP_ACK, 2);
+	assert_int_equal(fl_run(e, f, len, 1, NULL, &r), LB_DP_TX);
+	assert_int_equal(r.port, 0);
+	len = client_frame(f, c->client, c->cport, c->vip, c->vport, LB_PROTO_TCP, LB_TCP_ACK, 3);
+	assert_int_equal(fl_run(e, f, len, 0, NULL, &r), LB_DP_TX);
+}
+
+/* c still works both ways, through the same target and SNAT endpoint. */
+static void
+fl_check(struct env *e, const struct fl_conn *c, struct tally *t)
+{
+	uint8_t buf[SLOT], *f = buf + HEADROOM;
+	struct lb_dp_result r;
+	uint32_t len, a;
+
+	len = client_frame(f, c->client, c->cport, c->vip, c->vport, LB_PROTO_TCP,
+		LB_TCP_ACK | 0x08, 7);
+	assert_int_equal(fl_run(e, f, len, 0, t, &r), LB_DP_TX);
+	memcpy(&a, f + 14 + 16, 4);
+	assert_int_equal(a, c->taddr);
+	assert_int_equal(f[14 + 22] << 8 | f[14 + 23], c->tport);
+	memcpy(&a, f + 14 + 12, 4);
+	assert_int_equal(a, c->laddr);
+	assert_int_equal(f[14 + 20] << 8 | f[14 + 21], c->lport);
+	assert_true(csums_ok(f));
+	len = dpu_l4_frame(f, INT_MAC, NODE_MAC, c->taddr, c->tport, c->laddr, c->lport, LB_PROTO_TCP,
+		LB_TCP_ACK | 0x08, 8);
+	assert_int_equal(fl_run(e, f, len, 1, t, &r), LB_DP_TX);
+	memcpy(&a, f + 14 + 12, 4);
+	assert_int_equal(a, ip(c->vip));
+	memcpy(&a, f + 14 + 16, 4);
+	assert_int_equal(a, c->client);
+	assert_true(csums_ok(f));
+}
+
+/* A flood frame: a spoofed source from 198.18.0.0/15, 100 frames a ms. */
+static uint32_t
+flood_frame(struct env *e, uint8_t *f, uint32_t i, const char *vip, uint16_t vport, uint8_t flags)
+{
+	if (i % 100 == 0)
+		e->now++;
+	return client_frame(f, htonl(0xc6120000u + (i * 2654435761u >> 15)), (uint16_t)(1024 + i % 60000),
+		vip, vport, LB_PROTO_TCP, flags, i);
+}
+
+static void
+test_floods(void **state)
+{
+	struct env *e = env_new(1, FL_CAP, 30);
+	uint8_t buf[SLOT], *f = buf + HEADROOM;
+	const struct lb_flow_stats *fs = lb_flow_stats(e->w[0].flows);
+	static struct fl_conn conns[FL_CAP];
+	struct lb_dp_result r;
+	uint64_t c0, pick0, sl0;
+	struct tally t;
+	uint32_t i, n = 0, len;
+
+	(void)state;
+	/* The table: 400 FullNAT connections, 400 DNAT ones opened with a SYN
+	 * and 100 picked up mid-stream, all confirmed, with the governor off
+	 * while they open. */
+	e->snap->new_flow_rate = 0;
+	for (i = 0; i < 900; i++, n++) {
+		struct fl_conn *c = &conns[n];
+
+		c->client = htonl(0xcb007100u + i / 200);	/* 203.0.113.0/24 */
+		c->cport = (uint16_t)(10000 + i);
+		c->vip = i < 400 ? "192.0.2.10" : "192.0.2.20";
+		c->vport = i < 400 ? 80 : 8080;
+		fl_open(e, c, i >= 800);
+		e->now += 1;
+	}
+	assert_int_equal(e->w[0].ctr.flows_picked_up, 100);
+	assert_int_equal(e->w[0].ctr.flows_promoted, 100);
+	assert_int_equal(lb_flow_class_count(e->w[0].flows, LB_FLOW_EST), 900);
+	assert_int_equal(lb_flow_count(e->w[0].flows), 900);
+
+	/* An ACK flood to the DNAT VIP, governor on (1,000 new flows per
+	 * second): the first pickups take the free room as unconfirmed flows,
+	 * then the worker is under flood and forwards the rest without state. */
+	e->snap->new_flow_rate = 1000;
+	tally_begin(e, &t);
+	pick0 = e->w[0].ctr.flows_picked_up;
+	sl0 = e->w[0].ctr.stateless;
+	for (i = 0; i < FL_FLOOD; i++) {
+		len = flood_frame(e, f, i, "192.0.2.20", 8080, LB_TCP_ACK);
+		assert_int_equal(fl_run(e, f, len, 0, &t, &r), LB_DP_TX);
+	}
+	tally_check(e, &t);
+	assert_true(e->w[0].ctr.flood_episodes >= 1);
+	assert_int_equal((e->w[0].ctr.flows_picked_up - pick0) + (e->w[0].ctr.stateless - sl0),
+		FL_FLOOD);
+	assert_true(e->w[0].ctr.stateless - sl0 >= FL_FLOOD - 2 * 100);
+	assert_int_equal(lb_flow_class_count(e->w[0].flows, LB_FLOW_EST), 900);
+
+	/* A SYN flood to the FullNAT VIP: new flows displace only
+	 * unconfirmed ones (the ACK flood's, then each other); under flood
+	 * those that find no room are dropped and counted. */
+	tally_begin(e, &t);
+	c0 = e->w[0].ctr.flows_created;
+	for (i = 0; i < FL_FLOOD; i++) {
+		len = flood_frame(e, f, i + FL_FLOOD, "192.0.2.10", 80, LB_TCP_SYN);
+		fl_run(e, f, len, 0, &t, &r);
+	}
+	tally_check(e, &t);
+	assert_int_equal(e->w[0].ctr.flows_created - c0 + e->w[0].ctr.drops[LB_DROP_TABLE_FULL],
+		FL_FLOOD);
+	assert_int_equal(t.tx, e->w[0].ctr.flows_created - c0);
+	assert_int_equal(t.drop, e->w[0].ctr.drops[LB_DROP_TABLE_FULL]);
+	assert_int_equal(lb_flow_class_count(e->w[0].flows, LB_FLOW_EST), 900);
+
+	/* A SYN flood to the DNAT VIP: the same, but DNAT needs no state. */
+	tally_begin(e, &t);
+	for (i = 0; i < FL_FLOOD; i++) {
+		len = flood_frame(e, f, i + 2 * FL_FLOOD, "192.0.2.20", 8080, LB_TCP_SYN);
+		assert_int_equal(fl_run(e, f, len, 0, &t, &r), LB_DP_TX);
+	}
+	tally_check(e, &t);
+	assert_int_equal(lb_flow_class_count(e->w[0].flows, LB_FLOW_EST), 900);
+
+	/* No established connection was displaced, and each still works
+	 * through its target and SNAT endpoint. */
+	assert_int_equal(fs->evicted[LB_FLOW_EST], 0);
+	tally_begin(e, &t);
+	for (i = 0; i < n; i++)
+		fl_check(e, &conns[i], &t);
+	tally_check(e, &t);
+	assert_int_equal(t.tx, 2 * n);
+
+	/* The flood is over: the governor lets new flows take state again. */
+	e->now += 1000;
+	conns[n] = (struct fl_conn){ .client = htonl(0xcb007101u), .cport = 9999,
+		.vip = "192.0.2.10", .vport = 80 };
+	c0 = e->w[0].ctr.flows_created;
+	fl_open(e, &conns[n], false);
+	assert_int_equal(e->w[0].ctr.flows_created, c0 + 1);
+	env_free(e);
+}
+
+/* --- SNAT TIME_WAIT (issue 7): a SNAT address:port does not go back to a
+ * target within workers.snat_time_wait of a connection through it closing
+ * there, whatever became of the flow; towards other targets it may. --- */
+
+/* A client port of 203.0.113.99 whose new web connection goes to target
+ * index want (or, with want < 0, to any other target than -1 - want). */
+static uint16_t
+port_for_target(struct env *e, int want, uint16_t from)
+{
+	struct lb_dp_trace t;
+	uint16_t p;
+
+	for (p = from; p < 60000; p++) {
+		assert_int_equal(lb_dp_trace(e->snap, htonl(0xcb007163u), htons(p), ip("192.0.2.10"),
+			htons(80), LB_PROTO_TCP, &t), 0);
+		if (want >= 0 ? t.target == want : t.target != -1 - want)
+			return p;
+	}
+	fail_msg("no client port for target %d", want);
+	return 0;
+}
+
+/* Sends a client SYN; returns the SNAT endpoint it left from. */
+static void
+tw_syn(struct env *e, uint16_t cport, uint32_t *saddr, uint16_t *sport, int *target)
+{
+	uint8_t buf[SLOT], *f = buf + HEADROOM;
+	struct lb_dp_result r;
+	struct lb_dp_trace t;
+	uint32_t len = client_frame(f, htonl(0xcb007163u), cport, "192.0.2.10", 80, LB_PROTO_TCP,
+		LB_TCP_SYN, 1);
+
+	assert_int_equal(lb_dp_process(&e->w[0], e->snap, e->nt, f, len, HEADROOM, 0, e->now, &r),
+		LB_DP_TX);
+	memcpy(saddr, f + 14 + 12, 4);
+	*sport = (uint16_t)(f[14 + 20] << 8 | f[14 + 21]);
+	assert_int_equal(lb_dp_trace(e->snap, htonl(0xcb007163u), htons(cport), ip("192.0.2.10"),
+		htons(80), LB_PROTO_TCP, &t), 0);
+	*target = t.target;
+}
+
+static void
+tw_fin(struct env *e, uint16_t cport)
+{
+	uint8_t buf[SLOT], *f = buf + HEADROOM;
+	struct lb_dp_result r;
+	uint32_t len = client_frame(f, htonl(0xcb007163u), cport, "192.0.2.10", 80, LB_PROTO_TCP,
+		LB_TCP_FIN | LB_TCP_ACK, 2);
+
+	assert_int_equal(lb_dp_process(&e->w[0], e->snap, e->nt, f, len, HEADROOM, 0, e->now, &r),
+		LB_DP_TX);
+}
+
+static void
+test_snat_time_wait(void **state)
+{
+	struct env *e = env_new(1, 1024, 30);
+	size_t sz = lb_flow_table_memsize(1024);
+	void *mem = aligned_alloc(64, (sz + 63) & ~(size_t)63);
+	uint32_t a0, a1, cur;
+	uint16_t p0, p1, c0, c1, c2;
+	int t0, t1;
+
+	(void)state;
+	e->w[0].snat_tw = lb_flow_table_init(mem, 1024, 7);
+	assert_non_null(e->w[0].snat_tw);
+	assert_int_equal(e->snap->snat_time_wait_ms, 60000);	/* the default */
+
+	/* a connection to target t0 closes; its flow is removed when the
+	 * client reuses its tuple for a new connection */
+	c0 = port_for_target(e, 0, 20000);
+	cur = e->w[0].snat.cursor;
+	tw_syn(e, c0, &a0, &p0, &t0);
+	assert_int_equal(t0, 0);
+	tw_fin(e, c0);
+	tw_syn(e, c0, &a1, &p1, &t1);
+	assert_int_equal(lb_flow_count(e->w[0].flows), 1);
+
+	/* the allocator comes round to that endpoint again: towards t0 it is
+	 * passed over, towards another target it is taken */
+	c1 = port_for_target(e, 0, c0 + 1);
+	e->w[0].snat.cursor = cur;
+	tw_syn(e, c1, &a1, &p1, &t1);
+	assert_int_equal(t1, 0);
+	assert_false(a1 == a0 && p1 == p0);
+	assert_int_equal(e->w[0].ctr.snat_tw_skips, 1);
+	c2 = port_for_target(e, -1, 20000);
+	e->w[0].snat.cursor = cur;
+	tw_syn(e, c2, &a1, &p1, &t1);
+	assert_true(t1 != 0);
+	assert_true(a1 == a0 && p1 == p0);
+	assert_int_equal(e->w[0].ctr.snat_tw_skips, 1);
+
+	/* the flows expire (tcp_fin 30 s, tcp_syn 30 s): still kept from t0 */
+	e->now += 31000;
+	lb_dp_housekeep(&e->w[0], e->now, 100000);
+	assert_int_equal(lb_flow_count(e->w[0].flows), 0);
+	e->w[0].snat.cursor = cur;
+	tw_syn(e, port_for_target(e, 0, c1 + 1), &a1, &p1, &t1);
+	assert_false(a1 == a0 && p1 == p0);
+	assert_int_equal(e->w[0].ctr.snat_tw_skips, 2);
+
+	/* 60 s after the close it may go back to t0 */
+	e->now += 29001;
+	e->w[0].snat.cursor = cur;
+	tw_syn(e, port_for_target(e, 0, 30000), &a1, &p1, &t1);
+	assert_true(a1 == a0 && p1 == p0);
+	assert_int_equal(e->w[0].ctr.snat_tw_skips, 2);
+	assert_int_equal(e->w[0].ctr.snat_tw_forgotten, 0);
+	e->w[0].snat_tw = NULL;
+	free(mem);
+	env_free(e);
+}
+
 int
 main(void)
 {
@@ -620,6 +952,8 @@ main(void)
 		cmocka_unit_test(test_owner_steering),
 		cmocka_unit_test(test_udp_timeout_shortened),
 		cmocka_unit_test(test_affinity_lifetimes),
+		cmocka_unit_test(test_floods),
+		cmocka_unit_test(test_snat_time_wait),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

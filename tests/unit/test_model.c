@@ -327,6 +327,15 @@ test_drain_combinations(void **state)
 	assert_int_equal(op(ov, "api", false), 0);
 	assert_false(drained(ov, "api"));
 
+	/* per-frontend drains only, then undrain all: every one of them goes
+	 * (docs/lbctl.md: all entries for the target are dropped) */
+	assert_int_equal(op(ov, "web", true), 0);
+	assert_int_equal(op(ov, "api", true), 0);
+	assert_int_equal(op(ov, NULL, false), 0);
+	assert_false(drained(ov, "web"));
+	assert_false(drained(ov, "api"));
+	assert_int_equal(op(ov, NULL, false), 1);
+
 	/* other targets and ports are unaffected */
 	assert_int_equal(op(ov, NULL, true), 0);
 	assert_false(lb_overlay_drained(ov, "web", &other, htons(80)));

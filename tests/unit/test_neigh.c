@@ -929,6 +929,70 @@ test_events(void **state)
 	lb_neigh_destroy(n);
 }
 
+/* A busy next hop being resolved: control queues the first queue_len
+ * packets; once the queue is full the next table marks the entry pending and
+ * workers drop its packets themselves (LB_NEIGH_PENDING) instead of filling
+ * the ring to control. The reply makes it usable and releases the queue; a
+ * failure makes it DOWN. With queue_len 0 it is pending at once. */
+static void
+test_pending(void **state)
+{
+	struct lb_neigh_params p = defp;
+	struct lb_neigh *n = lb_neigh_create(&defp, &ops);
+	uint32_t a = ip4(10, 0, 0, 1), b = ip4(10, 0, 0, 2);
+	uint8_t mac[6];
+	uint64_t v;
+	unsigned i;
+
+	(void)state;
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(lb_neigh_resolve(n, 1, a, 1000, PKT(i)), 0);
+		assert_int_equal(lookup_now(n, 1, a, NULL), LB_NEIGH_MISS);
+	}
+	v = lb_neigh_version(n);
+	assert_int_equal(lb_neigh_resolve(n, 1, a, 1000, PKT(3)), 0);	/* fills the queue */
+	assert_true(lb_neigh_version(n) > v);
+	assert_int_equal(lookup_now(n, 1, a, NULL), LB_NEIGH_PENDING);
+	/* frames handed over before workers saw the table: dropped, counted */
+	v = lb_neigh_version(n);
+	assert_int_equal(lb_neigh_resolve(n, 1, a, 1001, PKT(4)), -ENOBUFS);
+	assert_int_equal(lb_neigh_version(n), v);
+	assert_int_equal(lb_neigh_counters(n)->queue_full, 1);
+	/* the reply: usable, the queue released in order */
+	n_ev = 0;
+	lb_neigh_input(n, 1, a, MAC_A, false, 1010);
+	assert_int_equal(lookup_now(n, 1, a, mac), LB_NEIGH_HIT);
+	assert_memory_equal(mac, MAC_A, 6);
+	assert_int_equal(n_ev, 4);
+	for (i = 0; i < 4; i++)
+		expect_ev(i, EV_SEND, 1, 0, PKT(i), MAC_A);
+	/* re-probing keeps it usable: workers never hand its packets over */
+	lb_neigh_run(n, 2010);
+	assert_int_equal(state_of(n, 1, a), LB_NEIGH_PROBE);
+	assert_int_equal(lookup_now(n, 1, a, NULL), LB_NEIGH_HIT);
+	lb_neigh_input(n, 1, a, MAC_A, false, 2020);
+	assert_int_equal(state_of(n, 1, a), LB_NEIGH_REACHABLE);
+	assert_int_equal(lb_neigh_counters(n)->resolutions_failed, 0);
+
+	/* a pending entry that never answers goes DOWN */
+	for (i = 0; i < 4; i++)
+		lb_neigh_resolve(n, 1, b, 3000, PKT(10 + i));
+	assert_int_equal(lookup_now(n, 1, b, NULL), LB_NEIGH_PENDING);
+	for (i = 1; i <= 3; i++)
+		lb_neigh_run(n, 3000 + i * 100);
+	assert_int_equal(lookup_now(n, 1, b, NULL), LB_NEIGH_DOWN);
+	lb_neigh_destroy(n);
+
+	/* no queue: pending from the first packet */
+	p.queue_len = 0;
+	n = lb_neigh_create(&p, &ops);
+	assert_int_equal(lb_neigh_resolve(n, 0, a, 1000, PKT(0)), -ENOBUFS);
+	assert_int_equal(lookup_now(n, 0, a, NULL), LB_NEIGH_PENDING);
+	lb_neigh_input(n, 0, a, MAC_B, false, 1001);
+	assert_int_equal(lookup_now(n, 0, a, NULL), LB_NEIGH_HIT);
+	lb_neigh_destroy(n);
+}
+
 int
 main(void)
 {
@@ -948,6 +1012,7 @@ main(void)
 		cmocka_unit_test_setup(test_table_many, reset),
 		cmocka_unit_test_setup(test_table_size, reset),
 		cmocka_unit_test_setup(test_table_canonical, reset),
+		cmocka_unit_test_setup(test_pending, reset),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
