@@ -886,14 +886,14 @@ static void
 test_snat_time_wait(void **state)
 {
 	struct env *e = env_new(1, 1024, 30);
-	size_t sz = lb_flow_table_memsize(1024);
+	size_t sz = lb_dp_tw_memsize(lb_snat_candidates(&e->w[0].snat));
 	void *mem = aligned_alloc(64, (sz + 63) & ~(size_t)63);
 	uint32_t a0, a1, cur;
 	uint16_t p0, p1, c0, c1, c2;
 	int t0, t1;
 
 	(void)state;
-	e->w[0].snat_tw = lb_flow_table_init(mem, 1024, 7);
+	e->w[0].snat_tw = lb_dp_tw_init(mem, lb_snat_candidates(&e->w[0].snat));
 	assert_non_null(e->w[0].snat_tw);
 	assert_int_equal(e->snap->snat_time_wait_ms, 60000);	/* the default */
 
