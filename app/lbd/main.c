@@ -368,9 +368,7 @@ init_workers(char *err, size_t errlen)
 			RTE_CACHE_LINE_SIZE, socket);
 		w->aff_mem = rte_zmalloc_socket("lbd_affinity", lb_flow_table_memsize(aff_cap),
 			RTE_CACHE_LINE_SIZE, socket);
-		w->tw_mem = rte_zmalloc_socket("lbd_snat_tw", lb_flow_table_memsize(cfg->flow_capacity),
-			RTE_CACHE_LINE_SIZE, socket);
-		if (w->flow_mem == NULL || w->aff_mem == NULL || w->tw_mem == NULL) {
+		if (w->flow_mem == NULL || w->aff_mem == NULL) {
 			snprintf(err, errlen, "worker %u: cannot allocate a flow table of %u flows "
 				"(%zu bytes); lower workers.flow_capacity or raise eal.memory_mb", i,
 				cfg->flow_capacity, lb_flow_table_memsize(cfg->flow_capacity));
@@ -378,8 +376,7 @@ init_workers(char *err, size_t errlen)
 		}
 		w->dp.flows = lb_flow_table_init(w->flow_mem, cfg->flow_capacity, rte_rand());
 		w->dp.affinity = lb_flow_table_init(w->aff_mem, aff_cap, rte_rand());
-		w->dp.snat_tw = lb_flow_table_init(w->tw_mem, cfg->flow_capacity, rte_rand());
-		if (w->dp.flows == NULL || w->dp.affinity == NULL || w->dp.snat_tw == NULL) {
+		if (w->dp.flows == NULL || w->dp.affinity == NULL) {
 			snprintf(err, errlen, "worker %u: flow table init failed", i);
 			return -EINVAL;
 		}
@@ -390,6 +387,18 @@ init_workers(char *err, size_t errlen)
 			lb_flow_table_memsize(cfg->flow_capacity) / 1048576.0, socket,
 			rte_eal_has_hugepages() ? "yes" : "no");
 		lb_snat_init(&w->dp.snat, &layout, i, cfg->snat_addrs, cfg->n_snat);
+		/* the SNAT TIME_WAIT rule: a record per SNAT candidate (32 bytes) */
+		if (lb_snat_candidates(&w->dp.snat) > 0) {
+			size_t sz = lb_dp_tw_memsize(lb_snat_candidates(&w->dp.snat));
+
+			w->tw_mem = rte_zmalloc_socket("lbd_snat_tw", sz, RTE_CACHE_LINE_SIZE, socket);
+			if (w->tw_mem == NULL) {
+				snprintf(err, errlen, "worker %u: cannot allocate the SNAT TIME_WAIT "
+					"records (%zu bytes); raise eal.memory_mb", i, sz);
+				return -ENOMEM;
+			}
+			w->dp.snat_tw = lb_dp_tw_init(w->tw_mem, lb_snat_candidates(&w->dp.snat));
+		}
 		/* Start each run at a random SNAT candidate: a restarted lbd that
 		 * began at the first port again would meet the TIME_WAIT sockets
 		 * its previous run left on the targets. */

@@ -139,17 +139,68 @@ struct snat_probe {
  * snat_time_wait after a connection through it closed (the target may hold
  * that connection in TIME_WAIT: a new SYN from the same address:port would be
  * answered with the old connection's ACK). */
+size_t
+lb_dp_tw_memsize(uint32_t n)
+{
+	return sizeof(struct lb_dp_tw) + (size_t)n * sizeof(struct lb_dp_tw_slot[LB_DP_TW_SLOTS]);
+}
+
+struct lb_dp_tw *
+lb_dp_tw_init(void *mem, uint32_t n)
+{
+	struct lb_dp_tw *tw = mem;
+
+	if (mem == NULL || n == 0)
+		return NULL;
+	memset(mem, 0, lb_dp_tw_memsize(n));
+	tw->n = n;
+	return tw;
+}
+
+/* A target as the TIME_WAIT records know it (never 0). */
+static inline uint32_t
+tw_target(uint32_t taddr, uint16_t tport, uint8_t proto)
+{
+	return lb_hash32_3(taddr, (uint32_t)tport << 16 | proto, 0, 0x74696d65U) | 1;
+}
+
+/* The records of the worker's SNAT endpoint (addr, port), or NULL. */
+static inline struct lb_dp_tw_slot *
+tw_slots(const struct lb_dp_worker *w, uint32_t addr, uint16_t port)
+{
+	uint32_t c;
+
+	if (w->snat_tw == NULL || lb_snat_index(&w->snat, addr, port, &c) != 0 ||
+	    c >= w->snat_tw->n)
+		return NULL;
+	return w->snat_tw->slot[c];
+}
+
+static inline bool
+tw_live(const struct lb_dp_tw_slot *t, uint32_t now)
+{
+	return t->target != 0 && (int32_t)(t->until - now) > 0;
+}
+
 static bool
 snat_in_use(void *ctx, uint32_t addr, uint16_t port)
 {
 	const struct snat_probe *sp = ctx;
 	struct lb_flow_key k = lb_flow_key_make(sp->taddr, addr, sp->tport, port, sp->proto);
+	const struct lb_dp_tw_slot *t;
+	uint32_t target, i;
 
 	if (lb_flow_lookup(sp->w->flows, &k, sp->now, NULL) != NULL)
 		return true;
-	if (sp->w->snat_tw != NULL && lb_flow_lookup(sp->w->snat_tw, &k, sp->now, NULL) != NULL) {
-		sp->w->ctr.snat_tw_skips++;
-		return true;
+	t = tw_slots(sp->w, addr, port);
+	if (t == NULL)
+		return false;
+	target = tw_target(sp->taddr, sp->tport, sp->proto);
+	for (i = 0; i < LB_DP_TW_SLOTS; i++) {
+		if (t[i].target == target && tw_live(&t[i], (uint32_t)sp->now)) {
+			sp->w->ctr.snat_tw_skips++;
+			return true;
+		}
 	}
 	return false;
 }
@@ -164,22 +215,37 @@ static void
 snat_tw_note(struct lb_dp_worker *w, const struct lb_snap *s, const struct lb_flow *f,
 	uint64_t now)
 {
+	/* reply key: target -> SNAT address:port */
 	const struct lb_flow_key *k = &f->key[LB_FLOW_REV];
-	struct lb_flow *t;
-	int ev = -1;
+	uint32_t target, n32 = (uint32_t)now, i, pick = 0;
+	struct lb_dp_tw_slot *t;
 
 	/* DNAT: the client's own address:port, its own business */
 	if (w->snat_tw == NULL || s->snat_time_wait_ms == 0 || k->dst == f->key[LB_FLOW_FWD].src)
 		return;
-	t = lb_flow_lookup(w->snat_tw, k, now, NULL);
-	if (t != NULL) {
-		lb_flow_touch(w->snat_tw, t, LB_FLOW_OTHER, now + s->snat_time_wait_ms);
+	t = tw_slots(w, k->dst, k->dport);
+	if (t == NULL)
 		return;
+	target = tw_target(k->src, k->sport, k->proto);
+	/* the same target again, else a free slot, else the one that frees
+	 * first (forgotten early) */
+	for (i = 0; i < LB_DP_TW_SLOTS; i++) {
+		if (t[i].target == target) {
+			pick = i;
+			break;
+		}
+		if (!tw_live(&t[i], n32)) {
+			pick = i;
+			continue;
+		}
+		if (tw_live(&t[pick], n32) &&
+		    (int32_t)(t[i].until - t[pick].until) < 0)
+			pick = i;
 	}
-	lb_flow_insert(w->snat_tw, k, NULL, LB_FLOW_OTHER, LB_FLOW_F_FWD_ONLY, now,
-		now + s->snat_time_wait_ms, LB_FLOW_EVICT_ANY, &ev);
-	if (ev >= 0)
+	if (i == LB_DP_TW_SLOTS && tw_live(&t[pick], n32))
 		w->ctr.snat_tw_forgotten++;
+	t[pick].target = target;
+	t[pick].until = n32 + s->snat_time_wait_ms;
 }
 
 static inline uint64_t
@@ -750,8 +816,6 @@ lb_dp_housekeep(struct lb_dp_worker *w, uint64_t now, uint32_t budget)
 	lb_flow_expire(w->flows, now, budget);
 	if (w->affinity != NULL)
 		lb_flow_expire(w->affinity, now, budget);
-	if (w->snat_tw != NULL)
-		lb_flow_expire(w->snat_tw, now, budget);
 }
 
 int

@@ -161,15 +161,43 @@ lb_dp_burst_bucket(uint32_t n)
 	return n >= 64 ? LB_DP_BURST_BUCKETS - 1 : 31u - (unsigned)__builtin_clz(n | 1);
 }
 
+/*
+ * The SNAT TIME_WAIT rule's memory: for each SNAT candidate of a worker
+ * (address and port, numbered by lb_snat_index), the targets a connection
+ * through it closed towards and until when it is kept from each (the
+ * snapshot's snat_time_wait_ms after the first FIN or RST). A record per
+ * endpoint rather than a table of closes: it cannot fill up at any close
+ * rate, only an endpoint closed towards more than LB_DP_TW_SLOTS targets
+ * within the time loses the one that frees first (snat_time_wait_forgotten).
+ */
+#define LB_DP_TW_SLOTS	4
+
+struct lb_dp_tw_slot {
+	uint32_t target;	/* hash of the target's address, port, protocol; 0: free */
+	uint32_t until;		/* ms clock, modulo 2^32 */
+};
+
+struct lb_dp_tw {
+	uint32_t n;		/* candidates */
+	uint32_t pad;
+	struct lb_dp_tw_slot slot[][LB_DP_TW_SLOTS];
+};
+
+/* Bytes for the records of n candidates (32 bytes each). */
+size_t lb_dp_tw_memsize(uint32_t n);
+
+/* Zeroes mem (lb_dp_tw_memsize(n) bytes, 8-byte aligned) and returns it as
+ * the records of n candidates; NULL when n is 0. */
+struct lb_dp_tw *lb_dp_tw_init(void *mem, uint32_t n);
+
 /* A worker's data-path state. The worker owns all of it. */
 struct lb_dp_worker {
 	uint32_t id;
 	struct lb_flow_table *flows;
 	struct lb_flow_table *affinity;	/* session affinity: (client, frontend) -> target */
-	struct lb_flow_table *snat_tw;	/* FullNAT endpoints in their target's TIME_WAIT:
-					 * (target, SNAT address:port) -> nothing, until the
-					 * snapshot's snat_time_wait_ms after the first FIN/RST;
-					 * NULL: no such rule */
+	struct lb_dp_tw *snat_tw;	/* FullNAT endpoints in their target's TIME_WAIT
+					 * (lb_dp_tw_init over the worker's SNAT
+					 * candidates); NULL: no such rule */
 	struct lb_snat snat;
 	uint64_t conflict_next;		/* earliest time the next ARP conflict may go to control */
 	struct lb_dp_gov gov;

@@ -20,6 +20,9 @@
  * Ports here are host order (they are range arithmetic); addresses network
  * order.
  */
+#include <errno.h>
+#include <arpa/inet.h>
+
 #include "lb_common.h"
 #include "lb_owner.h"
 
@@ -106,6 +109,34 @@ lb_snat_port(const struct lb_snat *s, uint32_t i)
 	if (s->nres == 1)
 		return (uint16_t)(g * s->block + s->res[0]);
 	return (uint16_t)((g >> 1) * s->block + s->res[g & 1]);
+}
+
+/*
+ * The candidate number (0 .. lb_snat_candidates - 1) of (addr, port), port in
+ * network order: the inverse of the order lb_snat_pick walks. -ENOENT when the
+ * worker does not own that address and port.
+ */
+static inline int
+lb_snat_index(const struct lb_snat *s, uint32_t addr, uint16_t port_be, uint32_t *c)
+{
+	uint32_t p = ntohs(port_be), a, g, i;
+
+	if (s->block == 0)
+		return -ENOENT;
+	for (a = 0; a < s->naddr && s->addrs[a] != addr; a++)
+		;
+	if (a == s->naddr)
+		return -ENOENT;
+	if (p % s->block == s->res[0])
+		g = s->nres == 1 ? p / s->block : 2 * (p / s->block);
+	else if (s->nres == 2 && p % s->block == s->res[1])
+		g = 2 * (p / s->block) + 1;
+	else
+		return -ENOENT;
+	if (g < s->g_first || (i = g - s->g_first) >= s->nports)
+		return -ENOENT;
+	*c = i * s->naddr + a;
+	return 0;
 }
 
 /* Returns true when (addr, port) is taken towards the target in ctx. port is

@@ -886,14 +886,14 @@ static void
 test_snat_time_wait(void **state)
 {
 	struct env *e = env_new(1, 1024, 30);
-	size_t sz = lb_flow_table_memsize(1024);
+	size_t sz = lb_dp_tw_memsize(lb_snat_candidates(&e->w[0].snat));
 	void *mem = aligned_alloc(64, (sz + 63) & ~(size_t)63);
 	uint32_t a0, a1, cur;
 	uint16_t p0, p1, c0, c1, c2;
 	int t0, t1;
 
 	(void)state;
-	e->w[0].snat_tw = lb_flow_table_init(mem, 1024, 7);
+	e->w[0].snat_tw = lb_dp_tw_init(mem, lb_snat_candidates(&e->w[0].snat));
 	assert_non_null(e->w[0].snat_tw);
 	assert_int_equal(e->snap->snat_time_wait_ms, 60000);	/* the default */
 
@@ -943,6 +943,68 @@ test_snat_time_wait(void **state)
 	env_free(e);
 }
 
+/* One SNAT endpoint closed towards each of the three targets in turn: it is
+ * kept from all three at once (one record, several targets), nothing is
+ * forgotten, and each may have it again 60 s after its own close. */
+static void
+test_snat_time_wait_targets(void **state)
+{
+	struct env *e = env_new(1, 1024, 30);
+	size_t sz = lb_dp_tw_memsize(lb_snat_candidates(&e->w[0].snat));
+	void *mem = aligned_alloc(64, (sz + 63) & ~(size_t)63);
+	uint32_t a0 = 0, a, cur;
+	uint16_t p0 = 0, p, c[3], from = 20000;
+	uint64_t closed[3];
+	int t, k;
+
+	(void)state;
+	e->w[0].snat_tw = lb_dp_tw_init(mem, lb_snat_candidates(&e->w[0].snat));
+	cur = e->w[0].snat.cursor;
+	for (k = 0; k < 3; k++) {
+		c[k] = port_for_target(e, k, from);
+		from = (uint16_t)(c[k] + 1);
+		/* every target's first connection leaves from the same endpoint */
+		e->w[0].snat.cursor = cur;
+		tw_syn(e, c[k], &a, &p, &t);
+		assert_int_equal(t, k);
+		if (k == 0) {
+			a0 = a;
+			p0 = p;
+		}
+		assert_true(a == a0 && p == p0);
+		tw_fin(e, c[k]);
+		closed[k] = e->now;
+		e->now += 1000;
+	}
+	/* the flows go (tcp_fin 30 s), the record stays */
+	e->now += 31000;
+	lb_dp_housekeep(&e->w[0], e->now, 100000);
+	assert_int_equal(lb_flow_count(e->w[0].flows), 0);
+	/* all three kept away from it */
+	for (k = 0; k < 3; k++) {
+		e->w[0].snat.cursor = cur;
+		tw_syn(e, port_for_target(e, k, from), &a, &p, &t);
+		from = (uint16_t)(from + 1000);
+		assert_int_equal(t, k);
+		assert_false(a == a0 && p == p0);
+	}
+	assert_int_equal(e->w[0].ctr.snat_tw_skips, 3);
+	/* 60 s after the first close, target 0 may have it again, the others
+	 * not yet */
+	e->now = closed[0] + 60001;
+	e->w[0].snat.cursor = cur;
+	tw_syn(e, port_for_target(e, 0, from), &a, &p, &t);
+	assert_true(a == a0 && p == p0);
+	e->w[0].snat.cursor = cur;
+	tw_syn(e, port_for_target(e, 2, (uint16_t)(from + 1000)), &a, &p, &t);
+	assert_false(a == a0 && p == p0);
+	assert_int_equal(e->w[0].ctr.snat_tw_forgotten, 0);
+	e->w[0].snat_tw = NULL;
+	free(mem);
+	env_free(e);
+}
+
+
 int
 main(void)
 {
@@ -954,6 +1016,7 @@ main(void)
 		cmocka_unit_test(test_affinity_lifetimes),
 		cmocka_unit_test(test_floods),
 		cmocka_unit_test(test_snat_time_wait),
+		cmocka_unit_test(test_snat_time_wait_targets),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

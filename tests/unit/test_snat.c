@@ -416,6 +416,59 @@ test_no_reuse_while_in_use(void **state)
 	free(u);
 }
 
+/* lb_snat_index inverts the candidate order for every layout shape (one and
+ * two residues per worker, several addresses), and knows no other worker's
+ * ports, no port outside the range and no foreign address. */
+static void
+test_index(void **state)
+{
+	static const struct { uint16_t lo, hi; uint32_t nw; } shapes[] = {
+		{ 1024, 65535, 1 }, { 1024, 65535, 2 }, { 1024, 65535, 3 }, { 1000, 1999, 4 },
+		{ 20000, 20999, 3 },
+	};
+	uint32_t addrs[3] = { htonl(0xc6336402), htonl(0xc6336403), htonl(0xc6336404) };
+	uint32_t k, w, c, got = 0, naddr, port;
+
+	(void)state;
+	for (k = 0; k < sizeof(shapes) / sizeof(shapes[0]); k++) {
+		for (naddr = 1; naddr <= 3; naddr++) {
+			struct lb_snat_layout l;
+
+			assert_int_equal(lb_snat_layout_init(&l, shapes[k].lo, shapes[k].hi,
+				shapes[k].nw), 0);
+			for (w = 0; w < shapes[k].nw; w++) {
+				struct lb_snat s;
+				uint32_t owned = 0;
+
+				assert_int_equal(lb_snat_init(&s, &l, w, addrs, naddr), 0);
+				for (c = 0; c < lb_snat_candidates(&s); c++) {
+					uint16_t p = htons(lb_snat_port(&s, c / naddr));
+
+					assert_int_equal(lb_snat_index(&s, addrs[c % naddr], p, &got), 0);
+					assert_int_equal(got, c);
+				}
+				/* every port of the range: owned by exactly this worker's
+				 * candidates, and no other */
+				for (port = 1; port <= 65535; port++) {
+					int rc = lb_snat_index(&s, addrs[0], htons((uint16_t)port), &got);
+
+					if (port < shapes[k].lo || port > shapes[k].hi ||
+					    lb_snat_owner(&l, (uint16_t)port) != (int)w) {
+						assert_int_equal(rc, -ENOENT);
+						continue;
+					}
+					assert_int_equal(rc, 0);
+					assert_int_equal(lb_snat_port(&s, got / naddr), port);
+					owned++;
+				}
+				assert_int_equal(owned, s.nports);
+				assert_int_equal(lb_snat_index(&s, htonl(0x0a000001), htons(lb_snat_port(&s, 0)),
+					&got), -ENOENT);
+			}
+		}
+	}
+}
+
 int
 main(void)
 {
@@ -428,6 +481,7 @@ main(void)
 		cmocka_unit_test(test_pick_probes_bounded),
 		cmocka_unit_test(test_exhaust_and_free),
 		cmocka_unit_test(test_no_reuse_while_in_use),
+		cmocka_unit_test(test_index),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
