@@ -18,78 +18,14 @@
 
 #define USER_AGENT	"lbd-health/1"
 
-/* --- the multi handle on lb_ev --- */
+/* --- the multi handle on lb_ev (lib/evcurl) --- */
 
 static void check_done(struct lb_health_engine *e);
 
 static void
-on_fd(void *ctx, int fd, uint32_t events)
+after_curl(void *ctx)
 {
-	struct lb_health_engine *e = ctx;
-	int mask = 0, running;
-
-	if (events & LB_EV_IN)
-		mask |= CURL_CSELECT_IN;
-	if (events & LB_EV_OUT)
-		mask |= CURL_CSELECT_OUT;
-	if (events & LB_EV_ERR)
-		mask |= CURL_CSELECT_ERR;
-	curl_multi_socket_action(e->multi, fd, mask, &running);
-	check_done(e);
-}
-
-static void
-on_timer(void *ctx)
-{
-	struct lb_health_engine *e = ctx;
-	int running;
-
-	curl_multi_socket_action(e->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	check_done(e);
-}
-
-static int
-socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
-{
-	struct lb_health_engine *e = userp;
-	uint32_t ev = 0;
-
-	(void)easy;
-	if (what == CURL_POLL_REMOVE) {
-		if (socketp != NULL) {
-			lb_ev_fd_del(e->ev, s);
-			curl_multi_assign(e->multi, s, NULL);
-		}
-		return 0;
-	}
-	if (what & CURL_POLL_IN)
-		ev |= LB_EV_IN;
-	if (what & CURL_POLL_OUT)
-		ev |= LB_EV_OUT;
-	if (socketp != NULL)
-		return lb_ev_fd_mod(e->ev, s, ev) == 0 ? 0 : -1;
-	if (lb_ev_fd_add(e->ev, s, ev, on_fd, e) == -EEXIST) {
-		/* a registration left by a socket closed without a REMOVE: the
-		 * number is curl's now */
-		lb_ev_fd_del(e->ev, s);
-		if (lb_ev_fd_add(e->ev, s, ev, on_fd, e) != 0)
-			return -1;
-	}
-	curl_multi_assign(e->multi, s, e);
-	return 0;
-}
-
-static int
-timer_cb(CURLM *multi, long timeout_ms, void *userp)
-{
-	struct lb_health_engine *e = userp;
-
-	(void)multi;
-	if (timeout_ms < 0)
-		lb_ev_timer_disarm(e->curl_timer);
-	else
-		lb_ev_timer_arm(e->curl_timer, (uint64_t)timeout_ms);
-	return 0;
+	check_done(ctx);
 }
 
 int
@@ -105,28 +41,21 @@ lb_health_http_init(struct lb_health_engine *e, char *err, size_t errlen)
 		}
 		global_done = true;
 	}
-	e->multi = curl_multi_init();
-	e->curl_timer = lb_ev_timer_new(e->ev, on_timer, e);
-	if (e->multi == NULL || e->curl_timer == NULL) {
+	e->curl = lb_ev_curl_new(e->ev, after_curl, e);
+	if (e->curl == NULL) {
 		snprintf(err, errlen, "cannot create libcurl's multi handle");
-		lb_health_http_fini(e);
 		return -ENOMEM;
 	}
-	curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
-	curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e);
-	curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-	curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, e);
+	e->multi = lb_ev_curl_multi(e->curl);
 	return 0;
 }
 
 void
 lb_health_http_fini(struct lb_health_engine *e)
 {
-	if (e->multi != NULL)
-		curl_multi_cleanup(e->multi);
+	lb_ev_curl_free(e->curl);
+	e->curl = NULL;
 	e->multi = NULL;
-	lb_ev_timer_free(e->curl_timer);
-	e->curl_timer = NULL;
 }
 
 /* --- one probe --- */

@@ -5,6 +5,7 @@
 /* Shared by the engine's files only (lb_health_engine.c, lb_health_http.c). */
 #include <curl/curl.h>
 
+#include "lb_ev_curl.h"
 #include "lb_health.h"
 
 struct lb_health_check {
@@ -29,8 +30,8 @@ struct lb_health_check {
 
 struct lb_health_engine {
 	struct lb_ev *ev;
-	CURLM *multi;
-	struct lb_ev_timer *curl_timer;
+	struct lb_ev_curl *curl;		/* libcurl's multi handle on the loop */
+	CURLM *multi;			/* lb_ev_curl_multi(curl) */
 	struct lb_health_bind bind;
 	lb_health_done_fn done;
 	void *ctx;

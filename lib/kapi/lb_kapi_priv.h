@@ -5,6 +5,7 @@
 /* Shared by the files of lib/kapi; not installed. */
 #include <curl/curl.h>
 
+#include "lb_ev_curl.h"
 #include "lb_kapi.h"
 #include "lb_kapi_util.h"
 
@@ -68,7 +69,7 @@ struct lb_kapi {
 	char *auth_desc;
 	struct lb_kapi_token tok;
 	bool tok_file;
-	struct lb_ev_timer *curl_timer;	/* libcurl's timeout */
+	struct lb_ev_curl *curl;	/* multi (above) on the loop (lib/evcurl) */
 	struct lb_ev_timer *drain_timer;	/* parsing left for the next pass */
 	struct lb_ev_timer *kick_timer;	/* start queued requests */
 	struct lb_ev_timer *idle_timer;	/* the silence watchdog */

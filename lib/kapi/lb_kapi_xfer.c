@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Transfers and libcurl's multi interface on struct lb_ev: the socket and
- * timer callbacks, the write callback, the pump that lets owners parse under
- * the per-pass budget, pausing, and the silence watchdog.
+ * Transfers and libcurl's multi interface on struct lb_ev (the socket and
+ * timer glue is lib/evcurl's): the write callback, the pump that lets owners
+ * parse under the per-pass budget, pausing, and the silence watchdog.
  *
- * Flow of a byte: the socket is readable → lb_ev calls on_fd() →
+ * Flow of a byte: the socket is readable → lb_ev calls lib/evcurl →
  * curl_multi_socket_action() reads and calls on_write(), which only appends
  * to the transfer's buffer (pausing the transfer when too much waits) → pump()
  * then lets each owner (reflector, request) parse and deliver what waits,
@@ -347,73 +347,14 @@ fail:
 	return NULL;
 }
 
-/* --- libcurl on lb_ev --- */
+/* --- libcurl on lb_ev (lib/evcurl) --- */
 
 static void pump(struct lb_kapi *k);
 
 static void
-on_fd(void *ctx, int fd, uint32_t events)
+after_curl(void *ctx)
 {
-	struct lb_kapi *k = ctx;
-	int mask = 0, running;
-
-	if (events & LB_EV_IN)
-		mask |= CURL_CSELECT_IN;
-	if (events & LB_EV_OUT)
-		mask |= CURL_CSELECT_OUT;
-	if (events & LB_EV_ERR)
-		mask |= CURL_CSELECT_ERR;
-	curl_multi_socket_action(k->multi, fd, mask, &running);
-	pump(k);
-}
-
-static int
-on_socket(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
-{
-	struct lb_kapi *k = userp;
-	uint32_t ev = 0;
-
-	(void)e;
-	if (what == CURL_POLL_REMOVE) {
-		if (socketp != NULL) {
-			lb_ev_fd_del(k->ev, s);
-			curl_multi_assign(k->multi, s, NULL);
-		}
-		return 0;
-	}
-	if (what & CURL_POLL_IN)
-		ev |= LB_EV_IN;
-	if (what & CURL_POLL_OUT)
-		ev |= LB_EV_OUT;
-	if (socketp != NULL)
-		return lb_ev_fd_mod(k->ev, s, ev) == 0 ? 0 : -1;
-	if (lb_ev_fd_add(k->ev, s, ev, on_fd, k) != 0)
-		return -1;
-	curl_multi_assign(k->multi, s, k);
-	return 0;
-}
-
-static int
-on_curl_timer_set(CURLM *m, long timeout_ms, void *userp)
-{
-	struct lb_kapi *k = userp;
-
-	(void)m;
-	if (timeout_ms < 0)
-		lb_ev_timer_disarm(k->curl_timer);
-	else
-		lb_ev_timer_arm(k->curl_timer, (uint64_t)timeout_ms);
-	return 0;
-}
-
-static void
-on_curl_timer(void *ctx)
-{
-	struct lb_kapi *k = ctx;
-	int running;
-
-	curl_multi_socket_action(k->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	pump(k);
+	pump(ctx);
 }
 
 static void
@@ -552,18 +493,14 @@ on_idle(void *ctx)
 int
 lb_kapi_loop_attach(struct lb_kapi *k)
 {
-	k->multi = curl_multi_init();
-	k->curl_timer = lb_ev_timer_new(k->ev, on_curl_timer, k);
+	k->curl = lb_ev_curl_new(k->ev, after_curl, k);
+	k->multi = k->curl != NULL ? lb_ev_curl_multi(k->curl) : NULL;
 	k->drain_timer = lb_ev_timer_new(k->ev, on_drain, k);
 	k->kick_timer = lb_ev_timer_new(k->ev, lb_kapi_req_kick, k);
 	k->idle_timer = lb_ev_timer_new(k->ev, on_idle, k);
-	if (k->multi == NULL || k->curl_timer == NULL || k->drain_timer == NULL ||
-	    k->kick_timer == NULL || k->idle_timer == NULL)
+	if (k->curl == NULL || k->drain_timer == NULL || k->kick_timer == NULL ||
+	    k->idle_timer == NULL)
 		return -ENOMEM;
-	curl_multi_setopt(k->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
-	curl_multi_setopt(k->multi, CURLMOPT_SOCKETDATA, k);
-	curl_multi_setopt(k->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer_set);
-	curl_multi_setopt(k->multi, CURLMOPT_TIMERDATA, k);
 	return 0;
 }
 
@@ -577,14 +514,13 @@ lb_kapi_loop_detach(struct lb_kapi *k)
 			lb_kapi_xfer_release(x);
 	k->reap_needed = true;
 	reap(k);
-	/* closes cached connections; their fds leave lb_ev through on_socket */
-	if (k->multi != NULL)
-		curl_multi_cleanup(k->multi);
+	/* closes cached connections; their fds leave lb_ev with it */
+	lb_ev_curl_free(k->curl);
+	k->curl = NULL;
 	k->multi = NULL;
-	lb_ev_timer_free(k->curl_timer);
 	lb_ev_timer_free(k->drain_timer);
 	lb_ev_timer_free(k->kick_timer);
 	lb_ev_timer_free(k->idle_timer);
-	k->curl_timer = k->drain_timer = k->kick_timer = k->idle_timer = NULL;
+	k->drain_timer = k->kick_timer = k->idle_timer = NULL;
 }
 
