@@ -387,7 +387,8 @@ init_workers(char *err, size_t errlen)
 			lb_flow_table_memsize(cfg->flow_capacity) / 1048576.0, socket,
 			rte_eal_has_hugepages() ? "yes" : "no");
 		lb_snat_init(&w->dp.snat, &layout, i, cfg->snat_addrs, cfg->n_snat);
-		/* the SNAT TIME_WAIT rule: a record per SNAT candidate (32 bytes) */
+		/* the SNAT TIME_WAIT rule: a record per SNAT candidate (32 bytes),
+		 * and the per-target cursors (64 KiB) */
 		if (lb_snat_candidates(&w->dp.snat) > 0) {
 			size_t sz = lb_dp_tw_memsize(lb_snat_candidates(&w->dp.snat));
 
@@ -397,11 +398,15 @@ init_workers(char *err, size_t errlen)
 					"records (%zu bytes); raise eal.memory_mb", i, sz);
 				return -ENOMEM;
 			}
-			w->dp.snat_tw = lb_dp_tw_init(w->tw_mem, lb_snat_candidates(&w->dp.snat));
+			/* each target's cursor starts at a random candidate: a
+			 * restarted lbd that began at the first port again would
+			 * meet the TIME_WAIT sockets its previous run left on the
+			 * targets */
+			w->dp.snat_tw = lb_dp_tw_init(w->tw_mem, lb_snat_candidates(&w->dp.snat),
+				(uint32_t)rte_rand());
 		}
-		/* Start each run at a random SNAT candidate: a restarted lbd that
-		 * began at the first port again would meet the TIME_WAIT sockets
-		 * its previous run left on the targets. */
+		/* Start each run at a random SNAT candidate (as above; the shared
+		 * cursor, used when there are no per-target ones). */
 		if (lb_snat_candidates(&w->dp.snat) > 0)
 			w->dp.snat.cursor = (uint32_t)(rte_rand() % lb_snat_candidates(&w->dp.snat));
 		snprintf(name, sizeof(name), "lbd_handoff%u", i);

@@ -12,8 +12,11 @@
  */
 #define PICK_SEED	0x6c62645fU	/* "lbd_" */
 
-/* SNAT candidates tried per new FullNAT flow before giving up. */
+/* SNAT candidates tried per new FullNAT flow before giving up, and of them
+ * at most how many past the first one found in the target's TIME_WAIT
+ * (lb_snat_pick). */
 #define SNAT_PROBES	64
+#define SNAT_AHEAD	8
 
 static const char *const drop_names[LB_DROP_MAX] = {
 #define LB_DROP_NAME(e, s) [LB_DROP_##e] = s,
@@ -132,6 +135,7 @@ struct snat_probe {
 	uint32_t taddr;
 	uint16_t tport;
 	uint8_t proto;
+	uint32_t target;	/* tw_target() of the above */
 	uint64_t now;
 };
 
@@ -146,14 +150,17 @@ lb_dp_tw_memsize(uint32_t n)
 }
 
 struct lb_dp_tw *
-lb_dp_tw_init(void *mem, uint32_t n)
+lb_dp_tw_init(void *mem, uint32_t n, uint32_t seed)
 {
 	struct lb_dp_tw *tw = mem;
+	uint32_t i;
 
 	if (mem == NULL || n == 0)
 		return NULL;
 	memset(mem, 0, lb_dp_tw_memsize(n));
 	tw->n = n;
+	for (i = 0; i < LB_DP_TW_CURSORS; i++)
+		tw->cursor[i] = lb_hash32_2(i, seed, 0x63757273U) % n;
 	return tw;
 }
 
@@ -182,27 +189,32 @@ tw_live(const struct lb_dp_tw_slot *t, uint32_t now)
 	return t->target != 0 && (int32_t)(t->until - now) > 0;
 }
 
-static bool
-snat_in_use(void *ctx, uint32_t addr, uint16_t port)
+/* lb_snat_pick's probe: candidate c towards the target in sp. The TIME_WAIT
+ * record first (an array read; a closing flow has one, and is then waited
+ * for rather than passed over as busy). */
+static enum lb_snat_use
+snat_probe(void *ctx, uint32_t c, uint32_t addr, uint16_t port, uint32_t *wait_ms)
 {
 	const struct snat_probe *sp = ctx;
-	struct lb_flow_key k = lb_flow_key_make(sp->taddr, addr, sp->tport, port, sp->proto);
-	const struct lb_dp_tw_slot *t;
-	uint32_t target, i;
+	const struct lb_dp_tw *tw = sp->w->snat_tw;
+	struct lb_flow_key k;
+	uint32_t i, n32 = (uint32_t)sp->now;
 
-	if (lb_flow_lookup(sp->w->flows, &k, sp->now, NULL) != NULL)
-		return true;
-	t = tw_slots(sp->w, addr, port);
-	if (t == NULL)
-		return false;
-	target = tw_target(sp->taddr, sp->tport, sp->proto);
-	for (i = 0; i < LB_DP_TW_SLOTS; i++) {
-		if (t[i].target == target && tw_live(&t[i], (uint32_t)sp->now)) {
-			sp->w->ctr.snat_tw_skips++;
-			return true;
+	if (tw != NULL && c < tw->n) {
+		const struct lb_dp_tw_slot *t = tw->slot[c];
+
+		for (i = 0; i < LB_DP_TW_SLOTS; i++) {
+			if (t[i].target == sp->target && tw_live(&t[i], n32)) {
+				sp->w->ctr.snat_tw_skips++;
+				*wait_ms = t[i].until - n32;
+				return LB_SNAT_WAIT;
+			}
 		}
 	}
-	return false;
+	k = lb_flow_key_make(sp->taddr, addr, sp->tport, port, sp->proto);
+	if (lb_flow_lookup(sp->w->flows, &k, sp->now, NULL) != NULL)
+		return LB_SNAT_BUSY;
+	return LB_SNAT_FREE;
 }
 
 /*
@@ -408,11 +420,18 @@ flow_create(struct lb_dp_worker *w, const struct lb_snap *s, const struct lb_sna
 			return 1;
 		}
 	} else {
-		struct snat_probe sp = { w, t->addr, t->port, p->proto, now };
+		struct snat_probe sp = { w, t->addr, t->port, p->proto,
+			tw_target(t->addr, t->port, p->proto), now };
+		/* a candidate with more than half of snat_time_wait to go was
+		 * used out of the cursor's order (lb_snat_pick) */
+		struct lb_snat_budget b = { SNAT_PROBES, SNAT_AHEAD, s->snat_time_wait_ms / 2 };
+		/* the target's own cursor (lb_dp.h) */
+		uint32_t *cur = w->snat_tw != NULL ?
+			&w->snat_tw->cursor[(sp.target >> 1) % LB_DP_TW_CURSORS] : &w->snat.cursor;
 		uint32_t saddr;
 		uint16_t sport;
 
-		if (lb_snat_pick(&w->snat, snat_in_use, &sp, SNAT_PROBES, &saddr, &sport) != 0) {
+		if (lb_snat_pick(&w->snat, cur, snat_probe, &sp, &b, &saddr, &sport) != 0) {
 			*why = LB_DROP_SNAT_EXHAUSTED;
 			return -1;
 		}

@@ -169,8 +169,16 @@ lb_dp_burst_bucket(uint32_t n)
  * endpoint rather than a table of closes: it cannot fill up at any close
  * rate, only an endpoint closed towards more than LB_DP_TW_SLOTS targets
  * within the time loses the one that frees first (snat_time_wait_forgotten).
+ *
+ * With them, the allocator's cursors: one per target (its address, port and
+ * protocol hashed into LB_DP_TW_CURSORS entries; targets that collide share
+ * one), each starting at a hashed offset. Towards one target the candidates
+ * are then used in cursor order and leave TIME_WAIT in that order, so above
+ * the rule's capacity the cursor waits on the candidate that frees next
+ * (lb_snat_pick) instead of running past it.
  */
-#define LB_DP_TW_SLOTS	4
+#define LB_DP_TW_SLOTS		4
+#define LB_DP_TW_CURSORS	16384	/* 64 KiB per worker */
 
 struct lb_dp_tw_slot {
 	uint32_t target;	/* hash of the target's address, port, protocol; 0: free */
@@ -180,15 +188,19 @@ struct lb_dp_tw_slot {
 struct lb_dp_tw {
 	uint32_t n;		/* candidates */
 	uint32_t pad;
+	uint32_t cursor[LB_DP_TW_CURSORS];	/* by target hash: next candidate */
 	struct lb_dp_tw_slot slot[][LB_DP_TW_SLOTS];
 };
 
-/* Bytes for the records of n candidates (32 bytes each). */
+/* Bytes for the records of n candidates: 32 bytes each, plus the cursors
+ * (64 KiB). */
 size_t lb_dp_tw_memsize(uint32_t n);
 
 /* Zeroes mem (lb_dp_tw_memsize(n) bytes, 8-byte aligned) and returns it as
- * the records of n candidates; NULL when n is 0. */
-struct lb_dp_tw *lb_dp_tw_init(void *mem, uint32_t n);
+ * the records of n candidates, the cursors starting at offsets hashed from
+ * seed (a random seed keeps a restarted lbd off the endpoints its previous
+ * run left in the targets' TIME_WAIT); NULL when n is 0. */
+struct lb_dp_tw *lb_dp_tw_init(void *mem, uint32_t n, uint32_t seed);
 
 /* A worker's data-path state. The worker owns all of it. */
 struct lb_dp_worker {
@@ -196,8 +208,9 @@ struct lb_dp_worker {
 	struct lb_flow_table *flows;
 	struct lb_flow_table *affinity;	/* session affinity: (client, frontend) -> target */
 	struct lb_dp_tw *snat_tw;	/* FullNAT endpoints in their target's TIME_WAIT
-					 * (lb_dp_tw_init over the worker's SNAT
-					 * candidates); NULL: no such rule */
+					 * and the per-target cursors (lb_dp_tw_init over
+					 * the worker's SNAT candidates); NULL: no such
+					 * rule, picks use snat.cursor */
 	struct lb_snat snat;
 	uint64_t conflict_next;		/* earliest time the next ARP conflict may go to control */
 	struct lb_dp_gov gov;

@@ -114,28 +114,45 @@ lb_snat_init(struct lb_snat *s, const struct lb_snat_layout *l, uint32_t worker,
 }
 
 int
-lb_snat_pick(struct lb_snat *s, lb_snat_in_use_fn in_use, void *ctx, uint32_t max_probes,
-	uint32_t *addr, uint16_t *port)
+lb_snat_pick(struct lb_snat *s, uint32_t *cursor, lb_snat_probe_fn probe, void *ctx,
+	const struct lb_snat_budget *b, uint32_t *addr, uint16_t *port)
 {
 	uint32_t n = lb_snat_candidates(s);
-	uint32_t c, a;
+	uint32_t left = b->probes, c, a, wait, rest = 0, rest_wait = 0;
+	bool waited = false, held = false;
 	uint16_t p;
 
-	if (max_probes > n)
-		max_probes = n;
+	if (left > n)
+		left = n;
 	/* A cursor set out of range by the caller restarts at 0. */
-	if (s->cursor >= n)
-		s->cursor = 0;
-	while (max_probes-- > 0) {
-		c = s->cursor;
-		s->cursor = c + 1 == n ? 0 : c + 1;
+	c = *cursor < n ? *cursor : 0;
+	while (left-- > 0) {
 		a = s->addrs[c % s->naddr];
 		p = htons(lb_snat_port(s, c / s->naddr));
-		if (!in_use(ctx, a, p)) {
+		wait = 0;
+		switch (probe(ctx, c, a, p, &wait)) {
+		case LB_SNAT_FREE:
 			*addr = a;
 			*port = p;
+			*cursor = held ? rest : (c + 1 == n ? 0 : c + 1);
 			return 0;
+		case LB_SNAT_WAIT:
+			if (!waited) {
+				waited = true;
+				if (left > b->ahead)
+					left = b->ahead;
+			}
+			if (wait <= b->hold_ms && (!held || wait < rest_wait)) {
+				held = true;
+				rest = c;
+				rest_wait = wait;
+			}
+			break;
+		default:
+			break;
 		}
+		c = c + 1 == n ? 0 : c + 1;
 	}
+	*cursor = held ? rest : c;
 	return -ENOSPC;
 }

@@ -13,8 +13,9 @@
  * rules, find a FullNAT flow's owner from the target's side.
  *
  * A candidate (address, port) is free when no live flow uses the reverse
- * 5-tuple (target, SNAT address:port): the caller's in_use callback asks its
- * flow table. So one SNAT port may serve several targets at once, and is never
+ * 5-tuple (target, SNAT address:port) and it is not in that target's
+ * TIME_WAIT: the caller's probe callback asks its flow table and its TIME_WAIT
+ * records. So one SNAT port may serve several targets at once, and is never
  * reused towards the same target while a flow holds it.
  *
  * Ports here are host order (they are range arithmetic); addresses network
@@ -68,10 +69,11 @@ lb_snat_owner(const struct lb_snat_layout *l, uint16_t port)
  * One worker's allocator; the worker owns it. Its ports, in increasing order,
  * are numbered 0 .. nports - 1; candidates are numbered
  * 0 .. naddr * nports - 1, candidate c being address c % naddr and port number
- * c / naddr, so consecutive picks spread over the addresses. The cursor walks
+ * c / naddr, so consecutive picks spread over the addresses. A cursor walks
  * them round, which also keeps a just-released (address, port) from being
  * reused before every other candidate has had its turn (the target may still
- * hold the old connection in TIME_WAIT).
+ * hold the old connection in TIME_WAIT). The cursor is the caller's
+ * (lb_snat_pick); the one here serves a caller that keeps no other.
  */
 struct lb_snat {
 	uint32_t naddr;
@@ -81,7 +83,7 @@ struct lb_snat {
 	uint16_t block;		/* port_mask + 1 */
 	uint8_t nres;		/* residues it owns (1 or 2) */
 	uint8_t res[2];		/* its ports are k * block + res[i], all k */
-	uint32_t cursor;	/* next candidate, over naddr * nports; the caller may
+	uint32_t cursor;	/* a cursor over naddr * nports for the caller; it may
 				 * set any value below that after init (e.g. random) */
 };
 
@@ -139,18 +141,51 @@ lb_snat_index(const struct lb_snat *s, uint32_t addr, uint16_t port_be, uint32_t
 	return 0;
 }
 
-/* Returns true when (addr, port) is taken towards the target in ctx. port is
- * network order, as it would appear in a flow key. */
-typedef bool (*lb_snat_in_use_fn)(void *ctx, uint32_t addr, uint16_t port);
+/* What a probe found at a candidate, towards the new flow's target. */
+enum lb_snat_use {
+	LB_SNAT_FREE = 0,	/* usable now */
+	LB_SNAT_BUSY,		/* a live flow holds it: passed over */
+	LB_SNAT_WAIT,		/* in the target's TIME_WAIT for *wait_ms more: it frees by
+				 * itself */
+};
+
+/* Probes candidate c (address addr, port in network order, as in a flow key)
+ * towards the target in ctx; sets *wait_ms when it returns LB_SNAT_WAIT. */
+typedef enum lb_snat_use (*lb_snat_probe_fn)(void *ctx, uint32_t c, uint32_t addr,
+	uint16_t port, uint32_t *wait_ms);
+
+/* How far one pick looks. */
+struct lb_snat_budget {
+	uint32_t probes;	/* candidates probed at most */
+	uint32_t ahead;		/* ... of them after the first in TIME_WAIT */
+	uint32_t hold_ms;	/* a candidate in TIME_WAIT for at most this long holds
+				 * the cursor; one with longer to go is passed over */
+};
 
 /*
- * Picks a free (address, port) for a new flow, trying at most max_probes
- * candidates (and at most every candidate once) from the rotating cursor,
- * which ends just past the last one tried. *addr is network order and *port
- * network order. Returns 0 or -ENOSPC when every probed candidate is in use
- * (or there are none: an allocator that was never initialised).
+ * Picks a free (address, port) for a new flow by probing candidates in order
+ * from *cursor (a cursor of the caller's: one per target keeps each target's
+ * endpoints in use order; s->cursor is one the caller may use). *addr and
+ * *port are network order. Returns 0, or -ENOSPC when no probed candidate is
+ * free (or there are none: an allocator that was never initialised).
+ *
+ * At most b->probes candidates are probed (and each at most once). Busy ones
+ * are passed over: while only they are met the cursor moves on over them
+ * (and over the one taken), as a plain rotating cursor. The first candidate
+ * in TIME_WAIT leaves b->ahead more probes (a free one among them is taken
+ * out of order). A candidate that frees within b->hold_ms holds the cursor:
+ * it then rests on the held candidate that frees first among those probed.
+ * One with longer to go is passed over as a busy one.
+ *
+ * Why: towards one target candidates are used in cursor order and so leave
+ * TIME_WAIT in about that order. Above the rule's capacity the cursor waits
+ * on the candidate about to free instead of running past it, and a refused
+ * pick costs at most b->ahead + 1 probes after the busy ones. A candidate far
+ * from freeing was used out of that order (taken ahead of the cursor, or
+ * closed late by a long connection): holding the cursor on it would stall
+ * the candidates after it, so it is left for the next round.
  */
-int lb_snat_pick(struct lb_snat *s, lb_snat_in_use_fn in_use, void *ctx, uint32_t max_probes,
-	uint32_t *addr, uint16_t *port);
+int lb_snat_pick(struct lb_snat *s, uint32_t *cursor, lb_snat_probe_fn probe, void *ctx,
+	const struct lb_snat_budget *b, uint32_t *addr, uint16_t *port);
 
 #endif /* LB_SNAT_H */

@@ -851,6 +851,17 @@ port_for_target(struct env *e, int want, uint16_t from)
 	return 0;
 }
 
+/* Every target's SNAT cursor to candidate c: the next pick towards any
+ * target probes c first. */
+static void
+set_cursors(struct env *e, uint32_t c)
+{
+	uint32_t i;
+
+	for (i = 0; i < LB_DP_TW_CURSORS; i++)
+		e->w[0].snat_tw->cursor[i] = c;
+}
+
 /* Sends a client SYN; returns the SNAT endpoint it left from. */
 static void
 tw_syn(struct env *e, uint16_t cport, uint32_t *saddr, uint16_t *sport, int *target)
@@ -893,7 +904,7 @@ test_snat_time_wait(void **state)
 	int t0, t1;
 
 	(void)state;
-	e->w[0].snat_tw = lb_dp_tw_init(mem, lb_snat_candidates(&e->w[0].snat));
+	e->w[0].snat_tw = lb_dp_tw_init(mem, lb_snat_candidates(&e->w[0].snat), 7);
 	assert_non_null(e->w[0].snat_tw);
 	assert_int_equal(e->snap->snat_time_wait_ms, 60000);	/* the default */
 
@@ -901,6 +912,7 @@ test_snat_time_wait(void **state)
 	 * client reuses its tuple for a new connection */
 	c0 = port_for_target(e, 0, 20000);
 	cur = e->w[0].snat.cursor;
+	set_cursors(e, cur);
 	tw_syn(e, c0, &a0, &p0, &t0);
 	assert_int_equal(t0, 0);
 	tw_fin(e, c0);
@@ -910,13 +922,13 @@ test_snat_time_wait(void **state)
 	/* the allocator comes round to that endpoint again: towards t0 it is
 	 * passed over, towards another target it is taken */
 	c1 = port_for_target(e, 0, c0 + 1);
-	e->w[0].snat.cursor = cur;
+	set_cursors(e, cur);
 	tw_syn(e, c1, &a1, &p1, &t1);
 	assert_int_equal(t1, 0);
 	assert_false(a1 == a0 && p1 == p0);
 	assert_int_equal(e->w[0].ctr.snat_tw_skips, 1);
 	c2 = port_for_target(e, -1, 20000);
-	e->w[0].snat.cursor = cur;
+	set_cursors(e, cur);
 	tw_syn(e, c2, &a1, &p1, &t1);
 	assert_true(t1 != 0);
 	assert_true(a1 == a0 && p1 == p0);
@@ -926,14 +938,14 @@ test_snat_time_wait(void **state)
 	e->now += 31000;
 	lb_dp_housekeep(&e->w[0], e->now, 100000);
 	assert_int_equal(lb_flow_count(e->w[0].flows), 0);
-	e->w[0].snat.cursor = cur;
+	set_cursors(e, cur);
 	tw_syn(e, port_for_target(e, 0, c1 + 1), &a1, &p1, &t1);
 	assert_false(a1 == a0 && p1 == p0);
 	assert_int_equal(e->w[0].ctr.snat_tw_skips, 2);
 
 	/* 60 s after the close it may go back to t0 */
 	e->now += 29001;
-	e->w[0].snat.cursor = cur;
+	set_cursors(e, cur);
 	tw_syn(e, port_for_target(e, 0, 30000), &a1, &p1, &t1);
 	assert_true(a1 == a0 && p1 == p0);
 	assert_int_equal(e->w[0].ctr.snat_tw_skips, 2);
@@ -958,13 +970,14 @@ test_snat_time_wait_targets(void **state)
 	int t, k;
 
 	(void)state;
-	e->w[0].snat_tw = lb_dp_tw_init(mem, lb_snat_candidates(&e->w[0].snat));
+	e->w[0].snat_tw = lb_dp_tw_init(mem, lb_snat_candidates(&e->w[0].snat), 7);
 	cur = e->w[0].snat.cursor;
+	set_cursors(e, cur);
 	for (k = 0; k < 3; k++) {
 		c[k] = port_for_target(e, k, from);
 		from = (uint16_t)(c[k] + 1);
 		/* every target's first connection leaves from the same endpoint */
-		e->w[0].snat.cursor = cur;
+		set_cursors(e, cur);
 		tw_syn(e, c[k], &a, &p, &t);
 		assert_int_equal(t, k);
 		if (k == 0) {
@@ -982,7 +995,7 @@ test_snat_time_wait_targets(void **state)
 	assert_int_equal(lb_flow_count(e->w[0].flows), 0);
 	/* all three kept away from it */
 	for (k = 0; k < 3; k++) {
-		e->w[0].snat.cursor = cur;
+		set_cursors(e, cur);
 		tw_syn(e, port_for_target(e, k, from), &a, &p, &t);
 		from = (uint16_t)(from + 1000);
 		assert_int_equal(t, k);
@@ -992,10 +1005,10 @@ test_snat_time_wait_targets(void **state)
 	/* 60 s after the first close, target 0 may have it again, the others
 	 * not yet */
 	e->now = closed[0] + 60001;
-	e->w[0].snat.cursor = cur;
+	set_cursors(e, cur);
 	tw_syn(e, port_for_target(e, 0, from), &a, &p, &t);
 	assert_true(a == a0 && p == p0);
-	e->w[0].snat.cursor = cur;
+	set_cursors(e, cur);
 	tw_syn(e, port_for_target(e, 2, (uint16_t)(from + 1000)), &a, &p, &t);
 	assert_false(a == a0 && p == p0);
 	assert_int_equal(e->w[0].ctr.snat_tw_forgotten, 0);

@@ -194,18 +194,35 @@ port_offset(const struct lb_snat *s, uint16_t port_be)
 	return 0;
 }
 
-static bool
-in_use_cb(void *ctx, uint32_t addr, uint16_t port)
+static enum lb_snat_use
+in_use_cb(void *ctx, uint32_t c, uint32_t addr, uint16_t port, uint32_t *wait_ms)
 {
 	struct use_ctx *u = ctx;
+
+	(void)wait_ms;
+	/* the candidate number given is that of the address and port */
+	assert_int_equal(c, port_offset(u->s, port) * u->s->naddr + addr_index(u->s, addr));
 
 	/* Callers reset probes before each pick; no pick may probe a
 	 * candidate twice, so this catches a runaway loop quickly. */
 	u->probes++;
 	assert_true(u->probes <= T_ADDRS * T_PORTS);
 	if (u->all_free)
-		return false;
-	return u->used[u->target][addr_index(u->s, addr)][port_offset(u->s, port)];
+		return LB_SNAT_FREE;
+	return u->used[u->target][addr_index(u->s, addr)][port_offset(u->s, port)] ?
+		LB_SNAT_BUSY : LB_SNAT_FREE;
+}
+
+/* A budget of n probes for probes that never report TIME_WAIT. */
+static const struct lb_snat_budget *
+busy_only(uint32_t n)
+{
+	static struct lb_snat_budget b;
+
+	b.probes = n;
+	b.ahead = 0;
+	b.hold_ms = 0;
+	return &b;
 }
 
 static void
@@ -242,7 +259,8 @@ test_pick_order(void **state)
 	for (round = 0; round < 2; round++) {
 		for (i = 0; i < T_ADDRS * T_PORTS; i++) {
 			u->probes = 0;
-			assert_int_equal(lb_snat_pick(&s, in_use_cb, u, 8, &addr, &port), 0);
+			assert_int_equal(lb_snat_pick(&s, &s.cursor, in_use_cb, u,
+				busy_only(8), &addr, &port), 0);
 			assert_int_equal(u->probes, 1);
 			assert_int_equal(addr, htonl(0x0a000100 + i % T_ADDRS + 1));
 			assert_int_equal(ntohs(port), 30000 + 1 + 4 * (i / T_ADDRS));
@@ -251,16 +269,18 @@ test_pick_order(void **state)
 	}
 	/* A cursor set out of range restarts at the first candidate. */
 	s.cursor = 1000000;
-	assert_int_equal(lb_snat_pick(&s, in_use_cb, u, 8, &addr, &port), 0);
+	assert_int_equal(lb_snat_pick(&s, &s.cursor, in_use_cb, u, busy_only(8), &addr, &port), 0);
 	assert_int_equal(addr, htonl(0x0a000101));
 	assert_int_equal(ntohs(port), 30001);
 	/* max_probes 0 probes nothing. */
 	u->probes = 0;
-	assert_int_equal(lb_snat_pick(&s, in_use_cb, u, 0, &addr, &port), -ENOSPC);
+	assert_int_equal(lb_snat_pick(&s, &s.cursor, in_use_cb, u,
+		busy_only(0), &addr, &port), -ENOSPC);
 	assert_int_equal(u->probes, 0);
 	/* An allocator that was never set up has no candidates. */
 	memset(&s, 0, sizeof(s));
-	assert_int_equal(lb_snat_pick(&s, in_use_cb, u, 8, &addr, &port), -ENOSPC);
+	assert_int_equal(lb_snat_pick(&s, &s.cursor, in_use_cb, u,
+		busy_only(8), &addr, &port), -ENOSPC);
 	assert_int_equal(u->probes, 0);
 	free(u);
 }
@@ -282,11 +302,12 @@ test_pick_probes_bounded(void **state)
 	for (a = 0; a < 10; a++)
 		u->used[0][a % T_ADDRS][a / T_ADDRS] = true;
 	u->probes = 0;
-	assert_int_equal(lb_snat_pick(&s, in_use_cb, u, 4, &addr, &port), -ENOSPC);
+	assert_int_equal(lb_snat_pick(&s, &s.cursor, in_use_cb, u,
+		busy_only(4), &addr, &port), -ENOSPC);
 	assert_int_equal(u->probes, 4);
 	/* The next call carries on where that one stopped. */
 	u->probes = 0;
-	assert_int_equal(lb_snat_pick(&s, in_use_cb, u, 7, &addr, &port), 0);
+	assert_int_equal(lb_snat_pick(&s, &s.cursor, in_use_cb, u, busy_only(7), &addr, &port), 0);
 	assert_int_equal(u->probes, 7);
 	assert_int_equal(addr_index(&s, addr), 10 % T_ADDRS);
 	assert_int_equal(port_offset(&s, port), 10 / T_ADDRS);
@@ -296,7 +317,8 @@ test_pick_probes_bounded(void **state)
 		for (p = 0; p < T_PORTS; p++)
 			u->used[0][a][p] = true;
 	u->probes = 0;
-	assert_int_equal(lb_snat_pick(&s, in_use_cb, u, UINT32_MAX, &addr, &port), -ENOSPC);
+	assert_int_equal(lb_snat_pick(&s, &s.cursor, in_use_cb, u,
+		busy_only(UINT32_MAX), &addr, &port), -ENOSPC);
 	assert_int_equal(u->probes, T_ADDRS * T_PORTS);
 	free(u);
 }
@@ -319,14 +341,16 @@ test_exhaust_and_free(void **state)
 	/* Every candidate comes out once, then none is left. */
 	for (i = 0; i < T_ADDRS * T_PORTS; i++) {
 		u->probes = 0;
-		assert_int_equal(lb_snat_pick(&s, in_use_cb, u, UINT32_MAX, &addr, &port), 0);
+		assert_int_equal(lb_snat_pick(&s, &s.cursor, in_use_cb, u,
+			busy_only(UINT32_MAX), &addr, &port), 0);
 		a = addr_index(&s, addr);
 		p = port_offset(&s, port);
 		assert_false(u->used[2][a][p]);
 		u->used[2][a][p] = true;
 	}
 	u->probes = 0;
-	assert_int_equal(lb_snat_pick(&s, in_use_cb, u, UINT32_MAX, &addr, &port), -ENOSPC);
+	assert_int_equal(lb_snat_pick(&s, &s.cursor, in_use_cb, u,
+		busy_only(UINT32_MAX), &addr, &port), -ENOSPC);
 	/* Free one at random: the next pick is exactly that one. */
 	for (round = 0; round < 200; round++) {
 		rng ^= rng << 13;
@@ -336,19 +360,21 @@ test_exhaust_and_free(void **state)
 		p = (uint32_t)((rng >> 20) % T_PORTS);
 		u->used[2][a][p] = false;
 		u->probes = 0;
-		assert_int_equal(lb_snat_pick(&s, in_use_cb, u, UINT32_MAX, &addr, &port), 0);
+		assert_int_equal(lb_snat_pick(&s, &s.cursor, in_use_cb, u,
+			busy_only(UINT32_MAX), &addr, &port), 0);
 		assert_int_equal(addr_index(&s, addr), a);
 		assert_int_equal(port_offset(&s, port), p);
 		u->used[2][a][p] = true;
 		u->probes = 0;
-		assert_int_equal(lb_snat_pick(&s, in_use_cb, u, UINT32_MAX, &addr, &port),
+		assert_int_equal(lb_snat_pick(&s, &s.cursor, in_use_cb, u,
+			busy_only(UINT32_MAX), &addr, &port),
 			-ENOSPC);
 	}
 	/* Other targets are unaffected: a port busy towards one target is free
 	 * towards another. */
 	u->target = 0;
 	u->probes = 0;
-	assert_int_equal(lb_snat_pick(&s, in_use_cb, u, 1, &addr, &port), 0);
+	assert_int_equal(lb_snat_pick(&s, &s.cursor, in_use_cb, u, busy_only(1), &addr, &port), 0);
 	free(u);
 }
 
@@ -381,7 +407,8 @@ test_no_reuse_while_in_use(void **state)
 			bool full_budget = (rng >> 16) & 1;
 
 			u->probes = 0;
-			rc = lb_snat_pick(&s, in_use_cb, u, full_budget ? UINT32_MAX : 8, &addr,
+			rc = lb_snat_pick(&s, &s.cursor, in_use_cb, u,
+				busy_only(full_budget ? UINT32_MAX : 8), &addr,
 				&port);
 			if (rc == 0) {
 				a = addr_index(&s, addr);
@@ -469,6 +496,139 @@ test_index(void **state)
 	}
 }
 
+/* Candidates scripted one by one: FREE, BUSY or WAIT for wait[c] ms. */
+struct script {
+	enum lb_snat_use use[T_ADDRS * T_PORTS];
+	uint32_t wait[T_ADDRS * T_PORTS];
+	uint32_t probes;
+	uint32_t probed[T_ADDRS * T_PORTS];	/* in order */
+};
+
+static enum lb_snat_use
+script_cb(void *ctx, uint32_t c, uint32_t addr, uint16_t port, uint32_t *wait_ms)
+{
+	struct script *sc = ctx;
+
+	(void)addr;
+	(void)port;
+	assert_true(c < T_ADDRS * T_PORTS);
+	assert_true(sc->probes < T_ADDRS * T_PORTS);
+	sc->probed[sc->probes++] = c;
+	if (sc->use[c] == LB_SNAT_WAIT)
+		*wait_ms = sc->wait[c];
+	return sc->use[c];
+}
+
+/* Candidate number of a picked (addr, port). */
+static uint32_t
+cand(const struct lb_snat *s, uint32_t addr, uint16_t port)
+{
+	uint32_t c;
+
+	assert_int_equal(lb_snat_index(s, addr, port, &c), 0);
+	return c;
+}
+
+/* The cursor waits on a candidate in TIME_WAIT: busy ones before it are
+ * passed over, a bounded few after it are probed and a free one among them
+ * taken out of order, and the cursor rests on the one that frees first. */
+static void
+test_pick_waits_in_order(void **state)
+{
+	const struct lb_snat_budget b = { 64, 3, 1000 };
+	struct lb_snat_layout l;
+	struct lb_snat s;
+	struct script *sc = calloc(1, sizeof(*sc));
+	uint32_t n, c, addr, cur;
+	uint16_t port;
+
+	(void)state;
+	assert_non_null(sc);
+	setup_snat(&s, &l, 0);
+	n = lb_snat_candidates(&s);
+	for (c = 0; c < n; c++) {
+		sc->use[c] = LB_SNAT_WAIT;
+		sc->wait[c] = 100 + c;		/* used in order: frees in order */
+	}
+	/* 5 and 6 busy, 7 in TIME_WAIT: refused after 7 and three more */
+	sc->use[5] = sc->use[6] = LB_SNAT_BUSY;
+	cur = 5;
+	assert_int_equal(lb_snat_pick(&s, &cur, script_cb, sc, &b, &addr, &port), -ENOSPC);
+	assert_int_equal(sc->probes, 6);
+	assert_int_equal(cur, 7);
+	/* again: the same candidates, nothing lost */
+	sc->probes = 0;
+	assert_int_equal(lb_snat_pick(&s, &cur, script_cb, sc, &b, &addr, &port), -ENOSPC);
+	assert_int_equal(sc->probes, 4);
+	assert_int_equal(sc->probed[0], 7);
+	assert_int_equal(cur, 7);
+	/* 9 frees first: taken out of order, the cursor stays on 7 */
+	sc->use[9] = LB_SNAT_FREE;
+	sc->probes = 0;
+	assert_int_equal(lb_snat_pick(&s, &cur, script_cb, sc, &b, &addr, &port), 0);
+	assert_int_equal(cand(&s, addr, port), 9);
+	assert_int_equal(cur, 7);
+	sc->use[9] = LB_SNAT_BUSY;
+	/* 11 is beyond the three after 7: not probed */
+	sc->use[11] = LB_SNAT_FREE;
+	sc->probes = 0;
+	assert_int_equal(lb_snat_pick(&s, &cur, script_cb, sc, &b, &addr, &port), -ENOSPC);
+	assert_int_equal(sc->probes, 4);
+	/* 7 frees: taken, and the cursor moves on */
+	sc->use[7] = LB_SNAT_FREE;
+	assert_int_equal(lb_snat_pick(&s, &cur, script_cb, sc, &b, &addr, &port), 0);
+	assert_int_equal(cand(&s, addr, port), 7);
+	assert_int_equal(cur, 8);
+	sc->use[7] = LB_SNAT_BUSY;
+	/* 8 frees later than 10 (closed out of order): the cursor rests on 10 */
+	sc->wait[8] = 900;
+	sc->probes = 0;
+	assert_int_equal(lb_snat_pick(&s, &cur, script_cb, sc, &b, &addr, &port), 0);
+	assert_int_equal(cand(&s, addr, port), 11);
+	assert_int_equal(cur, 10);
+	free(sc);
+}
+
+/* A candidate with more than hold_ms to go does not hold the cursor; with
+ * only such candidates in reach the cursor moves on by the probes made. */
+static void
+test_pick_passes_far_ones(void **state)
+{
+	const struct lb_snat_budget b = { 64, 3, 1000 };
+	struct lb_snat_layout l;
+	struct lb_snat s;
+	struct script *sc = calloc(1, sizeof(*sc));
+	uint32_t n, c, addr, cur = 2;
+	uint16_t port;
+
+	(void)state;
+	assert_non_null(sc);
+	setup_snat(&s, &l, 0);
+	n = lb_snat_candidates(&s);
+	for (c = 0; c < n; c++) {
+		sc->use[c] = LB_SNAT_WAIT;
+		sc->wait[c] = 5000;
+	}
+	assert_int_equal(lb_snat_pick(&s, &cur, script_cb, sc, &b, &addr, &port), -ENOSPC);
+	assert_int_equal(sc->probes, 4);
+	assert_int_equal(cur, 6);
+	/* one due soon among them holds it */
+	sc->wait[8] = 1000;
+	sc->probes = 0;
+	assert_int_equal(lb_snat_pick(&s, &cur, script_cb, sc, &b, &addr, &port), -ENOSPC);
+	assert_int_equal(cur, 8);
+	/* busy candidates before the first in TIME_WAIT do not count against
+	 * the few after it; the whole budget bounds them */
+	for (c = 0; c < n; c++)
+		sc->use[c] = LB_SNAT_BUSY;
+	sc->probes = 0;
+	cur = 0;
+	assert_int_equal(lb_snat_pick(&s, &cur, script_cb, sc, &b, &addr, &port), -ENOSPC);
+	assert_int_equal(sc->probes, LB_MIN(n, 64u));
+	assert_int_equal(cur, 0);	/* n = 60: round to where it started */
+	free(sc);
+}
+
 int
 main(void)
 {
@@ -482,6 +642,8 @@ main(void)
 		cmocka_unit_test(test_exhaust_and_free),
 		cmocka_unit_test(test_no_reuse_while_in_use),
 		cmocka_unit_test(test_index),
+		cmocka_unit_test(test_pick_waits_in_order),
+		cmocka_unit_test(test_pick_passes_far_ones),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
