@@ -16,7 +16,7 @@ DEB_PKGS := build-essential meson ninja-build pkg-config \
 	libcmocka-dev libpcap-dev \
 	python3-scapy python3-pytest python3-kubernetes openssl clang libclang-rt-14-dev \
 	iproute2 iptables ethtool curl nginx-light procps kmod \
-	libmicrohttpd-dev prometheus tmux man-db
+	libmicrohttpd-dev prometheus tmux man-db wrk
 
 FUZZ_TARGETS := fuzz_pkt fuzz_dp fuzz_ctl fuzz_config
 # Seconds per target in make fuzz-smoke (four targets: under 1.5 minutes).
@@ -80,10 +80,12 @@ test-pkt: build-asan
 		$(PYTHON) -m pytest -p no:cacheprovider -v -rs --durations=15 tests/pkt
 
 # End-to-end (root): network namespaces, real TCP clients and nginx "nodes",
-# lbd in between on af_packet ports. Skips with the reason when not root.
+# lbd in between on af_packet ports; issue 7's port reuse runs (wrk, about
+# two minutes; their rates are printed). Skips with the reason when not root.
 test-e2e: build
 	PYTHONDONTWRITEBYTECODE=1 LBD_BUILD=$(abspath $(BUILD)) \
-		$(PYTHON) -m pytest -p no:cacheprovider -v -rs tests/e2e/test_e2e.py tests/e2e/test_e2e_k8s.py
+		$(PYTHON) -m pytest -p no:cacheprovider -v -rs tests/e2e/test_e2e.py tests/e2e/test_e2e_k8s.py \
+		tests/e2e/test_port_reuse.py
 
 # The fake Kubernetes API server checked on its own (no root, ~40 s): raw
 # HTTP/1.1 over TLS, kubectl (every version found; Debian's kubernetes-client
