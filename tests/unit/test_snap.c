@@ -488,6 +488,49 @@ test_lookups(void **state)
 }
 
 /* Many frontends on few VIPs: the index grows and every one is found. */
+/* The DNAT reply index: a target of exactly one DNAT frontend (of its
+ * protocol) finds it; a FullNAT target, another port or protocol, or a
+ * target two DNAT frontends share, finds nothing. */
+static void
+test_dnat_rev(void **state)
+{
+	struct fx *f = fx_ref();
+	const struct lb_snap_target *t = NULL;
+	const struct lb_snap_fe *fe;
+	struct lb_config_frontend *cf;
+	struct lb_snap *s;
+
+	(void)state;
+	s = build(f, NULL);
+	fe = lb_snap_dnat_rev_lookup(s, IP("10.1.0.22"), htons(8080), LB_PROTO_UDP, &t);
+	assert_ptr_equal(fe, fe_named(s, "web-udp"));
+	assert_non_null(t);
+	assert_int_equal(t->addr, IP("10.1.0.22"));
+	assert_int_equal(t->port, htons(8080));
+	assert_ptr_equal(lb_snap_dnat_rev_lookup(s, IP("10.1.0.21"), htons(8080), LB_PROTO_UDP,
+		&t), fe);
+	assert_int_equal(t->addr, IP("10.1.0.21"));
+	/* web-tls (FullNAT) has 10.1.0.21:8080 over TCP */
+	assert_null(lb_snap_dnat_rev_lookup(s, IP("10.1.0.21"), htons(8080), LB_PROTO_TCP, &t));
+	assert_null(lb_snap_dnat_rev_lookup(s, IP("10.1.0.11"), htons(30080), LB_PROTO_TCP, &t));
+	assert_null(lb_snap_dnat_rev_lookup(s, IP("10.1.0.22"), htons(8081), LB_PROTO_UDP, &t));
+	lb_snap_free(s);
+
+	/* a second DNAT frontend sharing 10.1.0.22:8080/udp */
+	cf = add_fe(f, "other-udp", "203.0.113.12", LB_PROTO_UDP, 53, LB_METHOD_DNAT, 13);
+	add_t(cf, "10.1.0.22", 8080, 1);
+	add_t(cf, "10.1.0.23", 8080, 1);
+	s = build(f, NULL);
+	assert_null(lb_snap_dnat_rev_lookup(s, IP("10.1.0.22"), htons(8080), LB_PROTO_UDP, &t));
+	assert_ptr_equal(lb_snap_dnat_rev_lookup(s, IP("10.1.0.21"), htons(8080), LB_PROTO_UDP,
+		&t), fe_named(s, "web-udp"));
+	assert_ptr_equal(lb_snap_dnat_rev_lookup(s, IP("10.1.0.23"), htons(8080), LB_PROTO_UDP,
+		&t), fe_named(s, "other-udp"));
+	assert_int_equal(t->addr, IP("10.1.0.23"));
+	lb_snap_free(s);
+	free(f);
+}
+
 static void
 test_many_frontends(void **state)
 {
@@ -1061,6 +1104,7 @@ main(void)
 		cmocka_unit_test(test_ports_and_globals),
 		cmocka_unit_test(test_frontends),
 		cmocka_unit_test(test_lookups),
+		cmocka_unit_test(test_dnat_rev),
 		cmocka_unit_test(test_many_frontends),
 		cmocka_unit_test(test_order_independent),
 		cmocka_unit_test(test_drains),
