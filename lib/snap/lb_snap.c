@@ -736,7 +736,9 @@ fill_src_filter(struct lb_snap *s, uint64_t *f, uint32_t log2_bits)
  * Fills the target set and the VIPs' echo allow-lists from the frontends
  * kept; locals must be filled. A VIP answers echo from the sources one of its
  * frontends accepts: every source when one of them has no ranges, else the
- * union of their ranges.
+ * union of their ranges (in frontend order; the VIPs' lists in the order of
+ * their first frontend). Linear in the frontends: per-VIP facts are kept by
+ * the VIP's slot in the local set.
  */
 static int
 fill_guard(struct lb_snap *s, uint8_t *base, const struct guard_plan *gp, char *err,
@@ -745,18 +747,29 @@ fill_guard(struct lb_snap *s, uint8_t *base, const struct guard_plan *gp, char *
 	struct lb_snap_vip_acl *acls = (struct lb_snap_vip_acl *)(base + gp->acls_off);
 	struct lb_cidr *ranges = (struct lb_cidr *)(base + gp->ranges_off);
 	uint32_t *set = (uint32_t *)(base + gp->target_off);
-	uint32_t i, j, k, n_ranges = 0;
+	uint32_t nslots = s->local_mask + 1, i, k, n_ranges = 0, slot;
+	/* per local slot: 0 no frontend yet, 1 open (a frontend without
+	 * ranges), 2 ranges only, 3 its list being copied; fill: the list's
+	 * next free range */
+	uint8_t *vs = calloc(nslots, 1);
+	uint32_t *fill = calloc(nslots, sizeof(*fill));
+	int rc = 0;
 
+	if (vs == NULL || fill == NULL) {
+		fail(err, errlen, "out of memory");
+		rc = -ENOMEM;
+		goto out;
+	}
 	s->target_set = set;
 	s->target_mask = gp->target_slots - 1;
 	s->dnat_rev = (struct lb_snap_dnat_rev *)(base + gp->dnat_off);
 	s->dnat_rev_mask = gp->dnat_slots - 1;
 	s->vip_acls = acls;
 	s->vip_ranges = ranges;
+	/* targets, and which VIPs are open */
 	for (i = 0; i < s->n_fes; i++) {
 		const struct lb_snap_fe *fe = &s->fes[i];
-		struct lb_snap_local *l;
-		bool open = false, seen = false;
+		const struct lb_snap_local *l;
 
 		for (k = 0; k < fe->n_targets; k++) {
 			if (fe->targets[k].addr != 0)
@@ -767,33 +780,57 @@ fill_guard(struct lb_snap *s, uint8_t *base, const struct guard_plan *gp, char *
 		}
 		if (fe->n_src_ranges > 0)
 			s->any_src_ranges = true;
-		for (j = 0; j < i && !seen; j++)
-			seen = s->fes[j].vip == fe->vip;
-		if (seen)
+		l = lb_snap_local_lookup(s, fe->vip);
+		if (l == NULL || l->kind != LB_LOCAL_VIP)
 			continue;
-		/* the first frontend of this VIP: decide for all of them */
-		for (j = i; j < s->n_fes && !open; j++)
-			open = s->fes[j].vip == fe->vip && s->fes[j].n_src_ranges == 0;
-		l = (struct lb_snap_local *)lb_snap_local_lookup(s, fe->vip);
-		if (open || l == NULL || l->kind != LB_LOCAL_VIP)
+		slot = (uint32_t)(l - s->locals);
+		if (fe->n_src_ranges == 0)
+			vs[slot] = 1;
+		else if (vs[slot] == 0)
+			vs[slot] = 2;
+	}
+	/* a list per VIP with ranges only, in the order of its first
+	 * frontend: count, place the lists one after another, copy */
+	for (i = 0; i < s->n_fes; i++) {
+		const struct lb_snap_fe *fe = &s->fes[i];
+		struct lb_snap_local *l = (struct lb_snap_local *)lb_snap_local_lookup(s, fe->vip);
+
+		if (l == NULL || l->kind != LB_LOCAL_VIP || vs[(uint32_t)(l - s->locals)] != 2)
 			continue;
-		if (s->n_vip_acls == UINT16_MAX) {
-			fail(err, errlen, "more than %u VIPs with source ranges", UINT16_MAX);
-			return -E2BIG;
+		if (l->acl == 0) {
+			if (s->n_vip_acls == UINT16_MAX) {
+				fail(err, errlen, "more than %u VIPs with source ranges", UINT16_MAX);
+				rc = -E2BIG;
+				goto out;
+			}
+			acls[s->n_vip_acls].n = 0;
+			l->acl = (uint16_t)(++s->n_vip_acls);
 		}
-		acls[s->n_vip_acls].first = n_ranges;
-		for (j = i; j < s->n_fes; j++) {
-			if (s->fes[j].vip != fe->vip)
-				continue;
-			memcpy(&ranges[n_ranges], s->fes[j].src_ranges,
-				sizeof(*ranges) * s->fes[j].n_src_ranges);
-			n_ranges += s->fes[j].n_src_ranges;
+		acls[l->acl - 1].n += fe->n_src_ranges;
+	}
+	for (i = 0; i < s->n_vip_acls; i++) {
+		acls[i].first = n_ranges;
+		n_ranges += acls[i].n;
+	}
+	for (i = 0; i < s->n_fes; i++) {
+		const struct lb_snap_fe *fe = &s->fes[i];
+		const struct lb_snap_local *l = lb_snap_local_lookup(s, fe->vip);
+
+		if (l == NULL || l->kind != LB_LOCAL_VIP || l->acl == 0)
+			continue;
+		slot = (uint32_t)(l - s->locals);
+		if (vs[slot] == 2) {	/* the VIP's first frontend */
+			vs[slot] = 3;
+			fill[slot] = acls[l->acl - 1].first;
 		}
-		acls[s->n_vip_acls].n = n_ranges - acls[s->n_vip_acls].first;
-		l->acl = (uint16_t)(++s->n_vip_acls);
+		memcpy(&ranges[fill[slot]], fe->src_ranges, sizeof(*ranges) * fe->n_src_ranges);
+		fill[slot] += fe->n_src_ranges;
 	}
 	fill_src_filter(s, (uint64_t *)(base + gp->filter_off), gp->filter_log2);
-	return 0;
+out:
+	free(vs);
+	free(fill);
+	return rc;
 }
 
 struct lb_snap *
