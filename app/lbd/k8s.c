@@ -436,6 +436,7 @@ lbd_k8s_status(void)
 	json_object_object_add(o, "objects_ignored", json_object_new_uint64(K.decode_errors));
 	json_object_object_add(o, "max_process_us", json_object_new_uint64(st.max_process_ns /
 		1000));
+	json_object_object_add(o, "sync_deferrals", json_object_new_uint64(st.sync_deferrals));
 	return o;
 }
 

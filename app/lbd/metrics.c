@@ -60,6 +60,7 @@ static struct {
 	/* control thread only */
 	struct lb_ev_timer *timer;
 	struct lbd_fe_table *pending;	/* built, not yet swapped in */
+	struct lbd_fe_table *last;	/* the latest built (a reference): rows to reuse */
 	uint64_t fe_generation;
 	struct MHD_Daemon *httpd;
 	bool pdump;
@@ -194,6 +195,28 @@ sample_daemon(struct lb_stats_daemon *d)
 
 /* ---- the frontend table ---- */
 
+struct lbd_fe_key {
+	uint64_t id;
+	uint32_t vip;
+	uint16_t port;
+	uint8_t proto;
+	uint8_t method;
+	uint8_t origin;
+	uint8_t fail_open;
+	uint32_t n_active;
+	uint32_t slot;
+	uint32_t n_targets;
+	uint32_t first;		/* its first row in tkeys and targets */
+};
+
+struct lbd_target_key {
+	uint32_t addr;
+	uint32_t weight;
+	uint32_t slot;
+	uint16_t port;
+	uint8_t state;
+};
+
 static void
 fe_table_put(struct lbd_fe_table *t)
 {
@@ -201,6 +224,8 @@ fe_table_put(struct lbd_fe_table *t)
 		return;
 	free(t->fes);
 	free(t->targets);
+	free(t->keys);
+	free(t->tkeys);
 	free(t);
 }
 
@@ -218,14 +243,82 @@ target_state(const struct lb_snap_fe *fe, const struct lb_snap_target *t)
 	return LB_STATS_TS_ACTIVE;
 }
 
+static void
+fe_key_of(const struct lb_snap_fe *fe, struct lbd_fe_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->id = fe->id;
+	k->vip = fe->vip;
+	k->port = fe->port;
+	k->proto = fe->proto;
+	k->method = fe->method;
+	k->origin = fe->model->origin_kind == LB_ORIGIN_K8S;
+	k->fail_open = (fe->flags & LB_SNAP_FE_FAIL_OPEN) != 0;
+	k->n_active = fe->n_active;
+	k->slot = fe->ctr;	/* LB_SNAP_NO_CTR == LB_STATS_NO_SLOT */
+	k->n_targets = fe->n_targets;
+}
+
+/* An index of prev's rows by frontend id (open addressing, 2^bits slots of
+ * row + 1, 0 empty), for frontends that moved in the snapshot's order. */
+struct row_index {
+	uint32_t *slot;
+	uint32_t mask;
+};
+
+static int
+row_index_build(struct row_index *x, const struct lbd_fe_table *prev)
+{
+	uint32_t n = 16, i, h;
+
+	while (n < 2 * prev->n_fes)
+		n *= 2;
+	x->slot = calloc(n, sizeof(*x->slot));
+	if (x->slot == NULL)
+		return -ENOMEM;
+	x->mask = n - 1;
+	for (i = 0; i < prev->n_fes; i++) {
+		for (h = (uint32_t)(prev->keys[i].id * 0x9e3779b97f4a7c15ULL >> 32) & x->mask;
+		     x->slot[h] != 0; h = (h + 1) & x->mask)
+			;
+		x->slot[h] = i + 1;
+	}
+	return 0;
+}
+
+/* prev's row of frontend id, or -1. Tries position `hint` first (the order of
+ * frontends rarely changes between snapshots). */
+static int64_t
+prev_row(const struct lbd_fe_table *prev, struct row_index *x, uint64_t id, uint32_t hint)
+{
+	uint32_t h;
+
+	if (prev == NULL || prev->keys == NULL)
+		return -1;
+	if (hint < prev->n_fes && prev->keys[hint].id == id)
+		return hint;
+	if (x->slot == NULL && row_index_build(x, prev) != 0)
+		return -1;
+	for (h = (uint32_t)(id * 0x9e3779b97f4a7c15ULL >> 32) & x->mask; x->slot[h] != 0;
+	     h = (h + 1) & x->mask)
+		if (prev->keys[x->slot[h] - 1].id == id)
+			return x->slot[h] - 1;
+	return -1;
+}
+
 /*
  * Labels for the exporters from snapshot s, with the counter slots its
- * frontends and targets carry (counters.c).
+ * frontends and targets carry (counters.c). The rows of a frontend whose
+ * values are those of its row in prev (the table built for the previous
+ * generation, or NULL) are copied from there rather than formatted again:
+ * a change to one frontend of thousands costs a copy of the others' rows,
+ * not thousands of snprintf calls per target.
  */
 static struct lbd_fe_table *
-fe_table_build(const struct lb_snap *s)
+fe_table_build(const struct lb_snap *s, const struct lbd_fe_table *prev)
 {
 	struct lbd_fe_table *t = calloc(1, sizeof(*t));
+	struct row_index x = { NULL, 0 };
 	uint32_t i, j, nt = 0, k = 0;
 
 	if (t == NULL)
@@ -234,10 +327,11 @@ fe_table_build(const struct lb_snap *s)
 		nt += s->fes[i].n_targets;
 	t->fes = calloc(s->n_fes + 1, sizeof(*t->fes));
 	t->targets = calloc(nt + 1, sizeof(*t->targets));
-	if (t->fes == NULL || t->targets == NULL) {
-		free(t->fes);
-		free(t->targets);
-		free(t);
+	t->keys = calloc(s->n_fes + 1, sizeof(*t->keys));
+	t->tkeys = calloc(nt + 1, sizeof(*t->tkeys));
+	if (t->fes == NULL || t->targets == NULL || t->keys == NULL || t->tkeys == NULL) {
+		atomic_init(&t->refs, 1);
+		fe_table_put(t);
 		return NULL;
 	}
 	atomic_init(&t->refs, 1);
@@ -246,29 +340,70 @@ fe_table_build(const struct lb_snap *s)
 	for (i = 0; i < s->n_fes; i++) {
 		const struct lb_snap_fe *fe = &s->fes[i];
 		struct lb_stats_fe_info *o = &t->fes[i];
+		struct lbd_fe_key *fk = &t->keys[i];
+		struct lbd_target_key *tk = &t->tkeys[k];
+		int64_t r;
+		bool same;
 
-		snprintf(o->name, sizeof(o->name), "%s", fe->name);
-		lb_ip4_fmt(fe->vip, o->vip);
-		snprintf(o->protocol, sizeof(o->protocol), "%s", lb_proto_str(fe->proto));
-		snprintf(o->method, sizeof(o->method), "%s", lb_method_str((enum lb_method)fe->method));
-		snprintf(o->source, sizeof(o->source), "%s",
-			fe->model->origin_kind == LB_ORIGIN_K8S ? "kubernetes" : "config");
-		o->port = ntohs(fe->port);
-		o->n_active = fe->n_active;
-		o->fail_open = fe->flags & LB_SNAP_FE_FAIL_OPEN;
-		o->slot = fe->ctr;	/* LB_SNAP_NO_CTR == LB_STATS_NO_SLOT */
-		o->n_targets = fe->n_targets;
-		o->targets = &t->targets[k];
-		for (j = 0; j < fe->n_targets; j++, k++) {
+		fe_key_of(fe, fk);
+		fk->first = k;
+		for (j = 0; j < fe->n_targets; j++) {
 			const struct lb_snap_target *st = &fe->targets[j];
-			struct lb_stats_target_info *ti = &t->targets[k];
 
-			lb_ep_fmt(st->addr, st->port, ti->target);
-			ti->weight = st->weight;
-			ti->state = target_state(fe, st);
-			ti->slot = st->ctr;
+			tk[j].addr = st->addr;
+			tk[j].port = st->port;
+			tk[j].weight = st->weight;
+			tk[j].slot = st->ctr;
+			tk[j].state = target_state(fe, st);
 		}
+		r = prev_row(prev, &x, fe->id, i);
+		same = r >= 0;
+		if (same) {
+			const struct lbd_fe_key *pk = &prev->keys[r];
+
+			same = pk->vip == fk->vip && pk->port == fk->port && pk->proto == fk->proto &&
+				pk->method == fk->method && pk->origin == fk->origin &&
+				pk->fail_open == fk->fail_open && pk->n_active == fk->n_active &&
+				pk->slot == fk->slot && pk->n_targets == fk->n_targets &&
+				strcmp(prev->fes[r].name, fe->name) == 0;
+			for (j = 0; same && j < fe->n_targets; j++) {
+				const struct lbd_target_key *a = &prev->tkeys[pk->first + j];
+
+				same = a->addr == tk[j].addr && a->port == tk[j].port &&
+					a->weight == tk[j].weight && a->slot == tk[j].slot &&
+					a->state == tk[j].state;
+			}
+		}
+		if (same) {
+			*o = prev->fes[r];
+			memcpy(&t->targets[k], &prev->targets[prev->keys[r].first],
+				fe->n_targets * sizeof(t->targets[0]));
+		} else {
+			snprintf(o->name, sizeof(o->name), "%s", fe->name);
+			lb_ip4_fmt(fe->vip, o->vip);
+			snprintf(o->protocol, sizeof(o->protocol), "%s", lb_proto_str(fe->proto));
+			snprintf(o->method, sizeof(o->method), "%s",
+				lb_method_str((enum lb_method)fe->method));
+			snprintf(o->source, sizeof(o->source), "%s",
+				fk->origin ? "kubernetes" : "config");
+			o->port = ntohs(fe->port);
+			o->n_active = fe->n_active;
+			o->fail_open = fk->fail_open;
+			o->slot = fk->slot;
+			o->n_targets = fe->n_targets;
+			for (j = 0; j < fe->n_targets; j++) {
+				struct lb_stats_target_info *ti = &t->targets[k + j];
+
+				lb_ep_fmt(tk[j].addr, tk[j].port, ti->target);
+				ti->weight = tk[j].weight;
+				ti->state = tk[j].state;
+				ti->slot = tk[j].slot;
+			}
+		}
+		o->targets = &t->targets[k];
+		k += fe->n_targets;
 	}
+	free(x.slot);
 	return t;
 }
 
@@ -283,10 +418,13 @@ refresh(void *ctx)
 
 	(void)ctx;
 	if (s != NULL && s->generation != M.fe_generation) {
-		struct lbd_fe_table *t = fe_table_build(s);
+		struct lbd_fe_table *t = fe_table_build(s, M.last);
 
 		if (t != NULL) {
 			fe_table_put(M.pending);
+			fe_table_put(M.last);
+			atomic_fetch_add(&t->refs, 1);
+			M.last = t;
 			M.pending = t;
 			M.fe_generation = s->generation;
 		}
@@ -443,7 +581,7 @@ lbd_stats_json(void)
 	/* per frontend and per target: the published snapshot's (the control
 	 * thread may read it) */
 	s = atomic_load(&g_lbd.snap);
-	t = s != NULL ? fe_table_build(s) : NULL;
+	t = s != NULL ? fe_table_build(s, M.last) : NULL;
 	if (t != NULL) {
 		v.n_fes = t->n_fes;
 		v.fes = t->fes;
@@ -667,6 +805,8 @@ lbd_metrics_term(void)
 	fe_table_put(t);
 	fe_table_put(M.pending);
 	M.pending = NULL;
+	fe_table_put(M.last);
+	M.last = NULL;
 	lb_ev_timer_free(M.timer);
 	M.timer = NULL;
 	if (M.pdump)

@@ -13,13 +13,22 @@
 #include "lb_stats.h"
 #include "lbd.h"
 
-/* The frontends of the published snapshot, for labels (reference counted). */
+/* What a row of the frontend table was made from (metrics.c). */
+struct lbd_fe_key;
+struct lbd_target_key;
+
+/* The frontends of the published snapshot, for labels (reference counted,
+ * immutable once built). */
 struct lbd_fe_table {
 	_Atomic uint32_t refs;
 	uint64_t generation;
 	uint32_t n_fes;
 	struct lb_stats_fe_info *fes;
 	struct lb_stats_target_info *targets;
+	/* control thread only: the values the rows were formatted from, so the
+	 * next table copies the rows of unchanged frontends */
+	struct lbd_fe_key *keys;
+	struct lbd_target_key *tkeys;
 };
 
 struct lbd_view {

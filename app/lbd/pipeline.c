@@ -61,6 +61,7 @@ struct lbd_build {
 	uint64_t *arrivals;		/* Kubernetes event arrival times (ns) */
 	uint32_t n_arrivals;
 	uint64_t submit_ns;
+	uint64_t run_start_ns;		/* when the builder took it */
 	uint64_t run_wall_ns;		/* the builder's wall and CPU time on it */
 	uint64_t run_cpu_ns;
 	uint64_t k8s_version;		/* of the Kubernetes model merged in */
@@ -217,6 +218,7 @@ run_build(struct lbd_build *b)
 {
 	uint64_t w0 = mono_ns(), c0 = thread_cpu_ns();
 
+	b->run_start_ns = w0;
 	if (b->failpoint) {
 		snprintf(b->err, sizeof(b->err), "out of memory (failpoint snapshot_build)");
 		return;
@@ -563,7 +565,7 @@ static void
 publish(struct lbd_build *b)
 {
 	struct lb_snap *old, *s = b->snap;
-	uint64_t now = mono_ns();
+	uint64_t now = mono_ns(), first = UINT64_MAX;
 	uint32_t i;
 
 	b->snap = NULL;
@@ -582,12 +584,24 @@ publish(struct lbd_build *b)
 	P.st.build_cpu_ns += b->run_cpu_ns;
 	if (P.st.last_build_ns > P.st.max_build_ns)
 		P.st.max_build_ns = P.st.last_build_ns;
-	for (i = 0; i < b->n_arrivals; i++)
+	for (i = 0; i < b->n_arrivals; i++) {
 		lbd_convergence_add(now > b->arrivals[i] ? now - b->arrivals[i] : 0);
+		if (b->arrivals[i] < first)
+			first = b->arrivals[i];
+	}
+	/* where the oldest watch event it carries waited: before the build
+	 * was submitted (a build in flight, the controller), before the
+	 * builder took it, in the build, and before the control loop
+	 * published it */
 	lbd_log(LBD_INFO, "snapshot published generation=%lu frontends=%u tables_built=%u "
-		"table_ms=%.3f tables_reused=%u build_ms=%.3f builder_cpu_ms=%.3f",
+		"table_ms=%.3f tables_reused=%u build_ms=%.3f builder_cpu_ms=%.3f events=%u "
+		"oldest_event_ms=%.3f queued_ms=%.3f to_builder_ms=%.3f built_to_publish_ms=%.3f",
 		(unsigned long)s->generation, s->n_fes, b->st.tables_built, b->st.table_ns / 1e6,
-		b->st.tables_reused, P.st.last_build_ns / 1e6, b->run_cpu_ns / 1e6);
+		b->st.tables_reused, P.st.last_build_ns / 1e6, b->run_cpu_ns / 1e6, b->n_arrivals,
+		b->n_arrivals ? (now - first) / 1e6 : 0.0,
+		b->n_arrivals && b->submit_ns > first ? (b->submit_ns - first) / 1e6 : 0.0,
+		(b->run_start_ns - b->submit_ns) / 1e6,
+		(now - b->run_start_ns - b->run_wall_ns) / 1e6);
 	announce_new_vips(old, s);
 	report_rejections(b);
 

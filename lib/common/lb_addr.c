@@ -158,22 +158,52 @@ lb_mac_parse(const char *s, uint8_t mac[LB_ETHER_ADDR_LEN])
 	return 0;
 }
 
-char *
-lb_ip4_fmt(uint32_t addr, char *buf)
+/* v in decimal at p; returns the end. (The formatters below run for every
+ * target of every frontend when the exporters' table is built: snprintf
+ * cost ~0.4 us per call there.) */
+static char *
+put_dec(char *p, uint32_t v)
+{
+	char t[10];
+	int n = 0;
+
+	do {
+		t[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	while (n > 0)
+		*p++ = t[--n];
+	return p;
+}
+
+static char *
+put_ip4(char *p, uint32_t addr)
 {
 	uint32_t a = ntohl(addr);
 
-	snprintf(buf, LB_IP4_STRLEN, "%u.%u.%u.%u", a >> 24, (a >> 16) & 0xff,
-		(a >> 8) & 0xff, a & 0xff);
+	p = put_dec(p, a >> 24);
+	*p++ = '.';
+	p = put_dec(p, (a >> 16) & 0xff);
+	*p++ = '.';
+	p = put_dec(p, (a >> 8) & 0xff);
+	*p++ = '.';
+	return put_dec(p, a & 0xff);
+}
+
+char *
+lb_ip4_fmt(uint32_t addr, char *buf)
+{
+	*put_ip4(buf, addr) = '\0';
 	return buf;
 }
 
 char *
 lb_ep_fmt(uint32_t addr, uint16_t port, char *buf)
 {
-	char ip[LB_IP4_STRLEN];
+	char *p = put_ip4(buf, addr);
 
-	snprintf(buf, LB_EP_STRLEN, "%s:%u", lb_ip4_fmt(addr, ip), ntohs(port));
+	*p++ = ':';
+	*put_dec(p, ntohs(port)) = '\0';
 	return buf;
 }
 

@@ -535,11 +535,43 @@ forward(struct lb_dp_worker *w, const struct lb_snap *s, const struct lb_neigh_t
 	return lb_dp_out_internal(w, s, nt, frame, p, headroom, rk->src, r);
 }
 
+/*
+ * Target -> client (DNAT) without a flow: forwarded from the VIP:port of the
+ * one DNAT frontend the target serves, routed to the client out of the
+ * external port (the flow would have known the client's router MAC; here its
+ * next hop is resolved). The return path of stateless forwarding (a pickup
+ * under flood, a full table), and of a connection whose flow expired or was
+ * evicted. Without such a frontend (or with two) it is not lbd's.
+ */
+static enum lb_dp_verdict
+stateless_reply(struct lb_dp_worker *w, const struct lb_snap *s, const struct lb_neigh_table *nt,
+	uint8_t *frame, const struct lb_pkt *p, uint32_t headroom, struct lb_dp_result *r)
+{
+	const struct lb_snap_target *t = NULL;
+	const struct lb_snap_fe *fe = lb_snap_dnat_rev_lookup(s, p->src, p->sport, p->proto, &t);
+	struct lb_flow_key fwd;
+	uint32_t fs;
+
+	if (fe == NULL)
+		return lb_dp_drop(w, r, LB_DROP_NOT_LOCAL);
+	fs = LB_MIN(fe->ctr, LB_DP_FE_CTR_MAX);
+	fwd = lb_flow_key_make(p->dst, fe->vip, p->dport, fe->port, p->proto);
+	if (!lb_dp_guard_flow_allowed(s, &fwd))
+		return fe_drop(w, fs, r, LB_DROP_ACL);
+	if (((const struct lb_ipv4_hdr *)(frame + p->l3_off))->ttl <= 1)
+		return fe_drop(w, fs, r, LB_DROP_TTL);
+	lb_dp_nat_rewrite(frame, p, fe->vip, fe->port, p->dst, p->dport);
+	w->ctr.rev++;
+	w->ctr.stateless++;
+	count_frame(w, fs, t->ctr, false, r->len);
+	return lb_dp_out_port(w, s, nt, frame, p, headroom, s->ext_port, p->dst, r);
+}
+
 /* Target -> SNAT address (FullNAT) or target -> client (DNAT), TCP/UDP. */
 static enum lb_dp_verdict
-reverse(struct lb_dp_worker *w, const struct lb_snap *s, uint8_t *frame,
-	const struct lb_dp_ctx *c, uint32_t headroom, uint8_t in_port, bool snat, uint64_t now,
-	struct lb_dp_result *r)
+reverse(struct lb_dp_worker *w, const struct lb_snap *s, const struct lb_neigh_table *nt,
+	uint8_t *frame, const struct lb_dp_ctx *c, uint32_t headroom, uint8_t in_port, bool snat,
+	uint64_t now, struct lb_dp_result *r)
 {
 	const struct lb_pkt *p = &c->p;
 	struct lb_flow_key k;
@@ -554,6 +586,8 @@ reverse(struct lb_dp_worker *w, const struct lb_snap *s, uint8_t *frame,
 		return lb_dp_handoff(r, (uint32_t)owner);
 	k = lb_flow_key_make(p->src, p->dst, p->sport, p->dport, p->proto);
 	f = frame_flow(w, c, &k, now, &dir);
+	if (f == NULL && !snat)
+		return stateless_reply(w, s, nt, frame, p, headroom, r);
 	if (f == NULL || dir != LB_FLOW_REV)
 		return lb_dp_drop(w, r, snat ? LB_DROP_NO_FLOW : LB_DROP_NOT_LOCAL);
 	if (!lb_dp_guard_flow_allowed(s, &f->key[LB_FLOW_FWD]))
@@ -616,16 +650,16 @@ to_vip(struct lb_dp_worker *w, const struct lb_snap *s, const struct lb_neigh_ta
 /* A frame on a port with the internal role that is not for a VIP: replies
  * to SNAT addresses (FullNAT) or to clients (DNAT). */
 static enum lb_dp_verdict
-from_cluster(struct lb_dp_worker *w, const struct lb_snap *s, uint8_t *frame,
-	const struct lb_dp_ctx *c, uint32_t headroom, uint8_t in_port, bool snat, uint64_t now,
-	struct lb_dp_result *r)
+from_cluster(struct lb_dp_worker *w, const struct lb_snap *s, const struct lb_neigh_table *nt,
+	uint8_t *frame, const struct lb_dp_ctx *c, uint32_t headroom, uint8_t in_port, bool snat,
+	uint64_t now, struct lb_dp_result *r)
 {
 	const struct lb_pkt *p = &c->p;
 
 	switch (p->proto) {
 	case LB_PROTO_TCP:
 	case LB_PROTO_UDP:
-		return reverse(w, s, frame, c, headroom, in_port, snat, now, r);
+		return reverse(w, s, nt, frame, c, headroom, in_port, snat, now, r);
 	case LB_PROTO_ICMP:
 		if (lb_dp_icmp_is_error(p))
 			return lb_dp_icmp_from_target(w, s, frame, p, headroom, now, r);
@@ -668,7 +702,7 @@ route(struct lb_dp_worker *w, const struct lb_snap *s, const struct lb_neigh_tab
 	l = lb_snap_local_lookup(s, p->dst);
 	if (l == NULL) {
 		if (port->role & LB_ROLE_INTERNAL)
-			return from_cluster(w, s, frame, c, headroom, in_port, false, now, r);
+			return from_cluster(w, s, nt, frame, c, headroom, in_port, false, now, r);
 		return lb_dp_drop(w, r, LB_DROP_NOT_LOCAL);
 	}
 	switch (l->kind) {
@@ -685,7 +719,7 @@ route(struct lb_dp_worker *w, const struct lb_snap *s, const struct lb_neigh_tab
 			return lb_dp_drop(w, r, LB_DROP_NOT_LOCAL);
 		if (p->proto == LB_PROTO_ICMP && p->icmp_type == LB_ICMP_ECHO_REQUEST)
 			return lb_dp_echo_reply(w, s, frame, p, in_port, r);
-		return from_cluster(w, s, frame, c, headroom, in_port, true, now, r);
+		return from_cluster(w, s, nt, frame, c, headroom, in_port, true, now, r);
 	default:
 		if (l->port != in_port)
 			return lb_dp_drop(w, r, LB_DROP_NOT_LOCAL);

@@ -166,15 +166,16 @@ lb_dp_handoff(struct lb_dp_result *r, uint32_t owner)
 }
 
 /*
- * Finishes a frame towards a target on the internal side: resolves the next
- * hop of dst, fixes the VLAN tag and MACs. The L3/L4 rewrite is done.
+ * Finishes a frame out port `out` to dst: resolves dst's next hop there (dst
+ * itself on the port's subnet, else its gateway), fixes the VLAN tag and
+ * MACs. The L3/L4 rewrite is done.
  */
 static inline enum lb_dp_verdict
-lb_dp_out_internal(struct lb_dp_worker *w, const struct lb_snap *s, const struct lb_neigh_table *nt,
-	uint8_t *frame, const struct lb_pkt *p, uint32_t headroom, uint32_t dst,
+lb_dp_out_port(struct lb_dp_worker *w, const struct lb_snap *s, const struct lb_neigh_table *nt,
+	uint8_t *frame, const struct lb_pkt *p, uint32_t headroom, uint8_t out, uint32_t dst,
 	struct lb_dp_result *r)
 {
-	const struct lb_snap_port *op = &s->ports[s->int_port];
+	const struct lb_snap_port *op = &s->ports[out];
 	uint8_t mac[LB_ETHER_ADDR_LEN];
 	uint32_t nh = dst;
 	int32_t adj;
@@ -185,7 +186,7 @@ lb_dp_out_internal(struct lb_dp_worker *w, const struct lb_snap *s, const struct
 			return lb_dp_drop(w, r, LB_DROP_NO_ROUTE);
 		nh = op->gateway;
 	}
-	st = lb_neigh_lookup(nt, s->int_port, nh, mac);
+	st = lb_neigh_lookup(nt, out, nh, mac);
 	if (LB_UNLIKELY(st == LB_NEIGH_DOWN || st == LB_NEIGH_PENDING))
 		return lb_dp_drop(w, r, st == LB_NEIGH_DOWN ? LB_DROP_NEIGH_DOWN :
 			LB_DROP_NEIGH_PENDING);
@@ -193,7 +194,7 @@ lb_dp_out_internal(struct lb_dp_worker *w, const struct lb_snap *s, const struct
 	if (frame == NULL)
 		return lb_dp_drop(w, r, LB_DROP_NO_MBUF);
 	r->adj = adj;
-	r->port = s->int_port;
+	r->port = out;
 	if (st == LB_NEIGH_MISS) {
 		/* control sets the destination MAC once ARP answers */
 		lb_dp_set_macs(frame, op->mac, op->mac);
@@ -203,6 +204,15 @@ lb_dp_out_internal(struct lb_dp_worker *w, const struct lb_snap *s, const struct
 	}
 	lb_dp_set_macs(frame, mac, op->mac);
 	return LB_DP_TX;
+}
+
+/* Finishes a frame towards a target on the internal side (lb_dp_out_port). */
+static inline enum lb_dp_verdict
+lb_dp_out_internal(struct lb_dp_worker *w, const struct lb_snap *s, const struct lb_neigh_table *nt,
+	uint8_t *frame, const struct lb_pkt *p, uint32_t headroom, uint32_t dst,
+	struct lb_dp_result *r)
+{
+	return lb_dp_out_port(w, s, nt, frame, p, headroom, s->int_port, dst, r);
 }
 
 /* Finishes a frame towards a client: out the port the flow arrived on, to the

@@ -28,4 +28,5 @@ lb_k8s_conf_from_config(struct lb_k8s_conf *out, const struct lb_config *cfg,
 	out->seed = lb_hash64(instance != NULL ? instance : "", instance != NULL ?
 		strlen(instance) : 0, 0x6c62642d6b387363ULL);
 	out->sync_batch = k->sync_batch;
+	out->sync_budget_us = LB_K8S_SYNC_BUDGET_US;
 }

@@ -724,10 +724,15 @@ lb_k8s_ctrl_process(struct lb_k8s_ctrl *c, uint64_t now_ms, int64_t wall_ms)
 		for (i = 0; i < k.n; i++) {
 			if (i > 0 && strcmp(k.v[i], k.v[i - 1]) == 0)
 				continue;
-			if (c->conf.sync_batch != 0 && done++ == c->conf.sync_batch)
+			if ((c->conf.sync_batch != 0 && done == c->conf.sync_batch) ||
+			    (c->conf.sync_budget_us != 0 && done > 0 &&
+			     mono_ns() - t0 >= (uint64_t)c->conf.sync_budget_us * 1000)) {
 				rc = -EAGAIN;
-			else
+				c->st.sync_deferrals++;
+			} else {
+				done++;
 				rc = sync_service(c, k.v[i]);
+			}
 			if (rc != 0) {
 				/* Retry what is left at the next call. */
 				for (; i < k.n; i++)

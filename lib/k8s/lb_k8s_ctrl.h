@@ -69,13 +69,23 @@ struct lb_k8s_conf {
 	uint32_t sync_batch;		/* Services synced per process call, 0 = all; the
 					 * rest waits for the next call (next_wakeup says
 					 * now), so that one pass stays short */
+	uint32_t sync_budget_us;	/* and no new Service synced once a call has
+					 * spent this long (at least one is); 0 = no
+					 * bound. The count alone does not bound the
+					 * time: one Service may cost 10 us or 1 ms
+					 * (20 endpoints or 2,000, a slow machine) */
 };
+
+/* What lb_k8s_conf_from_config sets sync_budget_us to: a share of the
+ * control loop's 20 ms pass target that leaves room for the API client's own
+ * budget (lib/kapi, 5 ms) and the rest of the loop. */
+#define LB_K8S_SYNC_BUDGET_US	4000
 
 /*
  * The controller settings from a loaded configuration's kubernetes group
  * (lib/config): class, class_less, Maglev size, backoff, resync, Event
- * interval, sync batch; serve_ipv6 off; controller = the class. Strings
- * point into cfg (lb_k8s_ctrl_new copies them). instance is the Event
+ * interval, sync batch; sync_budget_us LB_K8S_SYNC_BUDGET_US; serve_ipv6
+ * off; controller = the class. Strings point into cfg (lb_k8s_ctrl_new copies them). instance is the Event
  * reportingInstance (the host name, say). Pools: cfg->pools, cfg->n_pools.
  */
 struct lb_config;
@@ -266,6 +276,8 @@ struct lb_k8s_stats {
 	uint64_t events_sent;		/* Event actions handed out */
 	uint64_t events_suppressed;	/* rate-limited */
 	uint64_t alloc_failures;
+	uint64_t sync_deferrals;	/* Services left for the next call (sync_batch,
+					 * sync_budget_us) */
 	uint64_t last_process_ns;	/* CPU time of the last process call that did work */
 	uint64_t max_process_ns;
 };

@@ -27,6 +27,7 @@
 /* What pass one decided about a model frontend. */
 struct fe_plan {
 	bool keep;
+	bool dnat;
 	uint32_t m;
 	uint32_t n_targets;	/* kept targets */
 	uint32_t n_ranges;	/* IPv4 ranges, or 1 for "deny all" */
@@ -621,6 +622,8 @@ build_free(struct build *b)
 struct guard_plan {
 	uint32_t target_slots;
 	size_t target_off;
+	uint32_t dnat_slots;
+	size_t dnat_off;
 	uint32_t filter_log2;	/* bits in the source filter: 1 << filter_log2 */
 	size_t filter_off;
 	size_t acls_off;
@@ -638,7 +641,7 @@ plan_guard(const struct fe_plan *fp, uint32_t n_fes, uint32_t local_slots, size_
 	struct guard_plan *gp)
 {
 	uint64_t bits;
-	uint64_t n_targets = 0, n_ranges = 0, n_keep = 0;
+	uint64_t n_targets = 0, n_ranges = 0, n_keep = 0, n_dnat = 0;
 	uint32_t i;
 
 	for (i = 0; i < n_fes; i++) {
@@ -647,10 +650,15 @@ plan_guard(const struct fe_plan *fp, uint32_t n_fes, uint32_t local_slots, size_
 		n_targets += fp[i].n_targets;
 		n_ranges += fp[i].n_ranges;
 		n_keep++;
+		if (fp[i].dnat)
+			n_dnat += fp[i].n_targets;
 	}
 	gp->target_slots = pow2_slots(n_targets);
 	gp->target_off = off;
 	off += align_up(sizeof(uint32_t) * (size_t)gp->target_slots);
+	gp->dnat_slots = pow2_slots(n_dnat);
+	gp->dnat_off = off;
+	off += align_up(sizeof(struct lb_snap_dnat_rev) * (size_t)gp->dnat_slots);
 	gp->acls_off = off;
 	off += align_up(sizeof(struct lb_snap_vip_acl) * (size_t)n_keep);
 	gp->ranges_off = off;
@@ -675,6 +683,29 @@ target_add(uint32_t *set, uint32_t mask, uint32_t addr)
 		i = (i + 1) & mask;
 	}
 	set[i] = addr;
+}
+
+/* Enters (target, its DNAT frontend) in the reply index; a target of two
+ * DNAT frontends is marked ambiguous (LB_SNAP_DNAT_AMBIGUOUS). */
+static void
+dnat_rev_add(struct lb_snap_dnat_rev *x, uint32_t mask, const struct lb_snap_target *t,
+	uint8_t proto, uint32_t fe, uint32_t target)
+{
+	uint32_t i = lb_snap_fe_hash(t->addr, proto, t->port) & mask;
+
+	while (x[i].fe != 0) {
+		if (x[i].addr == t->addr && x[i].port == t->port && x[i].proto == proto) {
+			if (x[i].fe != fe + 1)
+				x[i].fe = LB_SNAP_DNAT_AMBIGUOUS;
+			return;
+		}
+		i = (i + 1) & mask;
+	}
+	x[i].addr = t->addr;
+	x[i].port = t->port;
+	x[i].proto = proto;
+	x[i].fe = fe + 1;
+	x[i].target = target;
 }
 
 static inline void
@@ -705,7 +736,9 @@ fill_src_filter(struct lb_snap *s, uint64_t *f, uint32_t log2_bits)
  * Fills the target set and the VIPs' echo allow-lists from the frontends
  * kept; locals must be filled. A VIP answers echo from the sources one of its
  * frontends accepts: every source when one of them has no ranges, else the
- * union of their ranges.
+ * union of their ranges (in frontend order; the VIPs' lists in the order of
+ * their first frontend). Linear in the frontends: per-VIP facts are kept by
+ * the VIP's slot in the local set.
  */
 static int
 fill_guard(struct lb_snap *s, uint8_t *base, const struct guard_plan *gp, char *err,
@@ -714,49 +747,90 @@ fill_guard(struct lb_snap *s, uint8_t *base, const struct guard_plan *gp, char *
 	struct lb_snap_vip_acl *acls = (struct lb_snap_vip_acl *)(base + gp->acls_off);
 	struct lb_cidr *ranges = (struct lb_cidr *)(base + gp->ranges_off);
 	uint32_t *set = (uint32_t *)(base + gp->target_off);
-	uint32_t i, j, k, n_ranges = 0;
+	uint32_t nslots = s->local_mask + 1, i, k, n_ranges = 0, slot;
+	/* per local slot: 0 no frontend yet, 1 open (a frontend without
+	 * ranges), 2 ranges only, 3 its list being copied; fill: the list's
+	 * next free range */
+	uint8_t *vs = calloc(nslots, 1);
+	uint32_t *fill = calloc(nslots, sizeof(*fill));
+	int rc = 0;
 
+	if (vs == NULL || fill == NULL) {
+		fail(err, errlen, "out of memory");
+		rc = -ENOMEM;
+		goto out;
+	}
 	s->target_set = set;
 	s->target_mask = gp->target_slots - 1;
+	s->dnat_rev = (struct lb_snap_dnat_rev *)(base + gp->dnat_off);
+	s->dnat_rev_mask = gp->dnat_slots - 1;
 	s->vip_acls = acls;
 	s->vip_ranges = ranges;
+	/* targets, and which VIPs are open */
 	for (i = 0; i < s->n_fes; i++) {
 		const struct lb_snap_fe *fe = &s->fes[i];
-		struct lb_snap_local *l;
-		bool open = false, seen = false;
+		const struct lb_snap_local *l;
 
-		for (k = 0; k < fe->n_targets; k++)
+		for (k = 0; k < fe->n_targets; k++) {
 			if (fe->targets[k].addr != 0)
 				target_add(set, s->target_mask, fe->targets[k].addr);
+			if (fe->method == LB_METHOD_DNAT)
+				dnat_rev_add((struct lb_snap_dnat_rev *)s->dnat_rev,
+					s->dnat_rev_mask, &fe->targets[k], fe->proto, i, k);
+		}
 		if (fe->n_src_ranges > 0)
 			s->any_src_ranges = true;
-		for (j = 0; j < i && !seen; j++)
-			seen = s->fes[j].vip == fe->vip;
-		if (seen)
+		l = lb_snap_local_lookup(s, fe->vip);
+		if (l == NULL || l->kind != LB_LOCAL_VIP)
 			continue;
-		/* the first frontend of this VIP: decide for all of them */
-		for (j = i; j < s->n_fes && !open; j++)
-			open = s->fes[j].vip == fe->vip && s->fes[j].n_src_ranges == 0;
-		l = (struct lb_snap_local *)lb_snap_local_lookup(s, fe->vip);
-		if (open || l == NULL || l->kind != LB_LOCAL_VIP)
+		slot = (uint32_t)(l - s->locals);
+		if (fe->n_src_ranges == 0)
+			vs[slot] = 1;
+		else if (vs[slot] == 0)
+			vs[slot] = 2;
+	}
+	/* a list per VIP with ranges only, in the order of its first
+	 * frontend: count, place the lists one after another, copy */
+	for (i = 0; i < s->n_fes; i++) {
+		const struct lb_snap_fe *fe = &s->fes[i];
+		struct lb_snap_local *l = (struct lb_snap_local *)lb_snap_local_lookup(s, fe->vip);
+
+		if (l == NULL || l->kind != LB_LOCAL_VIP || vs[(uint32_t)(l - s->locals)] != 2)
 			continue;
-		if (s->n_vip_acls == UINT16_MAX) {
-			fail(err, errlen, "more than %u VIPs with source ranges", UINT16_MAX);
-			return -E2BIG;
+		if (l->acl == 0) {
+			if (s->n_vip_acls == UINT16_MAX) {
+				fail(err, errlen, "more than %u VIPs with source ranges", UINT16_MAX);
+				rc = -E2BIG;
+				goto out;
+			}
+			acls[s->n_vip_acls].n = 0;
+			l->acl = (uint16_t)(++s->n_vip_acls);
 		}
-		acls[s->n_vip_acls].first = n_ranges;
-		for (j = i; j < s->n_fes; j++) {
-			if (s->fes[j].vip != fe->vip)
-				continue;
-			memcpy(&ranges[n_ranges], s->fes[j].src_ranges,
-				sizeof(*ranges) * s->fes[j].n_src_ranges);
-			n_ranges += s->fes[j].n_src_ranges;
+		acls[l->acl - 1].n += fe->n_src_ranges;
+	}
+	for (i = 0; i < s->n_vip_acls; i++) {
+		acls[i].first = n_ranges;
+		n_ranges += acls[i].n;
+	}
+	for (i = 0; i < s->n_fes; i++) {
+		const struct lb_snap_fe *fe = &s->fes[i];
+		const struct lb_snap_local *l = lb_snap_local_lookup(s, fe->vip);
+
+		if (l == NULL || l->kind != LB_LOCAL_VIP || l->acl == 0)
+			continue;
+		slot = (uint32_t)(l - s->locals);
+		if (vs[slot] == 2) {	/* the VIP's first frontend */
+			vs[slot] = 3;
+			fill[slot] = acls[l->acl - 1].first;
 		}
-		acls[s->n_vip_acls].n = n_ranges - acls[s->n_vip_acls].first;
-		l->acl = (uint16_t)(++s->n_vip_acls);
+		memcpy(&ranges[fill[slot]], fe->src_ranges, sizeof(*ranges) * fe->n_src_ranges);
+		fill[slot] += fe->n_src_ranges;
 	}
 	fill_src_filter(s, (uint64_t *)(base + gp->filter_off), gp->filter_log2);
-	return 0;
+out:
+	free(vs);
+	free(fill);
+	return rc;
 }
 
 struct lb_snap *
@@ -812,6 +886,7 @@ lb_snap_build(const struct lb_snap_input *in, lb_snap_reject_fn rej, void *ctx,
 		b.ip = &ip;
 		for (i = 0; i < model->n_fes; i++) {
 			plan_fe(&b, model->fes[i], &fp[i]);
+			fp[i].dnat = model->fes[i]->method == LB_METHOD_DNAT;
 			n_keep += fp[i].keep;
 		}
 		b.ip = NULL;

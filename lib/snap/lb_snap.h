@@ -167,6 +167,13 @@ struct lb_snap {
 	uint32_t target_mask;
 	const uint32_t *target_set;
 
+	/* Open-addressing index of the targets of DNAT frontends: (address,
+	 * port, protocol) -> the frontend. A target's reply that finds no flow
+	 * (it was forwarded statelessly, or its flow expired) leaves from the
+	 * frontend's VIP:port when exactly one DNAT frontend has that target. */
+	uint32_t dnat_rev_mask;
+	const struct lb_snap_dnat_rev *dnat_rev;
+
 	/* A bitmap over a multiplicative hash of an address, with the bit of
 	 * every local and target address set: a source whose bit is clear is
 	 * neither (the common case, one load); a set bit sends it to the exact
@@ -180,6 +187,18 @@ struct lb_snap {
 	const struct lb_cidr *vip_ranges;
 	bool any_src_ranges;	/* some frontend has source ranges */
 };
+
+/* A target of DNAT frontends, for replies that find no flow. */
+struct lb_snap_dnat_rev {
+	uint32_t addr;		/* 0 = empty slot */
+	uint16_t port;		/* network order */
+	uint8_t proto;
+	uint8_t pad;
+	uint32_t fe;		/* index into fes + 1, or LB_SNAP_DNAT_AMBIGUOUS */
+	uint32_t target;	/* index into that frontend's targets */
+};
+
+#define LB_SNAP_DNAT_AMBIGUOUS	UINT32_MAX	/* the target serves two DNAT frontends */
 
 /* Run-time facts the compiler cannot find in the config. */
 struct lb_snap_env {
@@ -311,6 +330,31 @@ lb_snap_local_lookup(const struct lb_snap *s, uint32_t addr)
 		if (l->addr == addr)
 			return l;
 		i = (i + 1) & s->local_mask;
+	}
+}
+
+/* The DNAT frontend whose target (addr, port, proto) is, and that target,
+ * or NULL when none or more than one frontend has it. */
+static inline const struct lb_snap_fe *
+lb_snap_dnat_rev_lookup(const struct lb_snap *s, uint32_t addr, uint16_t port, uint8_t proto,
+	const struct lb_snap_target **t)
+{
+	uint32_t i = lb_snap_fe_hash(addr, proto, port) & s->dnat_rev_mask;
+
+	if (s->dnat_rev == NULL)
+		return NULL;
+	for (;;) {
+		const struct lb_snap_dnat_rev *x = &s->dnat_rev[i];
+
+		if (x->fe == 0)
+			return NULL;
+		if (x->addr == addr && x->port == port && x->proto == proto) {
+			if (x->fe == LB_SNAP_DNAT_AMBIGUOUS)
+				return NULL;
+			*t = &s->fes[x->fe - 1].targets[x->target];
+			return &s->fes[x->fe - 1];
+		}
+		i = (i + 1) & s->dnat_rev_mask;
 	}
 }
 

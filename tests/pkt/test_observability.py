@@ -167,6 +167,31 @@ def test_one_list_three_outputs(pcap_lbd):
         assert O.prom_value(prom, "lbd_target_weight", frontend="web", target=ep) == tg["weight"]
         assert "%s %s %d" % (ep, tg["state"], tg["weight"]) in web["target_list"]
 
+    # a change to one frontend: its rows are formatted again, the others'
+    # are copied from the previous table (metrics.c); every row must still
+    # say what lbctl says, after a drain and after the undrain
+    victim = lbd.json("targets", "web")["targets"][0]
+    vep = "%s:%d" % (victim["address"], victim["port"])
+    for cmd, gen, state in (("drain", 2, "drained"), ("undrain", 3, "active")):
+        lbd.json(cmd, vep, "web")
+
+        def regen():
+            p = O.parse_prom(O.http_get(port, "/metrics")[1])
+            return p if O.prom_value(p, "lbd_snapshot_generation") == gen else None
+        p = H.wait_for(regen, timeout=10, what="the view of generation %d" % gen, interval=0.1)
+        assert O.prom_value(p, "lbd_target_state", frontend="web", target=vep,
+                            state=state) == 1, cmd
+        for f in fes:
+            tgs = lbd.json("targets", f["name"])["targets"]
+            assert O.prom_value(p, "lbd_frontend_targets", frontend=f["name"]) == len(tgs)
+            for tg in tgs:
+                ep = "%s:%d" % (tg["address"], tg["port"])
+                assert O.prom_value(p, "lbd_target_state", frontend=f["name"], target=ep,
+                                    state=tg["state"]) == 1, (cmd, f["name"], ep)
+            states = [k for k in p if k[0] == "lbd_target_state" and
+                      ("frontend", f["name"]) in k[1]]
+            assert len(states) == len(tgs), (cmd, f["name"], states)
+
     # health, readiness, the rest of the HTTP surface
     assert O.http_get(port, "/healthz")[:2] == (200, "ok\n")
     assert O.http_get(port, "/readyz")[:2] == (200, "ready\n")
@@ -175,7 +200,7 @@ def test_one_list_three_outputs(pcap_lbd):
     st, _, _ = O.http_get(port, "/metrics", method="HEAD")
     assert st == 200
     tinfo = O.telemetry(lbd.prefix, "/lbd/info")
-    assert tinfo["ready"] == 1 and tinfo["workers"] == 2 and tinfo["generation"] == 1
+    assert tinfo["ready"] == 1 and tinfo["workers"] == 2 and tinfo["generation"] == 3
 
     # the daemon's own lines: logfmt, one per event
     lines = O.log_lines(lbd.stderr_text())

@@ -231,6 +231,31 @@ test_format_known(void **state)
 	assert_ptr_equal(lb_mac_fmt(mac, m), m);
 	assert_string_equal(m, "02:00:5e:10:ab:cd");
 	assert_int_equal(strlen(m) + 1, LB_MAC_STRLEN);
+	assert_string_equal(lb_ep_fmt(htonl(0x01000a09), htons(10), ep), "1.0.10.9:10");
+	assert_string_equal(lb_ep_fmt(htonl(0x7f000001), 0, ep), "127.0.0.1:0");
+}
+
+/* The hand-written formatters agree with printf on every octet value and
+ * on ports across the range. */
+static void
+test_format_like_printf(void **state)
+{
+	char ip[LB_IP4_STRLEN], ep[LB_EP_STRLEN], want[64];
+	uint32_t v, x = 12345;
+
+	(void)state;
+	for (v = 0; v < 256; v++) {
+		uint32_t a = v << 24 | (255 - v) << 16 | (v * 7 & 0xff) << 8 | v;
+
+		snprintf(want, sizeof(want), "%u.%u.%u.%u", v, 255 - v, v * 7 & 0xff, v);
+		assert_string_equal(lb_ip4_fmt(htonl(a), ip), want);
+	}
+	for (v = 0; v < 70000; v += 7) {
+		x = x * 1103515245u + 12345u;
+		snprintf(want, sizeof(want), "%u.%u.%u.%u:%u", x >> 24, (x >> 16) & 0xff,
+			(x >> 8) & 0xff, x & 0xff, v & 0xffff);
+		assert_string_equal(lb_ep_fmt(htonl(x), htons((uint16_t)v), ep), want);
+	}
 }
 
 static void
@@ -493,6 +518,7 @@ main(void)
 		cmocka_unit_test(test_ep_parse),
 		cmocka_unit_test(test_mac_parse),
 		cmocka_unit_test(test_format_known),
+		cmocka_unit_test(test_format_like_printf),
 		cmocka_unit_test(test_format_roundtrip),
 		cmocka_unit_test(test_prefix_mask),
 		cmocka_unit_test(test_hash64_reference),

@@ -696,11 +696,88 @@ test_dnat(void **state)
 		assert_int_equal(v.dst, t.fe->targets[t.target].addr);
 		assert_int_equal(e->w[0].ctr.flows_picked_up + e->w[1].ctr.flows_picked_up, 1);
 	}
-	/* packets on the internal side to unknown clients are not ours */
+	/* a target's reply without a flow leaves from the VIP, routed to the
+	 * client by the external port's route: it has none here */
 	{
 		struct pspec s = { .src_mac = ROUTER_MAC, .dst_mac = INT_MAC,
 			.src = ip("198.51.100.21"), .dst = ip("203.0.113.99"), .proto = LB_PROTO_TCP,
 			.sport = 8080, .dport = 1234, .flags = LB_TCP_ACK };
+
+		build(&g, &s);
+	}
+	expect_drop(e, &g, 1, LB_DROP_NO_ROUTE);
+	/* from a port that is no DNAT target's: not ours */
+	{
+		struct pspec s = { .src_mac = ROUTER_MAC, .dst_mac = INT_MAC,
+			.src = ip("198.51.100.21"), .dst = ip("203.0.113.99"), .proto = LB_PROTO_TCP,
+			.sport = 8081, .dport = 1234, .flags = LB_TCP_ACK };
+
+		build(&g, &s);
+	}
+	expect_drop(e, &g, 1, LB_DROP_NOT_LOCAL);
+	env_free(e);
+}
+
+/*
+ * DNAT replies that find no flow (the forward frame went statelessly under
+ * flood, or the flow expired): they leave from the VIP:port of the target's
+ * DNAT frontend, towards the external port's gateway, counted as stateless;
+ * a target of FullNAT frontends only, or a reply from another port, is not
+ * lbd's to forward.
+ */
+static void
+test_dnat_stateless_reply(void **state)
+{
+	struct env *e = env_new("gateway = \"192.0.2.254\";", "");
+	uint32_t vip = ip("192.0.2.20"), client = ip("203.0.113.99");
+	struct frame g;
+	struct lb_dp_result r;
+	struct view v;
+	uint64_t stateless = 0, rev = 0;
+	uint32_t i;
+
+	(void)state;
+	{
+		struct pspec s = { .src_mac = ROUTER_MAC, .dst_mac = INT_MAC,
+			.src = ip("198.51.100.22"), .dst = client, .proto = LB_PROTO_TCP,
+			.sport = 8080, .dport = 1234, .flags = LB_TCP_ACK, .ttl = 64 };
+
+		build(&g, &s);
+	}
+	/* the gateway's MAC is not known yet: to control, to be resolved on
+	 * the external port */
+	assert_int_equal(run(e, &g, 1, &r, NULL), LB_DP_TO_CTL);
+	assert_int_equal(r.ctl, LB_DP_CTL_RESOLVE);
+	assert_int_equal(r.port, 0);
+	assert_int_equal(r.nexthop, ip("192.0.2.254"));
+	v = view(&g);
+	assert_int_equal(v.src, vip);
+	assert_int_equal(v.sport, 80);
+	assert_int_equal(v.dst, client);
+	assert_int_equal(v.dport, 1234);
+	assert_int_equal(v.ttl, 63);
+	assert_true(ip_csum_ok(v.iph) && l4_csum_ok(v.iph));
+	for (i = 0; i < NWORKERS; i++) {
+		stateless += e->w[i].ctr.stateless;
+		rev += e->w[i].ctr.rev;
+	}
+	assert_int_equal(stateless, 1);
+	assert_int_equal(rev, 1);
+	assert_int_equal(e->w[0].ctr.flows_created + e->w[1].ctr.flows_created, 0);
+	/* a FullNAT target answering a client directly: not lbd's */
+	{
+		struct pspec s = { .src_mac = ROUTER_MAC, .dst_mac = INT_MAC,
+			.src = ip("198.51.100.11"), .dst = client, .proto = LB_PROTO_TCP,
+			.sport = 30080, .dport = 1234, .flags = LB_TCP_ACK };
+
+		build(&g, &s);
+	}
+	expect_drop(e, &g, 1, LB_DROP_NOT_LOCAL);
+	/* UDP from the DNAT target's TCP port: not a target of that protocol */
+	{
+		struct pspec s = { .src_mac = ROUTER_MAC, .dst_mac = INT_MAC,
+			.src = ip("198.51.100.22"), .dst = client, .proto = LB_PROTO_UDP,
+			.sport = 8080, .dport = 1234 };
 
 		build(&g, &s);
 	}
@@ -1313,6 +1390,7 @@ main(void)
 		cmocka_unit_test(test_spread_and_owners),
 		cmocka_unit_test(test_udp),
 		cmocka_unit_test(test_dnat),
+		cmocka_unit_test(test_dnat_stateless_reply),
 		cmocka_unit_test(test_arp_and_echo),
 		cmocka_unit_test(test_icmp_errors),
 		cmocka_unit_test(test_drops),

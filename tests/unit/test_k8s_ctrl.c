@@ -624,6 +624,7 @@ test_from_config(void **state)
 	assert_int_equal(conf.event_interval_ms, 300000);
 	assert_int_equal(conf.backoff_max_ms, 30000);
 	assert_int_equal(conf.sync_batch, 50);
+	assert_int_equal(conf.sync_budget_us, LB_K8S_SYNC_BUDGET_US);
 	memset(&f, 0, sizeof(f));
 	f.c = lb_k8s_ctrl_new(&conf, cfg->pools, cfg->n_pools);
 	lb_config_free(cfg);	/* the controller keeps copies */

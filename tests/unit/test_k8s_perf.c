@@ -265,11 +265,67 @@ test_scale(void **state)
 	lb_k8s_ctrl_free(c);
 }
 
+/* sync_budget_us bounds one process call by time whatever the count: with a
+ * budget of 1 us every call syncs one Service and defers the rest; with no
+ * budget and no batch, one call syncs them all. */
+static void
+test_sync_budget(void **state)
+{
+	enum { N = 40 };
+	struct lb_model_pool pool = { .name = "p", .auto_assign = true, .n_ranges = 1 };
+	struct lb_ip_range range;
+	struct lb_k8s_stats st;
+	char err[256];
+	int round;
+
+	(void)state;
+	assert_int_equal(lb_ip_parse("198.18.0.0", &range.first), 0);
+	assert_int_equal(lb_ip_parse("198.18.15.255", &range.last), 0);
+	pool.ranges = &range;
+	for (round = 0; round < 2; round++) {
+		struct lb_k8s_conf conf = {
+			.lb_class = "lbd.io/lbd", .map = { .maglev_size = 251 },
+			.backoff_min_ms = 100, .backoff_max_ms = 1000, .instance = "perf",
+			.seed = 1, .sync_budget_us = round == 0 ? 1 : 0,
+		};
+		struct lb_k8s_ctrl *c = lb_k8s_ctrl_new(&conf, &pool, 1);
+		struct json_object *j;
+		uint64_t total, longest;
+		int i, k;
+
+		assert_non_null(c);
+		for (k = 0; k < LB_K8S_NKINDS; k++)
+			lb_k8s_ctrl_relist_begin(c, (enum lb_k8s_kind)k);
+		j = mk_node("node-00", "10.10.0.1", true);
+		assert_int_equal(lb_k8s_ctrl_event(c, LB_K8S_NODE, LB_K8S_ADDED, j, err,
+			sizeof(err)), 0);
+		json_object_put(j);
+		for (i = 0; i < N; i++) {
+			j = svc_json(i);
+			assert_int_equal(lb_k8s_ctrl_event(c, LB_K8S_SERVICE, LB_K8S_ADDED, j, err,
+				sizeof(err)), 0);
+			json_object_put(j);
+			j = slice_json(i, -1, 1);
+			assert_int_equal(lb_k8s_ctrl_event(c, LB_K8S_SLICE, LB_K8S_ADDED, j, err,
+				sizeof(err)), 0);
+			json_object_put(j);
+		}
+		for (k = 0; k < LB_K8S_NKINDS; k++)
+			lb_k8s_ctrl_relist_end(c, (enum lb_k8s_kind)k);
+		assert_int_equal(passes(c, &total, &longest), round == 0 ? N : 1);
+		lb_k8s_ctrl_stats(c, &st);
+		assert_int_equal(st.remaps, N);
+		assert_int_equal(st.sync_deferrals, round == 0 ? N - 1 : 0);
+		lb_k8s_ctrl_free(c);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_scale),
+		cmocka_unit_test(test_sync_budget),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -993,6 +993,97 @@ test_pending(void **state)
 	lb_neigh_destroy(n);
 }
 
+/* Issue 7, ARP under load, on the neighbour table alone: 10 s of fake time,
+ * a worker sending RATE frames per millisecond to each of two next hops, a
+ * (answers ARP, late: REPLY_DELAY ms after the request, past the first
+ * retry) and b (never answers). Every millisecond the worker looks each frame
+ * up in the last published table and hands the misses to control; control
+ * takes them in its next pass, runs the timers and publishes a new table
+ * when the version moved. Each resolution round must hand control at most
+ * one pass's frames (what was on its way when the pending entry was
+ * published), a is re-probed every reachable_ms without a frame handed over
+ * and never fails, b fails every round. Written against lookup's MISS only,
+ * so it also builds on the code before the fix (3cd43dd^), where it fails:
+ * there a next hop being resolved missed until its round ended, and b handed
+ * over 250,432 frames in 13 rounds (19,264 a round, about RATE x retries x
+ * retry_ms) and a 9,664 while it waited for its late reply; with the fix
+ * b hands over 832 (64 a round) and a 64. */
+static void
+test_handover_bounded(void **state)
+{
+	enum { RATE = 64, MS = 10000, REPLY_DELAY = 150 };
+	struct lb_neigh *n = lb_neigh_create(&defp, &ops);
+	const uint32_t nh[2] = { ip4(10, 0, 0, 1), ip4(10, 0, 0, 2) };
+	struct lb_neigh_table *t;
+	uint64_t handed[2] = { 0, 0 }, handed_a_later = 0, answer_at = 0, v, now;
+	uint32_t ring[2 * RATE];
+	unsigned i, j, nr, requests_a = 0, rounds_b = 0;
+	uint8_t mac[6];
+	bool b_missed = false;
+
+	(void)state;
+	assert_non_null(n);
+	t = lb_neigh_table_build(n);
+	assert_non_null(t);
+	v = lb_neigh_version(n);
+	for (now = 1000; now < 1000 + MS; now++) {
+		/* the worker: this millisecond's frames */
+		nr = 0;
+		for (i = 0; i < RATE; i++) {
+			for (j = 0; j < 2; j++) {
+				if (lb_neigh_lookup(t, 1, nh[j], mac) != LB_NEIGH_MISS) {
+					if (j == 1)
+						b_missed = false;
+					continue;
+				}
+				if (j == 1 && !b_missed) {
+					b_missed = true;
+					rounds_b++;
+				}
+				ring[nr++] = nh[j];
+				handed[j]++;
+				if (j == 0 && requests_a > 1)
+					handed_a_later++;
+			}
+		}
+		/* control's pass */
+		for (i = 0; i < nr; i++)
+			lb_neigh_resolve(n, 1, ring[i], now, PKT(i));
+		if (answer_at != 0 && now >= answer_at) {
+			lb_neigh_input(n, 1, nh[0], MAC_A, false, now);
+			answer_at = 0;
+		}
+		lb_neigh_run(n, now);
+		for (i = 0; i < n_ev; i++) {
+			if (evs[i].kind != EV_REQ || evs[i].ip != nh[0])
+				continue;
+			requests_a++;
+			if (answer_at == 0)
+				answer_at = now + REPLY_DELAY;
+		}
+		n_ev = 0;
+		if (lb_neigh_version(n) != v) {
+			lb_neigh_table_free(t);
+			t = lb_neigh_table_build(n);
+			assert_non_null(t);
+			v = lb_neigh_version(n);
+		}
+	}
+	/* b: a round every retries x retry_ms + failed_hold_ms (800 ms) */
+	assert_true(rounds_b >= MS / 800);
+	assert_int_equal(lb_neigh_counters(n)->resolutions_failed, rounds_b - (b_missed ? 1 : 0));
+	print_message("handed over: a %llu, b %llu in %u rounds\n",
+		(unsigned long long)handed[0], (unsigned long long)handed[1], rounds_b);
+	assert_true(handed[1] <= (uint64_t)rounds_b * RATE);
+	/* a: one round at the start, then re-probed every second, usable throughout */
+	assert_true(handed[0] <= RATE);
+	assert_int_equal(handed_a_later, 0);
+	assert_true(requests_a >= 2 * (MS / 1000 - 1));
+	assert_int_equal(lookup_now(n, 1, nh[0], mac), LB_NEIGH_HIT);
+	lb_neigh_table_free(t);
+	lb_neigh_destroy(n);
+}
+
 int
 main(void)
 {
@@ -1013,6 +1104,7 @@ main(void)
 		cmocka_unit_test_setup(test_table_size, reset),
 		cmocka_unit_test_setup(test_table_canonical, reset),
 		cmocka_unit_test_setup(test_pending, reset),
+		cmocka_unit_test_setup(test_handover_bounded, reset),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -488,6 +488,103 @@ test_lookups(void **state)
 }
 
 /* Many frontends on few VIPs: the index grows and every one is found. */
+/* The DNAT reply index: a target of exactly one DNAT frontend (of its
+ * protocol) finds it; a FullNAT target, another port or protocol, or a
+ * target two DNAT frontends share, finds nothing. */
+static void
+test_dnat_rev(void **state)
+{
+	struct fx *f = fx_ref();
+	const struct lb_snap_target *t = NULL;
+	const struct lb_snap_fe *fe;
+	struct lb_config_frontend *cf;
+	struct lb_snap *s;
+
+	(void)state;
+	s = build(f, NULL);
+	fe = lb_snap_dnat_rev_lookup(s, IP("10.1.0.22"), htons(8080), LB_PROTO_UDP, &t);
+	assert_ptr_equal(fe, fe_named(s, "web-udp"));
+	assert_non_null(t);
+	assert_int_equal(t->addr, IP("10.1.0.22"));
+	assert_int_equal(t->port, htons(8080));
+	assert_ptr_equal(lb_snap_dnat_rev_lookup(s, IP("10.1.0.21"), htons(8080), LB_PROTO_UDP,
+		&t), fe);
+	assert_int_equal(t->addr, IP("10.1.0.21"));
+	/* web-tls (FullNAT) has 10.1.0.21:8080 over TCP */
+	assert_null(lb_snap_dnat_rev_lookup(s, IP("10.1.0.21"), htons(8080), LB_PROTO_TCP, &t));
+	assert_null(lb_snap_dnat_rev_lookup(s, IP("10.1.0.11"), htons(30080), LB_PROTO_TCP, &t));
+	assert_null(lb_snap_dnat_rev_lookup(s, IP("10.1.0.22"), htons(8081), LB_PROTO_UDP, &t));
+	lb_snap_free(s);
+
+	/* a second DNAT frontend sharing 10.1.0.22:8080/udp */
+	cf = add_fe(f, "other-udp", "203.0.113.12", LB_PROTO_UDP, 53, LB_METHOD_DNAT, 13);
+	add_t(cf, "10.1.0.22", 8080, 1);
+	add_t(cf, "10.1.0.23", 8080, 1);
+	s = build(f, NULL);
+	assert_null(lb_snap_dnat_rev_lookup(s, IP("10.1.0.22"), htons(8080), LB_PROTO_UDP, &t));
+	assert_ptr_equal(lb_snap_dnat_rev_lookup(s, IP("10.1.0.21"), htons(8080), LB_PROTO_UDP,
+		&t), fe_named(s, "web-udp"));
+	assert_ptr_equal(lb_snap_dnat_rev_lookup(s, IP("10.1.0.23"), htons(8080), LB_PROTO_UDP,
+		&t), fe_named(s, "other-udp"));
+	assert_int_equal(t->addr, IP("10.1.0.23"));
+	lb_snap_free(s);
+	free(f);
+}
+
+/* Echo allow-lists: a VIP answers the union of its frontends' ranges, in
+ * whatever order its frontends come, and every source once one of them has
+ * no ranges. */
+static void
+test_vip_echo_acls(void **state)
+{
+	struct fx *f = fx_base();
+	struct lb_config_frontend *fe;
+	const struct lb_snap_local *x, *y, *z;
+	struct lb_snap *s;
+
+	(void)state;
+	fe = add_fe(f, "x1", "203.0.113.20", LB_PROTO_TCP, 80, LB_METHOD_FULLNAT, 13);
+	fe->src_ranges[0] = CIDR("192.0.2.0/25");
+	fe->n_src_ranges = 1;
+	add_t(fe, "10.1.0.11", 80, 1);
+	fe = add_fe(f, "y1", "203.0.113.21", LB_PROTO_TCP, 80, LB_METHOD_FULLNAT, 13);
+	fe->src_ranges[0] = CIDR("198.18.0.0/16");
+	fe->n_src_ranges = 1;
+	add_t(fe, "10.1.0.11", 81, 1);
+	fe = add_fe(f, "x2", "203.0.113.20", LB_PROTO_UDP, 53, LB_METHOD_DNAT, 13);
+	fe->src_ranges[0] = CIDR("192.0.2.128/26");
+	fe->src_ranges[1] = CIDR("100.64.0.0/10");
+	fe->n_src_ranges = 2;
+	add_t(fe, "10.1.0.12", 53, 1);
+	fe = add_fe(f, "z1", "203.0.113.22", LB_PROTO_TCP, 80, LB_METHOD_FULLNAT, 13);
+	fe->src_ranges[0] = CIDR("198.19.0.0/16");
+	fe->n_src_ranges = 1;
+	add_t(fe, "10.1.0.11", 82, 1);
+	fe = add_fe(f, "z2", "203.0.113.22", LB_PROTO_TCP, 443, LB_METHOD_FULLNAT, 13);
+	add_t(fe, "10.1.0.11", 83, 1);
+	s = build(f, NULL);
+	x = lb_snap_local_lookup(s, IP("203.0.113.20"));
+	y = lb_snap_local_lookup(s, IP("203.0.113.21"));
+	z = lb_snap_local_lookup(s, IP("203.0.113.22"));
+	assert_non_null(x);
+	assert_non_null(y);
+	assert_non_null(z);
+	assert_int_equal(s->n_vip_acls, 2);
+	assert_true(lb_snap_vip_echo_allows(s, x, IP("192.0.2.1")));
+	assert_true(lb_snap_vip_echo_allows(s, x, IP("192.0.2.130")));
+	assert_true(lb_snap_vip_echo_allows(s, x, IP("100.100.0.1")));
+	assert_false(lb_snap_vip_echo_allows(s, x, IP("192.0.2.200")));
+	assert_false(lb_snap_vip_echo_allows(s, x, IP("198.18.0.1")));
+	assert_true(lb_snap_vip_echo_allows(s, y, IP("198.18.0.1")));
+	assert_false(lb_snap_vip_echo_allows(s, y, IP("192.0.2.1")));
+	assert_false(lb_snap_vip_echo_allows(s, y, IP("100.100.0.1")));
+	assert_int_equal(z->acl, 0);
+	assert_true(lb_snap_vip_echo_allows(s, z, IP("8.8.8.8")));
+	assert_true(s->any_src_ranges);
+	lb_snap_free(s);
+	free(f);
+}
+
 static void
 test_many_frontends(void **state)
 {
@@ -1061,6 +1158,8 @@ main(void)
 		cmocka_unit_test(test_ports_and_globals),
 		cmocka_unit_test(test_frontends),
 		cmocka_unit_test(test_lookups),
+		cmocka_unit_test(test_dnat_rev),
+		cmocka_unit_test(test_vip_echo_acls),
 		cmocka_unit_test(test_many_frontends),
 		cmocka_unit_test(test_order_independent),
 		cmocka_unit_test(test_drains),
