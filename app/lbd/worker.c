@@ -67,7 +67,7 @@ flush_handoff(struct wstate *ws, uint32_t to)
 }
 
 static void
-flush_ctl(struct wstate *ws, struct txbuf *b, struct rte_ring *r)
+flush_ctl(struct wstate *ws, struct txbuf *b, struct rte_ring *r, enum lb_drop full)
 {
 	unsigned sent;
 
@@ -76,7 +76,7 @@ flush_ctl(struct wstate *ws, struct txbuf *b, struct rte_ring *r)
 	sent = rte_ring_enqueue_burst(r, (void **)b->m, b->n, NULL);
 	ws->w->dp.ctr.to_ctl += sent;
 	if (sent < b->n) {
-		ws->w->dp.ctr.drops[LB_DROP_CTL_FULL] += b->n - sent;
+		ws->w->dp.ctr.drops[full] += b->n - sent;
 		rte_pktmbuf_free_bulk(&b->m[sent], b->n - sent);
 	}
 	b->n = 0;
@@ -221,12 +221,12 @@ process_burst(struct wstate *ws, const struct lb_snap *s, const struct lb_neigh_
 				b = &ws->ctl;
 				b->m[b->n++] = m;
 				if (b->n == RTE_DIM(b->m))
-					flush_ctl(ws, b, g_lbd.to_ctl);
+					flush_ctl(ws, b, g_lbd.to_ctl, LB_DROP_CTL_FULL);
 			} else {
 				b = &ws->ctl_arp;
 				b->m[b->n++] = m;
 				if (b->n == RTE_DIM(b->m))
-					flush_ctl(ws, b, g_lbd.to_ctl_arp);
+					flush_ctl(ws, b, g_lbd.to_ctl_arp, LB_DROP_ARP_RING_FULL);
 			}
 			break;
 		}
@@ -317,8 +317,8 @@ lbd_worker_main(void *arg)
 			flush_tx(&ws, (uint8_t)p);
 		for (p = 0; p < g_lbd.n_workers; p++)
 			flush_handoff(&ws, p);
-		flush_ctl(&ws, &ws.ctl_arp, g_lbd.to_ctl_arp);
-		flush_ctl(&ws, &ws.ctl, g_lbd.to_ctl);
+		flush_ctl(&ws, &ws.ctl_arp, g_lbd.to_ctl_arp, LB_DROP_ARP_RING_FULL);
+		flush_ctl(&ws, &ws.ctl, g_lbd.to_ctl, LB_DROP_CTL_FULL);
 		flush_kni(&ws);
 		if (ws.drop.n > 0) {
 			rte_pktmbuf_free_bulk(ws.drop.m, ws.drop.n);

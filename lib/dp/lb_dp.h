@@ -71,7 +71,10 @@
 	X(KERNEL_RATE,		"kernel_rate_limited")	/* to the kernel interface above kernel_rate */ \
 	X(KERNEL_FULL,		"kernel_ring_full")	/* the ring to the kernel interface was full */ \
 	X(HANDOFF_FULL,		"handoff_ring_full") \
-	X(CTL_FULL,		"control_ring_full") \
+	X(CTL_FULL,		"control_ring_full")	/* frames waiting for a next hop: the \
+							 * control thread's ring was full */ \
+	X(ARP_RING_FULL,	"arp_ring_full")	/* ARP (and conflicts) for the control \
+							 * thread: its own ring was full */ \
 	X(MTU,			"mtu_exceeded")		/* IPv4 datagram above the outgoing port's MTU */ \
 	X(TX_FULL,		"tx_full")		/* the NIC's tx queue did not take it */ \
 	X(NO_MBUF,		"no_mbuf")		/* no buffer for a header that had to grow */

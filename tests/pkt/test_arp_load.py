@@ -78,12 +78,14 @@ def test_reresolution_under_full_rate(live, tmp_path):
     # resolution rounds: .11's first one, the round in progress, one per failure
     rounds = ng["resolutions_failed"] + 2
     print("%.1f s: rx %d (%.0f frames/s), forwarded %d, neighbour_pending %d, "
-          "neighbour_unreachable %d, control_ring_full %d, to_control %d (waiting for a "
-          "next hop %d, %.0f per resolution round); neighbours %s; resolutions_failed %d, "
+          "neighbour_unreachable %d, control_ring_full %d, arp_ring_full %d, to_control %d "
+          "(waiting for a next hop %d, %.0f per resolution round); neighbours %s; "
+          "resolutions_failed %d, "
           "requests %d, replies %d" % (
               secs, t["rx"], (t["rx"] - first["total"]["rx"]) / secs, t["fwd"],
               d.get("neighbour_pending", 0), d.get("neighbour_unreachable", 0),
-              d.get("control_ring_full", 0), t["to_control"], handed, handed / rounds,
+              d.get("control_ring_full", 0), d.get("arp_ring_full", 0), t["to_control"], handed,
+              handed / rounds,
               {a: e["state"] for a, e in n.items()}, ng["resolutions_failed"], ng["requests"],
               ng["replies"]))
     log = lbd.stderr_text()
@@ -103,4 +105,10 @@ def test_reresolution_under_full_rate(live, tmp_path):
     # the dead next hop's stream: its first frames reached control, the rest
     # were dropped by the worker, then the entry failed
     assert d.get("neighbour_pending", 0) > 0 and ng["resolutions_failed"] >= 1
-    assert d.get("control_ring_full", 0) == 0
+    # ARP has a ring of its own, never full; the frames waiting for a next
+    # hop may fill theirs before the workers see the entry pending (the
+    # control thread publishes it on its next pass: a VM that stalls it for
+    # a few ms at ~0.5 M frames/s of the dead hop's stream fills 4,096
+    # slots; 13,089 in one CI run), bounded like the hand-over
+    assert d.get("arp_ring_full", 0) == 0
+    assert d.get("control_ring_full", 0) <= HANDOVER_PER_ROUND * rounds
