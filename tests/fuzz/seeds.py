@@ -73,6 +73,8 @@ def ctl_seeds():
         "deferred": b'{"cmd":"later"}\n{"cmd":"after"}\n{"cmd":"later"}',
         "bad": b'{"cmd":1}\n[]\n{"x":"y"}\nnull\n{"cmd":"\\u0000"}\n{\n',
         "big": b'{"cmd":"big","n":3000}\n{"cmd":"status"}\n',
+        # larger than the socket's buffer: partial writes
+        "blob": b'{"cmd":"blob","n":300000,"s":"a\\n\\u0000\\u00e9\\""}\n{"cmd":"status"}\n',
     }
 
 
