@@ -218,10 +218,12 @@ snat_probe(void *ctx, uint32_t c, uint32_t addr, uint16_t port, uint32_t *wait_m
 }
 
 /*
- * f (FullNAT or DNAT, TCP) is closing: its first FIN or RST. For FullNAT the
- * SNAT endpoint is kept from the target for snat_time_wait from now,
- * whatever becomes of the flow (expired, evicted, replaced by a new
- * connection on the client's tuple).
+ * f (FullNAT or DNAT, TCP) is closing: a FIN or RST, either way. For FullNAT
+ * the SNAT endpoint is kept from the target for snat_time_wait from the
+ * last of them, whatever becomes of the flow (expired, evicted, replaced by
+ * a new connection on the client's tuple): a target that closed first
+ * enters TIME_WAIT only when the client's FIN reaches it, which may be long
+ * after its own FIN (a half-close).
  */
 static void
 snat_tw_note(struct lb_dp_worker *w, const struct lb_snap *s, const struct lb_flow *f,
@@ -517,7 +519,7 @@ forward(struct lb_dp_worker *w, const struct lb_snap *s, const struct lb_neigh_t
 
 		if (p->proto == LB_PROTO_TCP) {
 			cls = tcp_class_after(cls, p->tcp_flags);
-			if (LB_UNLIKELY(cls == LB_FLOW_FIN && f->cls != LB_FLOW_FIN))
+			if (LB_UNLIKELY(p->tcp_flags & (LB_TCP_FIN | LB_TCP_RST)))
 				snat_tw_note(w, s, f, now);
 		}
 		lb_flow_touch(w->flows, f, cls, expiry(s, cls, now));
@@ -610,7 +612,7 @@ reverse(struct lb_dp_worker *w, const struct lb_snap *s, const struct lb_neigh_t
 			w->ctr.flows_promoted++;
 		}
 		cls = tcp_class_after(cls, p->tcp_flags);
-		if (LB_UNLIKELY(cls == LB_FLOW_FIN && f->cls != LB_FLOW_FIN))
+		if (LB_UNLIKELY(p->tcp_flags & (LB_TCP_FIN | LB_TCP_RST)))
 			snat_tw_note(w, s, f, now);
 	}
 	lb_flow_touch(w->flows, f, cls, expiry(s, cls, now));

@@ -72,11 +72,23 @@ def nstat():
     return vals
 
 
-def measure(port, secs, window=WINDOW, conns=32):
+def node_time_wait():
+    """TIME_WAIT sockets held by the three nodes together (ss -s)."""
+    total = 0
+    for n in (1, 2, 3):
+        out = sh("ip", "netns", "exec", "lbd-node%d" % n, "ss", "-s", check=False).stdout
+        m = re.search(r"timewait (\d+)", out)
+        total += int(m.group(1)) if m else 0
+    return total
+
+
+def measure(port, secs, window=WINDOW, conns=32, probe=None):
     """wrk (conns connections) through VIP:port for secs; the client's TCP
     counters sampled every window seconds. Returns a dict: rates (connections/s
-    per window), conns, synre (SYN retransmissions), retrans (all), wrk_rps and
-    wrk_errors (from its summary)."""
+    per window), conns, synre (SYN retransmissions), retrans (all), wrk_rps,
+    wrk_errors (from its summary), node_tw (the nodes' TIME_WAIT sockets at
+    each window's end) and probes (probe()'s value at each window's end, when
+    given: what lbd says, for a failure to explain itself)."""
     wrk = subprocess.Popen(["ip", "netns", "exec", "lbd-client", "wrk", "-t2", "-c%d" % conns,
                             "-d%ds" % secs, "-H", "Connection: close",
                             "http://%s:%d/" % (VIP, port)],
@@ -85,9 +97,11 @@ def measure(port, secs, window=WINDOW, conns=32):
     start = time.monotonic()
     time.sleep(1)
     samples = [(time.monotonic(), nstat())]
+    extra = [(node_time_wait(), probe() if probe else None)]
     while time.monotonic() + window < start + secs - 1:
         time.sleep(max(0, samples[-1][0] + window - time.monotonic()))
         samples.append((time.monotonic(), nstat()))
+        extra.append((node_time_wait(), probe() if probe else None))
     out = wrk.communicate(timeout=secs + 60)[0]
     rates = [(b["TcpActiveOpens"] - a["TcpActiveOpens"]) / (t1 - t0)
              for (t0, a), (t1, b) in zip(samples, samples[1:])]
@@ -101,6 +115,8 @@ def measure(port, secs, window=WINDOW, conns=32):
         "retrans": last["TcpRetransSegs"] - first["TcpRetransSegs"],
         "wrk_rps": m.group(1) if m else "?",
         "wrk_errors": errs.group(0) if errs else "",
+        "node_tw": [e[0] for e in extra[1:]],
+        "probes": [e[1] for e in extra],
     }
 
 
@@ -112,6 +128,8 @@ def report(label, r):
           "all retransmitted segments %d" % (label, r["wrk_rps"], conns, synre,
                                              100.0 * synre / max(conns, 1), r["retrans"]))
     print("  connections/s per window: %s" % " ".join("%.0f" % x for x in rates))
+    print("  the nodes' TIME_WAIT sockets at each window's end: %s" %
+          " ".join(str(x) for x in r["node_tw"]))
     if r["wrk_errors"]:
         print("  wrk: " + r["wrk_errors"])
     ok = len(rates) >= 2 and rates[-1] >= 0.8 * rates[0] and synre < 0.01 * conns
@@ -171,13 +189,27 @@ class Setup:
             time.sleep(0.2)
         raise RuntimeError("lbd did not start:\n" + (self.tmp / "lbd.log").read_text())
 
-    def stats(self):
-        """lbctl stats: (the "total" object of its JSON, its text)."""
+    def total(self):
+        """The "total" object of lbctl stats' JSON."""
         js = sh(str(LBCTL), "-s", str(self.sock), "-o", "json", "stats").stdout
         res = json.loads(js)
         if isinstance(res, dict) and "result" in res:
             res = res["result"]
-        return res["total"], sh(str(LBCTL), "-s", str(self.sock), "stats").stdout
+        return res["total"]
+
+    def stats(self):
+        """lbctl stats: (the "total" object of its JSON, its text)."""
+        return self.total(), sh(str(LBCTL), "-s", str(self.sock), "stats").stdout
+
+    def worker_cost(self, probes):
+        """From measure()'s probes of total(): the workers' busy cycles per
+        frame in each window (af_packet: mostly the kernel's work behind its
+        send calls, the nodes' TCP stacks included)."""
+        out = []
+        for a, b in zip(probes, probes[1:]):
+            frames = b["frames_busy"] - a["frames_busy"]
+            out.append((b["cycles_busy"] - a["cycles_busy"]) / frames if frames else 0)
+        return out
 
     def __exit__(self, *exc):
         if self.lbd is not None:

@@ -3,13 +3,18 @@
 the work; run by hand it takes SECONDS and SNAT_ADDRESSES).
 
 - test_port_reuse: wrk (`Connection: close`, 32 concurrent, one client
-  address) through the FullNAT frontend and then the DNAT one, 40 s each,
+  address) through the FullNAT frontend and then the DNAT one, 43 s each,
   with six SNAT addresses (capacity ~19k connections/s, above what wrk and
-  the af_packet worker reach here): the last 5 s window's connection rate
-  within 20 % of the first's, SYN retransmissions under 1 % of connections.
-  The rate itself depends on the machine (wrk and lbd's af_packet worker
-  share its cores), so windows are compared with each other, never with a
-  figure.
+  the af_packet worker reach here): the connection rate of the last 10 s
+  window within 20 % of the first's, SYN retransmissions under 1 % of
+  connections. The rate itself depends on the machine (wrk and lbd's
+  af_packet worker share its cores), so windows are compared with each
+  other, never with a figure; 10 s windows, because single 5 s windows of
+  a CI run varied by up to 23 % with no retransmission behind it (13,238
+  then 11,448 ... 10,230/s) while the bug this catches takes the rate to
+  under 10 % of the first window. Each window's report includes the
+  nodes' TIME_WAIT sockets and the worker's cycles per frame, so a failure
+  says whether the targets' kernels or lbd grew slower.
 - test_above_capacity: one SNAT address, SNAT_PORTS ports and a
   snat_time_wait of TW seconds: the TIME_WAIT rule allows
   SNAT_PORTS / TW connections/s per target, a few hundred for the three
@@ -61,18 +66,21 @@ def test_port_reuse(capsys):
     with port_reuse.Setup(nsnat=6) as su:
         results = {}
         for port, label in ((80, "FullNAT"), (8080, "DNAT")):
-            r = port_reuse.measure(port, 40)
+            r = port_reuse.measure(port, 43, window=10, probe=su.total)
+            r["cost"] = su.worker_cost(r["probes"])
             results[label] = (port_reuse.report(label, r), r)
-        total, _ = su.stats()
     with capsys.disabled():
         for label, (ok, r) in results.items():
-            print("\n%s: connections/s per 5 s window %s; SYN retransmissions %d of %d "
+            print("\n%s: connections/s per 10 s window %s; SYN retransmissions %d of %d "
                   "connections (%.2f %%)" % (label, " ".join("%.0f" % x for x in r["rates"]),
                                             r["synre"], r["conns"],
                                             100.0 * r["synre"] / max(r["conns"], 1)))
+            print("  worker cycles per frame per window: %s; the nodes' TIME_WAIT sockets: %s"
+                  % (" ".join("%.0f" % x for x in r["cost"]),
+                     " ".join(str(x) for x in r["node_tw"])))
     for label, (ok, r) in results.items():
         rates = r["rates"]
-        assert len(rates) >= 6, "%s: too few windows: %s" % (label, rates)
+        assert len(rates) >= 4, "%s: too few windows: %s" % (label, rates)
         assert rates[0] > 0, "%s: no connections in the first window" % label
         assert rates[-1] >= 0.8 * rates[0], \
             "%s: the last window's rate %.0f/s is below 80 %% of the first's %.0f/s (%s)" % (

@@ -308,3 +308,30 @@ def test_target_order_does_not_matter(pcap_lbd):
     assert len(maps[0]) == len(frames)
     assert maps[0] == maps[1] == maps[2]
     assert set(maps[0].values()) == set(F.NODES)
+
+
+def test_dnat_reply_without_flow(pcap_lbd):
+    """A DNAT target's reply that finds no flow (the connection was forwarded
+    statelessly under flood, its flow expired or was evicted, or another lbd
+    instance carried it until ECMP moved it here) leaves the external port
+    from the VIP:port of the target's DNAT frontend, routed through the
+    external port's gateway; a reply from a target of no DNAT frontend is not
+    lbd's (not_local)."""
+    gw_mac = "02:00:00:00:02:aa"
+    lb = pcap_lbd(ext_opts={"gateway": F.EXT_ROUTER,
+                            "neighbours": [{"address": F.EXT_ROUTER, "mac": gw_mac}]})
+    c, cport, pod = "203.0.113.77", 40077, F.PODS[0]
+    replies = [F.tcp(pod, 8080, c, cport, fl, seq=5000 + i, ack=1001, ttl=63,
+                     smac=F.NEIGH_MACS[pod], dmac=INT_MAC,
+                     payload=b"HTTP/1.1 200 OK\r\n\r\n" if fl == "PA" else b"")
+               for i, fl in enumerate(("SA", "PA", "FA"))]
+    stray = F.tcp(F.NODES[0], 30080, c, cport, "A", smac=F.NEIGH_MACS[F.NODES[0]], dmac=INT_MAC)
+    st = lb.feed(int_=replies + [stray])
+    lb.finish()
+    t = st["total"]
+    assert H.drops_of(t) == {"not_local": 1}
+    assert (t["stateless"], t["rev"], t["flows_created"]) == (3, 3, 0)
+    out = lb.frames("ext")
+    assert len(out) == 3
+    for fin, fout in zip(replies, out):
+        F.assert_frame(fout, F.rewrite(fin, smac=EXT_MAC, dmac=gw_mac, src=F.VIP_POD, sport=8080))

@@ -955,6 +955,63 @@ test_snat_time_wait(void **state)
 	env_free(e);
 }
 
+/* The target closes first (its TIME_WAIT starts only when the client's FIN
+ * reaches it), and the client half-closes 10 s later: the endpoint is kept
+ * from the target for snat_time_wait from the last FIN, not the first (a
+ * record from the first FIN let the endpoint back 10 s inside the target's
+ * TIME_WAIT). */
+static void
+test_snat_time_wait_last_fin(void **state)
+{
+	struct env *e = env_new(1, 1024, 30);
+	size_t sz = lb_dp_tw_memsize(lb_snat_candidates(&e->w[0].snat));
+	void *mem = aligned_alloc(64, (sz + 63) & ~(size_t)63);
+	uint8_t buf[SLOT], *f = buf + HEADROOM;
+	struct fl_conn c = { .client = htonl(0xcb007163u), .vip = "192.0.2.10", .vport = 80 };
+	struct lb_dp_result r;
+	uint64_t last_fin;
+	uint32_t a, cur, len;
+	uint16_t p, from;
+	int t;
+
+	(void)state;
+	e->w[0].snat_tw = lb_dp_tw_init(mem, lb_snat_candidates(&e->w[0].snat), 7);
+	cur = e->w[0].snat.cursor;
+	set_cursors(e, cur);
+	c.cport = port_for_target(e, 0, 20000);
+	from = (uint16_t)(c.cport + 1);
+	fl_open(e, &c, false);
+	/* the target's FIN, then 10 s of the client's data, then its FIN */
+	len = dpu_l4_frame(f, INT_MAC, NODE_MAC, c.taddr, c.tport, c.laddr, c.lport, LB_PROTO_TCP,
+		LB_TCP_FIN | LB_TCP_ACK, 4);
+	assert_int_equal(fl_run(e, f, len, 1, NULL, &r), LB_DP_TX);
+	e->now += 10000;
+	len = client_frame(f, c.client, c.cport, c.vip, c.vport, LB_PROTO_TCP, LB_TCP_ACK, 5);
+	assert_int_equal(fl_run(e, f, len, 0, NULL, &r), LB_DP_TX);
+	len = client_frame(f, c.client, c.cport, c.vip, c.vport, LB_PROTO_TCP,
+		LB_TCP_FIN | LB_TCP_ACK, 6);
+	assert_int_equal(fl_run(e, f, len, 0, NULL, &r), LB_DP_TX);
+	last_fin = e->now;
+	/* 60 s after the first FIN, but 50 s into the target's TIME_WAIT: kept */
+	e->now = last_fin - 10000 + 60001;
+	lb_dp_housekeep(&e->w[0], e->now, 100000);
+	assert_int_equal(lb_flow_count(e->w[0].flows), 0);
+	set_cursors(e, cur);
+	tw_syn(e, port_for_target(e, 0, from), &a, &p, &t);
+	assert_int_equal(t, 0);
+	assert_false(a == c.laddr && p == c.lport);
+	assert_int_equal(e->w[0].ctr.snat_tw_skips, 1);
+	/* 60 s after the last FIN: the target may have it again */
+	e->now = last_fin + 60001;
+	set_cursors(e, cur);
+	tw_syn(e, port_for_target(e, 0, (uint16_t)(from + 1000)), &a, &p, &t);
+	assert_true(a == c.laddr && p == c.lport);
+	assert_int_equal(e->w[0].ctr.snat_tw_forgotten, 0);
+	e->w[0].snat_tw = NULL;
+	free(mem);
+	env_free(e);
+}
+
 /* One SNAT endpoint closed towards each of the three targets in turn: it is
  * kept from all three at once (one record, several targets), nothing is
  * forgotten, and each may have it again 60 s after its own close. */
@@ -1030,6 +1087,7 @@ main(void)
 		cmocka_unit_test(test_floods),
 		cmocka_unit_test(test_snat_time_wait),
 		cmocka_unit_test(test_snat_time_wait_targets),
+		cmocka_unit_test(test_snat_time_wait_last_fin),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
