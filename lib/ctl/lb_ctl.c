@@ -441,6 +441,72 @@ all_space(const char *p, size_t len)
 	return true;
 }
 
+static bool
+is_digit(char ch)
+{
+	return ch >= '0' && ch <= '9';
+}
+
+/*
+ * The offset of the first number in line (valid JSON to json-c's STRICT
+ * tokener) that RFC 8259 does not allow, or len. json-c also takes "1.",
+ * "1.e5", "02", "NaN", "Infinity" and "-Infinity", and writes a number back
+ * as it was typed, so a handler echoing one would answer invalid JSON.
+ */
+static size_t
+bad_number(const char *line, size_t len)
+{
+	size_t i = 0, start;
+
+	while (i < len) {
+		char ch = line[i];
+
+		if (ch == '"') {
+			for (i++; i < len && line[i] != '"'; i++)
+				if (line[i] == '\\')
+					i++;
+			i++;
+			continue;
+		}
+		if (ch == 'N' || ch == 'I')
+			return i;
+		if (ch != '-' && !is_digit(ch)) {
+			i++;
+			continue;
+		}
+		/* -? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)? */
+		start = i;
+		if (line[i] == '-')
+			i++;
+		if (i < len && line[i] == '0')
+			i++;
+		else if (i < len && is_digit(line[i]))
+			while (i < len && is_digit(line[i]))
+				i++;
+		else
+			return start;
+		if (i < len && line[i] == '.') {
+			if (++i >= len || !is_digit(line[i]))
+				return start;
+			while (i < len && is_digit(line[i]))
+				i++;
+		}
+		if (i < len && (line[i] == 'e' || line[i] == 'E')) {
+			i++;
+			if (i < len && (line[i] == '+' || line[i] == '-'))
+				i++;
+			if (i >= len || !is_digit(line[i]))
+				return start;
+			while (i < len && is_digit(line[i]))
+				i++;
+		}
+		if (i < len && (is_digit(line[i]) || line[i] == '.' || line[i] == 'e' ||
+		    line[i] == 'E' || line[i] == 'I' || line[i] == 'N'))
+			return start;
+	}
+	return len;
+}
+
 /*
  * Runs one request line and returns its response, or NULL for a blank line
  * (no request, no response). line[len] is writable and becomes the NUL that
@@ -473,6 +539,12 @@ run_line(struct lb_ctl_server *s, struct client *c, char *line, size_t len,
 	if (!json_object_is_type(req, json_type_object)) {
 		json_object_put(req);
 		return error_response("bad request: a request must be a JSON object");
+	}
+	if (bad_number(line, len) < len) {
+		snprintf(err, sizeof(err), "bad request: invalid JSON at byte %zu: "
+			"not an RFC 8259 number", bad_number(line, len));
+		json_object_put(req);
+		return error_response(err);
 	}
 	if (!json_object_object_get_ex(req, "cmd", &cmd)) {
 		json_object_put(req);

@@ -511,6 +511,17 @@ test_bad_requests(void **state)
 		B("{\"cmd\":\"\xc3\x28\"}\n"),
 		B("{\"cmd\":\"status\",\"a\":\"\x80\"}\n"),
 		B("{\"cmd\":\"status\",\"a\":\"\\ud800\"\n"),
+		/* numbers json-c takes but RFC 8259 does not (it would write
+		 * them back as typed) */
+		B("{\"cmd\":\"status\",\"n\":1.}\n"),
+		B("{\"cmd\":\"status\",\"n\":1.e5}\n"),
+		B("{\"cmd\":\"status\",\"n\":02}\n"),
+		B("{\"cmd\":\"status\",\"n\":[0,01e5]}\n"),
+		B("{\"cmd\":\"status\",\"n\":-02.5}\n"),
+		B("{\"cmd\":\"status\",\"n\":NaN}\n"),
+		B("{\"cmd\":\"status\",\"n\":Infinity}\n"),
+		B("{\"cmd\":\"status\",\"n\":-Infinity}\n"),
+		B("{\"cmd\":\"status\",\"n\":1e}\n"),
 	};
 	struct fix *f = *state;
 	struct conn *c = conn_open(f), *other = conn_open(f);
@@ -548,6 +559,20 @@ test_bad_requests(void **state)
 	r = conn_resp(f, c);
 	assert_string_equal(resp_error(r), "bad request: a request must be a JSON object");
 	json_object_put(r);
+	conn_sendstr(f, c, "{\"cmd\":\"status\",\"n\":1.}\n");
+	r = conn_resp(f, c);
+	assert_string_equal(resp_error(r),
+		"bad request: invalid JSON at byte 20: not an RFC 8259 number");
+	json_object_put(r);
+	/* Every number RFC 8259 allows is taken, and number-like text inside
+	 * strings (escaped quotes included) is only text. */
+	f->h.calls = 0;
+	conn_sendstr(f, c, "{\"cmd\":\"status\",\"n\":[0,-0,10,-1.5,0.25e-3,1E+2,2e9],"
+		"\"s\":\"NaN 1. \\\" 02 Infinity\",\"t\":true,\"f\":false,\"z\":null}\n");
+	r = conn_resp(f, c);
+	assert_string_equal(str_at(resp_result(r), "cmd", NULL), "status");
+	json_object_put(r);
+	assert_int_equal(f->h.calls, 1);
 	/* The same connection still works after all that. */
 	f->h.calls = 0;
 	expect_echo(f, c, "status");
