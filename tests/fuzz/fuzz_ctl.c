@@ -8,8 +8,10 @@
  * "fail", defers "later" (answered on the next turn of the loop, as lbd's
  * flows are), defers and answers "now" at once, returns many small items for
  * "big" ({"n":N}, at most 1,000 per input) and one long string for "blob"
- * ({"n":N,"s":S}: S repeated to at most N bytes, 320 KiB per input, enough
- * to exceed the socket's buffer so lib/ctl writes partially and buffers).
+ * ({"n":N,"s":S}: S repeated to at most N bytes, 32 KiB per input). The
+ * server's side of each connection gets the smallest send buffer Linux
+ * allows (SO_SNDBUF, about 8 KiB) so that such responses exceed it and
+ * lib/ctl writes partially and buffers.
  *
  * Checked: every line the server writes is one JSON object with a boolean
  * "ok" (and "result" or a string "error"), by a strict allocation-free JSON
@@ -46,13 +48,16 @@
 /*
  * What one input may make the handler build: "big" items (5,000 per request
  * before, which is 6 ms under ASan; now 1,000 per input) and "blob" bytes
- * per input, enough for one
- * response larger than the socket's buffer (~208 KiB: partial writes, then
- * the output buffer given back), not for one over LB_CTL_MAX_RESPONSE
- * (4 MiB: some 50 ms under ASan; test_ctl's test_slow_reader covers it).
+ * per input, enough for responses several times the server's send buffer
+ * (SNDBUF: partial writes, then the output buffer given back), not for one
+ * over LB_CTL_MAX_RESPONSE (4 MiB: some 50 ms under ASan; test_ctl's
+ * test_slow_reader covers it). With the default buffer (~208 KiB) a blob had
+ * to be 320 KiB, 5 to 20 ms an input, and such inputs took the rate from
+ * some 6,500 to under 1,000 executions per second as they filled the corpus.
  */
 #define BIG_PER_INPUT	1000
-#define BLOB_PER_INPUT	(320u << 10)
+#define BLOB_PER_INPUT	(32u << 10)
+#define SNDBUF		4096	/* Linux doubles it, to at least ~4.5 KiB */
 
 static struct {
 	char dir[64];
@@ -463,9 +468,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	static char rbuf[8 << 20];
 	size_t sent = 0, rlen = 0, lines_in = 0, lines_out = 0, i;
-	bool eof = false, shut = false;
+	bool eof = false, shut = false, sized = false;
 	unsigned turn;
-	int fd;
+	int fd, j;
 
 	if (size > MAX_INPUT)
 		return 0;
@@ -487,6 +492,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		int n = lb_ctl_server_pollfds(g.s, fds, LB_CTL_MAX_POLLFDS);
 		ssize_t k;
 
+		/* the server's end of this connection (its only client), before
+		 * it writes anything there: a small send buffer */
+		for (j = 1; j < n && !sized; j++) {
+			int v = SNDBUF;
+
+			CHECK(setsockopt(fds[j].fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v)) == 0);
+			sized = true;
+		}
 		if (sent < size) {
 			k = send(fd, data + sent, size - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
 			if (k > 0)

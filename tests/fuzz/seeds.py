@@ -74,7 +74,7 @@ def ctl_seeds():
         "bad": b'{"cmd":1}\n[]\n{"x":"y"}\nnull\n{"cmd":"\\u0000"}\n{\n',
         "big": b'{"cmd":"big","n":3000}\n{"cmd":"status"}\n',
         # larger than the socket's buffer: partial writes
-        "blob": b'{"cmd":"blob","n":300000,"s":"a\\n\\u0000\\u00e9\\""}\n{"cmd":"status"}\n',
+        "blob": b'{"cmd":"blob","n":30000,"s":"a\\n\\u0000\\u00e9\\""}\n{"cmd":"status"}\n',
     }
 
 
