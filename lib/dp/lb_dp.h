@@ -168,7 +168,7 @@ lb_dp_burst_bucket(uint32_t n)
  * The SNAT TIME_WAIT rule's memory: for each SNAT candidate of a worker
  * (address and port, numbered by lb_snat_index), the targets a connection
  * through it closed towards and until when it is kept from each (the
- * snapshot's snat_time_wait_ms after the first FIN or RST). A record per
+ * snapshot's snat_time_wait_ms after the last FIN or RST). A record per
  * endpoint rather than a table of closes: it cannot fill up at any close
  * rate, only an endpoint closed towards more than LB_DP_TW_SLOTS targets
  * within the time loses the one that frees first (snat_time_wait_forgotten).
