@@ -4,7 +4,8 @@
  * one fixed snapshot (FullNAT, DNAT, affinity, source ranges, a target
  * behind the gateway, one whose next hop is unresolved, an empty frontend).
  * Flow tables are small (eviction happens) and, like a worker's, are kept
- * from one input to the next; the clock only moves forward.
+ * from one input to the next, as are the SNAT TIME_WAIT records and the
+ * per-frontend and per-target counter sets; the clock only moves forward.
  *
  * An input is a sequence of records:
  *   byte 0   bit 0: port (0 ext, 1 int); bit 1: the worker that receives it;
@@ -36,6 +37,7 @@
 #define CAPACITY	64
 #define HEADROOM	128
 #define MAX_FRAME	2048
+#define CTR_SLOTS	32
 
 static const char config[] =
 	"ports = (\n"
@@ -84,6 +86,9 @@ static struct {
 	/* what the worker loop would count */
 	uint64_t rx[NWORKERS], hin[NWORKERS], hout[NWORKERS], tx[NWORKERS], ctl[NWORKERS];
 	uint64_t now;
+	/* per-frontend and per-target counter sets, as lbd attaches them */
+	struct lb_stats_fe_set fe_ctr[NWORKERS][CTR_SLOTS];
+	struct lb_stats_target_set t_ctr[NWORKERS][CTR_SLOTS];
 } g;
 
 int
@@ -94,7 +99,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	const struct lb_neigh_ops ops = DPU_NOOP_NEIGH_OPS;
 	const struct lb_config_port *p;
 	struct lb_snap_env env;
-	uint32_t ips[16], i;
+	uint32_t ips[16], i, k, n_t;
 	uint8_t nmacs[16][6], ports[16];
 	char err[512];
 
@@ -125,15 +130,32 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	CHECK(lb_neigh_set_static(g.neigh, ips, (const uint8_t (*)[6])nmacs, ports, p->n_neigh, 0) == 0);
 	g.nt = lb_neigh_table_build(g.neigh);
 	CHECK(g.nt != NULL);
+	/* counter slots as lbd's stats give them: one per frontend, one per
+	 * target of each */
+	for (i = 0, n_t = 0; i < g.snap->n_fes && i < CTR_SLOTS; i++) {
+		struct lb_snap_fe *fe = (struct lb_snap_fe *)&g.snap->fes[i];
+
+		fe->ctr = i;
+		for (k = 0; k < fe->n_targets && n_t < CTR_SLOTS; k++)
+			((struct lb_snap_target *)fe->targets)[k].ctr = n_t++;
+	}
 	for (i = 0; i < NWORKERS; i++) {
-		size_t sz = (lb_flow_table_memsize(CAPACITY) + 63) & ~(size_t)63;
-		void *m1 = aligned_alloc(64, sz), *m2 = aligned_alloc(64, sz);
+		size_t sz = (lb_flow_table_memsize(CAPACITY) + 63) & ~(size_t)63, tw;
+		void *m1 = aligned_alloc(64, sz), *m2 = aligned_alloc(64, sz), *m3;
 
 		g.w[i].id = i;
 		g.w[i].flows = lb_flow_table_init(m1, CAPACITY, 7 + i);
 		g.w[i].affinity = lb_flow_table_init(m2, CAPACITY, 9 + i);
 		CHECK(g.w[i].flows != NULL && g.w[i].affinity != NULL);
 		CHECK(lb_snat_init(&g.w[i].snat, &g.snap->snat, i, g.cfg->snat_addrs, g.cfg->n_snat) == 0);
+		/* the SNAT TIME_WAIT records (workers.snat_time_wait, 60 s) */
+		tw = (lb_dp_tw_memsize(lb_snat_candidates(&g.w[i].snat)) + 63) & ~(size_t)63;
+		m3 = aligned_alloc(64, tw);
+		CHECK(m3 != NULL);
+		g.w[i].snat_tw = lb_dp_tw_init(m3, lb_snat_candidates(&g.w[i].snat), 11 + i);
+		CHECK(g.w[i].snat_tw != NULL);
+		CHECK(lb_dp_counters_attach(&g.w[i], g.fe_ctr[i], CTR_SLOTS, g.t_ctr[i],
+			CTR_SLOTS) == 0);
 	}
 	g.now = 1000000;
 	return 0;
