@@ -618,7 +618,7 @@ build_free(struct build *b)
 	free(b->mg_scratch);
 }
 
-/* Sizes of the regions the source checks read (lib/dp/lb_dp_guard.c). */
+/* Sizes of the regions the source checks read (lib/dp/lb_dp_guard.h). */
 struct guard_plan {
 	uint32_t target_slots;
 	size_t target_off;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * lib/dp against hostile and nonsensical input (lb_dp_guard.c): sources that
+ * lib/dp against hostile and nonsensical input (lb_dp_guard.h): sources that
  * cannot be genuine, TCP flags and ports that start no connection, what is
  * sent past the IPv4 datagram, the port MTU, ARP conflicts, and source ranges
  * after a reload. One worker (no hand-offs); frames are built here, with an
