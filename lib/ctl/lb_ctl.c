@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -441,10 +442,12 @@ all_space(const char *p, size_t len)
 	return true;
 }
 
-static bool
-is_digit(char ch)
+static size_t
+skip_digits(const char *line, size_t i, size_t len)
 {
-	return ch >= '0' && ch <= '9';
+	while (i < len && isdigit((unsigned char)line[i]))
+		i++;
+	return i;
 }
 
 /*
@@ -456,53 +459,44 @@ is_digit(char ch)
 static size_t
 bad_number(const char *line, size_t len)
 {
-	size_t i = 0, start;
+	size_t i = 0, j, start;
 
 	while (i < len) {
-		char ch = line[i];
-
-		if (ch == '"') {
+		if (line[i] == '"') {
 			for (i++; i < len && line[i] != '"'; i++)
 				if (line[i] == '\\')
 					i++;
 			i++;
 			continue;
 		}
-		if (ch == 'N' || ch == 'I')
+		if (line[i] == 'N' || line[i] == 'I')
 			return i;
-		if (ch != '-' && !is_digit(ch)) {
+		if (line[i] != '-' && !isdigit((unsigned char)line[i])) {
 			i++;
 			continue;
 		}
 		/* -? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)? */
 		start = i;
-		if (line[i] == '-')
-			i++;
-		if (i < len && line[i] == '0')
-			i++;
-		else if (i < len && is_digit(line[i]))
-			while (i < len && is_digit(line[i]))
-				i++;
-		else
+		i += line[i] == '-';
+		j = i < len && line[i] == '0' ? i + 1 : skip_digits(line, i, len);
+		if (j == i)
 			return start;
+		i = j;
 		if (i < len && line[i] == '.') {
-			if (++i >= len || !is_digit(line[i]))
+			j = skip_digits(line, i + 1, len);
+			if (j == i + 1)
 				return start;
-			while (i < len && is_digit(line[i]))
-				i++;
+			i = j;
 		}
 		if (i < len && (line[i] == 'e' || line[i] == 'E')) {
-			i++;
-			if (i < len && (line[i] == '+' || line[i] == '-'))
-				i++;
-			if (i >= len || !is_digit(line[i]))
+			i += 1 + (i + 1 < len && (line[i + 1] == '+' || line[i + 1] == '-'));
+			j = skip_digits(line, i, len);
+			if (j == i)
 				return start;
-			while (i < len && is_digit(line[i]))
-				i++;
+			i = j;
 		}
-		if (i < len && (is_digit(line[i]) || line[i] == '.' || line[i] == 'e' ||
-		    line[i] == 'E' || line[i] == 'I' || line[i] == 'N'))
-			return start;
+		if (i < len && isdigit((unsigned char)line[i]))
+			return start;	/* a leading zero */
 	}
 	return len;
 }
@@ -520,6 +514,7 @@ run_line(struct lb_ctl_server *s, struct client *c, char *line, size_t len,
 	char err[512];
 	struct json_object *req, *cmd, *result, *resp;
 	enum json_tokener_error jerr;
+	size_t bad;
 
 	if (all_space(line, len))
 		return NULL;
@@ -540,9 +535,10 @@ run_line(struct lb_ctl_server *s, struct client *c, char *line, size_t len,
 		json_object_put(req);
 		return error_response("bad request: a request must be a JSON object");
 	}
-	if (bad_number(line, len) < len) {
+	bad = bad_number(line, len);
+	if (bad < len) {
 		snprintf(err, sizeof(err), "bad request: invalid JSON at byte %zu: "
-			"not an RFC 8259 number", bad_number(line, len));
+			"not an RFC 8259 number", bad);
 		json_object_put(req);
 		return error_response(err);
 	}

@@ -26,6 +26,7 @@
  * one recv only when the client's socket is readable took a grown corpus
  * from about 870 to 6,500 executions per second (tests/fuzz/README.md).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -218,12 +219,6 @@ jv_lit(struct jv *v, const char *lit, size_t n)
 	return true;
 }
 
-NO_COV static bool
-jv_hex(char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
 /* A string; its raw (unescaped) bytes in *s, *n. */
 NO_COV static bool
 jv_string(struct jv *v, const char **s, size_t *n)
@@ -252,7 +247,7 @@ jv_string(struct jv *v, const char **s, size_t *n)
 		c = (unsigned char)*v->p++;
 		if (c == 'u') {
 			for (int i = 0; i < 4; i++, v->p++)
-				if (v->p >= v->end || !jv_hex(*v->p))
+				if (v->p >= v->end || !isxdigit((unsigned char)*v->p))
 					return false;
 		} else if (strchr("\"\\/bfnrt", c) == NULL || c == '\0') {
 			return false;

@@ -522,6 +522,8 @@ test_bad_requests(void **state)
 		B("{\"cmd\":\"status\",\"n\":Infinity}\n"),
 		B("{\"cmd\":\"status\",\"n\":-Infinity}\n"),
 		B("{\"cmd\":\"status\",\"n\":1e}\n"),
+		B("{\"cmd\":\"status\",\"n\":-01}\n"),
+		B("{\"cmd\":\"status\",\"n\":2E+}\n"),
 	};
 	struct fix *f = *state;
 	struct conn *c = conn_open(f), *other = conn_open(f);
